@@ -1,0 +1,5 @@
+import sys
+
+from govbrief.cli import main
+
+sys.exit(main())

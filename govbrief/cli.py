@@ -1,0 +1,278 @@
+"""`govbrief`: the command line for cron (crawl), journalists (serve) and measurement (extract).
+
+Exit statuses (see crawler/health.py): 0 healthy, 1 unhealthy run, 2 bad input (nothing crawled,
+nothing written), 75 another crawl holds the lock (try again later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_UNHEALTHY
+from crawler.sources import SourcesError, load_sources
+from govbrief.lock import LockHeld, RunLock
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
+    print(f"govbrief: {message}", file=sys.stderr)
+    return status
+
+
+def _open_archive(db_path: str):
+    """Open and migrate the archive, or raise ValueError with a message naming the file."""
+    from pipelines import storage
+
+    path = Path(db_path)
+    if path.exists() and path.is_dir():
+        raise ValueError(f"{path}: is a directory, not an archive database")
+    if not path.parent.exists():
+        raise ValueError(f"{path}: directory {path.parent} does not exist")
+    try:
+        db = storage.open_db(path)
+        db.execute("select count(*) from sqlite_master").fetchone()
+        storage.ensure_schema(db)
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{path}: cannot use this archive database ({exc})") from None
+    return db
+
+
+# ---------------------------------------------------------------- crawl
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    try:
+        sources = load_sources(args.sources)
+    except SourcesError as exc:
+        return _fail(str(exc))
+    if args.only:
+        unknown = set(args.only.split(",")) - {s.id for s in sources}
+        if unknown:
+            return _fail(f"{args.sources}: unknown source id(s): {', '.join(sorted(unknown))}")
+    try:
+        lock = RunLock(args.db + ".lock").acquire()
+    except LockHeld as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    except OSError as exc:
+        return _fail(f"{args.db}.lock: cannot create the lock file ({exc})")
+    with lock:
+        try:
+            db = _open_archive(args.db)
+        except ValueError as exc:
+            return _fail(str(exc))
+        from pipelines import storage
+
+        ids = sorted(s.id for s in sources if not args.only or s.id in args.only.split(","))
+        run_id = storage.start_run(db, ids)
+        db.close()
+        status = _run_scrapy(args, run_id)
+        db = storage.open_db(args.db)
+        row = db["crawl_runs"].get(run_id)
+        if row["exit_status"] is None:  # the spider never got to close: count it as failed
+            storage.finish_run(db, run_id, status="failed", exit_status=EXIT_UNHEALTHY,
+                               message=f"crawl process ended without finishing (status {status})")
+            row = db["crawl_runs"].get(run_id)
+        print(f"run {run_id}: {row['status']}: {row['message']} "
+              f"(pages {row['pages_fetched']}, new articles {row['articles_new']}, errors {row['errors']})")
+        db.close()
+        return int(row["exit_status"])
+
+
+def _run_scrapy(args: argparse.Namespace, run_id: int) -> int:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    settings.set("GOVBRIEF_DB", args.db, priority="cmdline")
+    settings.set("GOVBRIEF_SOURCES", args.sources, priority="cmdline")
+    settings.set("GOVBRIEF_RUN_ID", run_id, priority="cmdline")
+    if args.log_file:
+        settings.set("LOG_FILE", args.log_file, priority="cmdline")
+    settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    if args.delay is not None:
+        settings.set("DOWNLOAD_DELAY", args.delay, priority="cmdline")
+        if args.delay == 0:  # local sites (tests, demo): no throttling at all
+            settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+            settings.set("DOWNLOAD_DELAY_JITTER", 0, priority="cmdline")
+            settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
+    for pair in args.set or []:
+        key, _, value = pair.partition("=")
+        settings.set(key, value, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("govbrief")
+    process.crawl(crawler, only=args.only)
+    process.start()
+    return 0 if getattr(crawler.spider, "verdict", None) else EXIT_UNHEALTHY
+
+
+# ---------------------------------------------------------------- extract / reextract
+
+
+def _manifest_rows(path: Path) -> Iterator[dict]:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
+        if not isinstance(row, dict) or "page" not in row:
+            raise ValueError(f"{path}:{number}: expected an object with 'id', 'page', 'url'")
+        page = Path(row["page"])
+        row["page"] = str(page if page.is_absolute() else (path.parent / page).resolve())
+        yield row
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from pipelines import extract
+
+    if args.manifest:
+        try:
+            rows = list(_manifest_rows(Path(args.manifest)))
+        except (OSError, ValueError) as exc:
+            return _fail(str(exc))
+        for result in extract.extract_manifest(rows):
+            print(json.dumps(result, ensure_ascii=False), flush=False)
+        sys.stdout.flush()
+        return EXIT_OK
+    if not args.file:
+        return _fail("extract needs FILE or --manifest M.jsonl")
+    try:
+        body = Path(args.file).read_bytes()
+    except OSError as exc:
+        return _fail(f"{args.file}: {exc.strerror}")
+    article = extract.extract_article(body, args.url or Path(args.file).resolve().as_uri(), args.content_type)
+    if article is None:
+        print(json.dumps({"url": args.url, "error": "no article text found"}, ensure_ascii=False))
+        return EXIT_UNHEALTHY
+    print(json.dumps(article.as_dict(), ensure_ascii=False, indent=1))
+    return EXIT_OK
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from pipelines.archive import reextract_all
+
+    if not Path(args.db).exists():
+        return _fail(f"{args.db}: archive database not found")
+    try:
+        lock = RunLock(args.db + ".lock").acquire()
+    except LockHeld as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    with lock:
+        try:
+            db = _open_archive(args.db)
+        except ValueError as exc:
+            return _fail(str(exc))
+        counts = reextract_all(db)
+        db.close()
+    print(f"re-extracted {counts['articles']} articles from stored captures: {counts['changed']} changed, "
+          f"{counts['empty']} without text")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- serve / demo
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from govbrief.serve import datasette_argv
+
+    if not Path(args.db).exists():
+        return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
+    argv = datasette_argv(args.db, args.host, args.port)
+    print(f"serving {args.db} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    try:
+        return subprocess.call(argv)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve the bundled sample web on 127.0.0.1, crawl it into the archive, then serve the archive."""
+    from govbrief.sampleweb import start_sample_web
+
+    with start_sample_web() as web, tempfile.TemporaryDirectory(prefix="govbrief-demo-") as tmp:
+        sources = Path(tmp) / "sources.yml"
+        web.write_sources(sources)
+        print("sample web:", ", ".join(f"{k} {v}" for k, v in web.base_urls.items()), flush=True)
+        crawl = [sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", args.db,
+                 "--delay", "0", "--log-level", "WARNING"]
+        status = subprocess.call(crawl)
+        if status != EXIT_OK:
+            return _fail(f"demo crawl finished with exit status {status}", status)
+        if args.no_serve:
+            return EXIT_OK
+        args.host, args.port = args.host, args.port
+        return cmd_serve(args)
+
+
+def cmd_check_sources(args: argparse.Namespace) -> int:
+    try:
+        sources = load_sources(args.sources)
+    except SourcesError as exc:
+        return _fail(str(exc))
+    print(f"{args.sources}: {len(sources)} sources OK")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govbrief", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("crawl", help="crawl the registered sources into the archive (for cron)")
+    p.add_argument("--sources", default="sources.yml", help="sources registry (default: sources.yml)")
+    p.add_argument("--db", default="archive.db", help="archive database (default: archive.db)")
+    p.add_argument("--only", help="comma-separated source ids to crawl (default: all)")
+    p.add_argument("--log-file", help="write the crawl log to this file instead of stderr")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--delay", type=float, help="seconds between requests to a site (default 1, adaptive)")
+    p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("extract", help="extract the article of a saved page, or of every page of a manifest")
+    p.add_argument("file", nargs="?", help="a saved HTML page (raw bytes)")
+    p.add_argument("--url", help="the page's URL (dates and hosts are read from it)")
+    p.add_argument("--content-type", help="the HTTP Content-Type header the page was served with")
+    p.add_argument("--manifest", help="JSONL lines {id, page, url, content_type}: print one JSON line each")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("reextract", help="rebuild every article from the stored captures (no network)")
+    p.add_argument("--db", default="archive.db")
+    p.set_defaults(func=cmd_reextract)
+
+    for name, func, text in (("serve", cmd_serve, "serve the archive with Datasette"),
+                             ("demo", cmd_demo, "crawl the bundled sample web, then serve the archive")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--db", default="archive.db")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8001)
+        if name == "demo":
+            p.add_argument("--no-serve", action="store_true", help="stop after the crawl")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("check-sources", help="validate a sources registry")
+    p.add_argument("sources", nargs="?", default="sources.yml")
+    p.set_defaults(func=cmd_check_sources)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
