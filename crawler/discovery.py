@@ -135,8 +135,6 @@ def _dated_containers(doc: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
     dated: set[lxml.html.HtmlElement] = set()
     for container in doc.iter("ul", "ol", "table", "tbody", "div", "dl"):
         items = [c for c in container if isinstance(c.tag, str) and c.tag not in ("script", "style")]
-        if container.tag == "table":
-            continue  # its rows are under tbody (or direct tr children, handled below)
         if len(items) < 3:
             continue
         hits = []
