@@ -47,6 +47,12 @@ class ArchivePipeline:
                           headers=item["headers"], body=item["body"], fetched_at=item["fetched_at"],
                           source_id=source.id)
         stats = spider.source_stats[source.id]
+        if item.get("kind") == "recheck":
+            from pipelines import recheck
+
+            outcome = recheck.apply_recheck(self.db, capture, region=source.region, run_id=self.run_id)
+            stats[f"recheck_{outcome}"] += 1
+            return {"url": capture.url, "recheck": outcome}
         try:
             archived = archive_capture(self.db, capture, region=source.region, run_id=self.run_id)
         except Exception as exc:  # one bad page must not stop the run or lose what is archived

@@ -107,17 +107,30 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["published"], if_not_exists=True)
     db["fetch_errors"].create_index(["url"], if_not_exists=True)
     db["fetch_errors"].create_index(["run_id"], if_not_exists=True)
-    _ensure_search(db)
+    _ensure_extensions(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def _ensure_search(db: sqlite_utils.Database) -> None:
-    """Full-text search over the simplified title and text (details in pipelines/search_index.py)."""
-    try:
-        from pipelines import search_index
-    except ImportError:  # search is optional until its module exists
-        return
-    search_index.ensure_search_schema(db)
+# Feature modules own their tables; ensure_schema stays the one entry point that creates everything.
+_SCHEMA_EXTENSIONS = (
+    ("pipelines.search_index", "ensure_search_schema"),  # Chinese full-text search
+    ("pipelines.boilerplate", "ensure_boilerplate_schema"),  # per-host learned boilerplate lines
+    ("pipelines.recheck", "ensure_recheck_schema"),  # versions, deletions, recheck schedule
+    ("pipelines.lineage", "ensure_lineage_schema"),  # repost clusters
+)
+
+
+def _ensure_extensions(db: sqlite_utils.Database) -> None:
+    import importlib
+
+    for module_name, function in _SCHEMA_EXTENSIONS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        getattr(module, function)(db)
 
 
 def _reindex(db: sqlite_utils.Database, article_id: int) -> None:

@@ -58,6 +58,7 @@ class GovSpider(scrapy.Spider):
         spider.known: dict[str, set[str]] = {}
         spider.scheduled_articles: set[str] = set()
         spider.seen_lists: dict[str, set[str]] = {s.id: set() for s in sources}
+        spider.recheck_enabled = crawler.settings.getbool("GOVBRIEF_RECHECK", True)
         return spider
 
     # ------------------------------------------------------------------ start
@@ -66,9 +67,11 @@ class GovSpider(scrapy.Spider):
         db = storage.open_db(self.db_path)
         storage.ensure_schema(db)
         retry: dict[str, set[str]] = {}
+        rechecks: dict[str, list] = {}
         for source in self.sources.values():
             self.known[source.id] = storage.known_article_urls(db, source.id)
             retry[source.id] = storage.failed_urls(db, source.id, kind="article")
+            rechecks[source.id] = _due_rechecks(db, source.id) if self.recheck_enabled else []
         db.close()
         for source in self.sources.values():
             for url in source.start_urls:
@@ -83,6 +86,13 @@ class GovSpider(scrapy.Spider):
                 request = self._article_request(source.id, url, via="retry")
                 if request:
                     yield request
+            for target in rechecks[source.id]:  # known articles due for a check: changed? deleted?
+                if self.scopes[source.id].allows(target.url):
+                    yield scrapy.Request(
+                        target.url, callback=self.parse_recheck, errback=self.on_error,
+                        headers=target.conditional_headers(), dont_filter=True,
+                        meta={"source_id": source.id, "kind": "recheck", "handle_httpstatus_all": True},
+                    )
 
     # ------------------------------------------------------------------ requests
 
@@ -183,18 +193,14 @@ class GovSpider(scrapy.Spider):
                 yield request
 
     def parse_article(self, response: Response):
-        source_id = response.meta["source_id"]
-        self.source_stats[source_id]["article_ok"] += 1
-        headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
-        yield {
-            "source_id": source_id,
-            "url": response.request.meta.get("redirect_urls", [response.url])[0],
-            "final_url": response.url,
-            "status": response.status,
-            "headers": headers,
-            "body": response.body,
-            "fetched_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        }
+        self.source_stats[response.meta["source_id"]]["article_ok"] += 1
+        yield _capture_item(response, "article")
+
+    def parse_recheck(self, response: Response):
+        """Any status comes here (404, 410, 412, 304 …): the pipeline decides what it means."""
+        self.source_stats[response.meta["source_id"]]["rechecked"] += 1
+        yield _capture_item(response, "recheck")
+
 
     def on_error(self, failure: Failure):
         request = failure.request
@@ -213,6 +219,30 @@ class GovSpider(scrapy.Spider):
         if errors is not None:
             errors.append({"source_id": source_id, "url": request.url, "kind": kind, "reason": reason,
                            "status": status})
+
+
+def _capture_item(response: Response, kind: str) -> dict:
+    """Everything the archive keeps of a response: it is evidence, extraction comes later."""
+    headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
+    return {
+        "kind": kind,
+        "source_id": response.meta["source_id"],
+        "url": response.request.meta.get("redirect_urls", [response.url])[0],
+        "final_url": response.url,
+        "status": response.status,
+        "headers": headers,
+        "body": response.body,
+        "fetched_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _due_rechecks(db, source_id: str) -> list:
+    """Known articles the recrawl policy wants checked this run (pipelines.recheck decides)."""
+    try:
+        from pipelines import recheck
+    except ImportError:
+        return []
+    return recheck.due_for_recheck(db, source_id)
 
 
 def _is_html(response: Response) -> bool:
