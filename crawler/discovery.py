@@ -27,7 +27,8 @@ _ARTICLE_URL_PATTERNS = [
     re.compile(r"/art/(19|20)\d{2}/\d{1,2}/\d{1,2}/art_\d+_\d+\.s?html?$", re.I),  # Hanweb
     # a date folder (/2023/0315/, /202303/, /2023-03-15/, /20230315/) followed by an id-like leaf
     re.compile(r"/(19|20)\d{2}[-/]?(0[1-9]|1[0-2])([-/]?\d{2})?/(?:[\w-]*?)\d+[\w-]*\.s?html?$", re.I),
-    re.compile(r"/(content|detail|art|article|show|info|news)[_-]?\d{3,}\.s?html?$", re.I),
+    re.compile(r"/(content|detail|art|article|show|info|news|post|doc)[_-]?\d{3,}\.s?html?$", re.I),
+    re.compile(r"/info/\d+/\d+\.s?html?$", re.I),  # VSB/博达 CMS: /info/1012/12345.htm
     re.compile(r"/[a-z]?\d{6,}(_\d+)?(\.s?html?)?$", re.I),  # long numeric ids: /a/560123456_121106832
     re.compile(r"[?&](articleid|article_id|contentid|infoid|newsid|docid|aid)=\w+", re.I),
 ]
@@ -176,7 +177,7 @@ def parse_list_page(html: str, base_url: str, *, article_pattern: re.Pattern[str
         if looks_like_article_url(url, article_pattern) or (dated and article_pattern is None
                                                              and not looks_like_list_url(url)):
             result.articles.append(Link(url, text, dated))
-        elif _PAGER_TEXT.match(text) and _same_column(url, base_url):
+        elif _PAGER_TEXT.match(text) and _same_column(url, base_url, text):
             result.pagination.append(url)
         elif looks_like_list_url(url, list_pattern):
             result.lists.append(url)
@@ -191,9 +192,22 @@ def parse_list_page(html: str, base_url: str, *, article_pattern: re.Pattern[str
     return result
 
 
-def _same_column(url: str, base_url: str) -> bool:
+_PAGER_WORDS = re.compile(r"^(下一?页|下页|后页|next|尾页|末页)$", re.I)
+
+
+def _same_column(url: str, base_url: str, text: str) -> bool:
+    """Is a pager link part of this list's own pagination (not a link to page 2 of another column)?
+
+    Same folder (index_1.html next to index.html), or a sub-folder named after the page
+    (VSB/博达: xmjs.htm -> xmjs/2.htm). Explicit words like 下一页 are trusted on the same host.
+    """
     a, b = urlsplit(url), urlsplit(base_url)
-    return a.netloc == b.netloc and a.path.rsplit("/", 1)[0] == b.path.rsplit("/", 1)[0]
+    if a.netloc != b.netloc:
+        return False
+    if _PAGER_WORDS.match(text):
+        return True
+    stem = b.path.rsplit(".", 1)[0] if "." in b.path.rsplit("/", 1)[-1] else b.path.rstrip("/")
+    return a.path.rsplit("/", 1)[0] == b.path.rsplit("/", 1)[0] or a.path.startswith(stem + "/")
 
 
 # --- JavaScript-built pagination ----------------------------------------------------------------

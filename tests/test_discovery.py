@@ -105,3 +105,17 @@ def test_feeds_rss_and_atom():
     assert parse_feed(atom) == ["http://a.gov.cn/b/3.html"]
     assert parse_feed(b"<html>not a feed</html>") == []
     assert parse_feed(b"\x00\x01garbage") == []
+
+
+VSB_LIST = """<html><body><div class="list"><ul>
+<li><a href="../info/1012/12345.htm">重大项目集中开工</a><span>2023-05-06</span></li>
+<li><a href="../info/1012/12340.htm">招商推介会举行</a><span>2023-05-01</span></li>
+</ul></div><div class="pb_sys_common"><a href="xmjs/2.htm">2</a><a href="xmjs/2.htm">下页</a>
+<a href="xmjs/9.htm">尾页</a></div><a href="../zsyz/2.htm">2</a></body></html>"""
+
+
+def test_vsb_style_pagination_in_a_subfolder():
+    page = parse_list_page(VSB_LIST, "http://x.gov.cn/xwzx/xmjs.htm")
+    assert [link.url for link in page.articles] == ["http://x.gov.cn/info/1012/12345.htm",
+                                                    "http://x.gov.cn/info/1012/12340.htm"]
+    assert page.pagination == ["http://x.gov.cn/xwzx/xmjs/2.htm", "http://x.gov.cn/xwzx/xmjs/9.htm"]
