@@ -180,6 +180,40 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- provenance
+
+
+def _existing_archive(db_path: str):
+    if not Path(db_path).exists():
+        raise ValueError(f"{db_path}: archive database not found")
+    return _open_archive(db_path)
+
+
+def cmd_export_warc(args: argparse.Namespace) -> int:
+    from pipelines.warc import export_warc
+
+    try:
+        db = _existing_archive(args.db)
+    except ValueError as exc:
+        return _fail(str(exc))
+    counts = export_warc(db, args.out, source_id=args.source)
+    print(f"wrote {args.out}: {counts.get('responses', 0)} captures, {counts.get('records', 0)} WARC records")
+    return EXIT_OK
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from pipelines.lineage import cluster_archive
+
+    try:
+        db = _existing_archive(args.db)
+    except ValueError as exc:
+        return _fail(str(exc))
+    stats = cluster_archive(db)
+    print(f"{stats['articles']} articles: {stats['clusters']} repost clusters "
+          f"({stats['clustered_articles']} articles, largest {stats['largest']}) in {stats['seconds']} s")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- serve / demo
 
 
@@ -252,6 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reextract", help="rebuild every article from the stored captures (no network)")
     p.add_argument("--db", default="archive.db")
     p.set_defaults(func=cmd_reextract)
+
+    p = sub.add_parser("export-warc", help="write the stored captures as a WARC file (evidence for replay tools)")
+    p.add_argument("--db", default="archive.db")
+    p.add_argument("--out", required=True, help="output file, e.g. captures.warc.gz")
+    p.add_argument("--source", help="only this source id")
+    p.set_defaults(func=cmd_export_warc)
+
+    p = sub.add_parser("lineage", help="cluster reposts: which articles are copies of which original")
+    p.add_argument("--db", default="archive.db")
+    p.set_defaults(func=cmd_lineage)
 
     for name, func, text in (("serve", cmd_serve, "serve the archive with Datasette"),
                              ("demo", cmd_demo, "crawl the bundled sample web, then serve the archive")):
