@@ -223,6 +223,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
     argv = datasette_argv(args.db, args.host, args.port)
+    if argv[0] == "datasette":  # the venv's bin/ need not be on PATH (cron, `.venv/bin/govbrief`)
+        argv = [sys.executable, "-m", "datasette", *argv[1:]]
     print(f"serving {args.db} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     try:
         return subprocess.call(argv)
