@@ -50,8 +50,15 @@ class ArchivePipeline:
         if item.get("kind") == "recheck":
             from pipelines import recheck
 
-            outcome = recheck.apply_recheck(self.db, capture, region=source.region, run_id=self.run_id)
+            try:
+                outcome = recheck.apply_recheck(self.db, capture, region=source.region, run_id=self.run_id)
+            except Exception as exc:  # a failed re-check must not drop the run or earlier work
+                logger.exception("could not record re-check of %s", capture.url)
+                spider.fetch_errors.append({"source_id": source.id, "url": capture.url, "kind": "recheck",
+                                            "reason": f"recheck failed: {exc!r}"[:500], "status": capture.status})
+                outcome = "failed"
             stats[f"recheck_{outcome}"] += 1
+            self._flush_errors(spider)
             return {"url": capture.url, "recheck": outcome}
         try:
             archived = archive_capture(self.db, capture, region=source.region, run_id=self.run_id)
