@@ -1,0 +1,62 @@
+"""Chinese text helpers: script (simplified/traditional), language, Traditional -> Simplified."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def to_simplified(text: str) -> str:
+    """Simplified form for search and comparison; the stored original stays untouched."""
+    return _t2s().convert(text) if text else text
+
+
+def detect_script(text: str) -> str | None:
+    """'hans' or 'hant', from the characters themselves.
+
+    A character counts as traditional when t2s changes it and as simplified when s2t changes it;
+    characters common to both scripts say nothing. None when the text has no Chinese.
+    """
+    chars = _CJK.findall(text or "")
+    if not chars:
+        return None
+    sample = "".join(chars[:4000])
+    simplified, traditional = _t2s().convert(sample), _s2t().convert(sample)
+    n_trad = sum(1 for a, b in zip(sample, simplified, strict=False) if a != b)
+    n_simp = sum(1 for a, b in zip(sample, traditional, strict=False) if a != b)
+    return "hant" if n_trad > n_simp else "hans"
+
+
+def detect_language(text: str) -> str | None:
+    """ISO language code. Chinese is decided by the share of CJK characters (langdetect labels
+    Traditional Chinese as Korean); other text goes to langdetect with a fixed seed."""
+    if not text:
+        return None
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return None
+    if sum(1 for c in letters if _CJK.match(c)) / len(letters) > 0.3:
+        return "zh"
+    from langdetect import DetectorFactory, LangDetectException, detect
+
+    DetectorFactory.seed = 0
+    try:
+        return detect(text[:2000])
+    except LangDetectException:
+        return None

@@ -1,0 +1,219 @@
+"""DOM cleaning before trafilatura: link lists, teaser lists, spam blocks and learned boilerplate.
+
+trafilatura measures link density in words; Chinese has no spaces, so a list of 20 linked headlines
+is "20 words" and survives. Here density is measured in characters (CJK characters and letters; digits
+and punctuation, i.e. the dates next to linked titles, do not count as text), bottom-up, so a list is
+removed without taking its container (and the article beside it) along.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import lxml.html
+from lxml import etree
+
+from pipelines.clean_rules import fingerprint, is_keyword_stuffing, is_prose, match_rule, normalise_line
+
+# elements that break lines; a "leaf block" is one of these with no such element inside
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "th", "thead", "tr", "ul", "br",
+})
+# containers that may hold a whole list of links
+_LIST_CONTAINERS = frozenset({"ul", "ol", "dl", "div", "table", "tbody", "section", "nav", "aside",
+                              "td", "tr", "p", "li", "header", "footer", "span", "dd", "center"})
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "select", "button", "textarea",
+              "input", "object", "embed", "canvas", "map")
+_EMPTY_STRIP = ("center", "font", "span", "b", "strong", "i", "em", "u", "small", "big", "a")
+_ALPHA = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+
+def parse_html(html: str) -> lxml.html.HtmlElement | None:
+    """Parse decoded HTML; None for pages lxml cannot make a tree of."""
+    html = _XML_DECL.sub("", html, count=1)  # lxml refuses str input with an encoding declaration
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def alpha_len(text: str | None) -> int:
+    """Characters that carry text (CJK characters and letters), not digits, punctuation or spaces."""
+    return len(_ALPHA.findall(text)) if text else 0
+
+
+def remove_element(el: etree._Element) -> None:
+    """Remove an element but keep its tail text (which belongs to the parent's content)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail and tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def strip_junk(root: lxml.html.HtmlElement) -> None:
+    """Scripts, styles, comments and form controls are never article text. Empty presentational
+    elements go too: trafilatura drops the text that follows an empty <center></center> at the start
+    of a paragraph (the text is the element's tail)."""
+    etree.strip_elements(root, *_DROP_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    for el in list(root.iter(*_EMPTY_STRIP)):
+        if len(el) == 0 and not (el.text and el.text.strip()) and el.getparent() is not None:
+            remove_element(el)
+
+
+def block_text(el: etree._Element) -> str:
+    return normalise_line(el.text_content())
+
+
+def iter_leaf_blocks(root: etree._Element) -> Iterator[etree._Element]:
+    """Block elements that contain no other block element (a paragraph, a list item, a cell...)."""
+    has_block: dict[etree._Element, bool] = {}
+    for el in reversed(list(root.iter(tag=etree.Element))):
+        inner = False
+        for child in el:
+            # <br> breaks lines but does not make its parent a container of blocks
+            if has_block.get(child) or (isinstance(child.tag, str) and child.tag in BLOCK_TAGS
+                                        and child.tag != "br"):
+                inner = True
+                break
+        has_block[el] = inner
+    for el in root.iter(tag=etree.Element):
+        if el.tag in BLOCK_TAGS and el.tag != "br" and not has_block[el]:
+            yield el
+
+
+def page_lines(root: etree._Element) -> list[str]:
+    """The page's visible text split into lines (leaf blocks, <br> breaks): the unit for per-site
+    boilerplate learning."""
+    lines: list[str] = []
+    for el in iter_leaf_blocks(root):
+        parts = text_with_breaks(el).split("\n") if el.find(".//br") is not None else [block_text(el)]
+        lines.extend(p for p in (normalise_line(x) for x in parts) if p)
+    return lines
+
+
+def text_with_breaks(el: etree._Element) -> str:
+    """The element's text with a newline for every <br> (inline elements do not break lines)."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if node.tag == "br":
+            parts.append("\n")
+        elif node.text:
+            parts.append(node.text)
+        for child in node:
+            if isinstance(child.tag, str):
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(el)
+    return "".join(parts)
+
+
+def _is_teaser_list(el: etree._Element) -> bool:
+    """A list of 3+ repeated items each led by a link: related-article teasers (headline + excerpt),
+    whatever the link density (excerpts are long unlinked text)."""
+    items = [c for c in el if isinstance(c.tag, str)]
+    if len(items) < 3:
+        return False
+    tags = {(c.tag, c.get("class")) for c in items}
+    if len(tags) > 2:
+        return False
+    with_link = 0
+    for item in items:
+        link = item.find(".//a")
+        if link is not None and alpha_len(link.text_content()) >= 4:
+            with_link += 1
+    return with_link >= 0.8 * len(items)
+
+
+def clean_tree(root: lxml.html.HtmlElement, *, boilerplate: frozenset[str] | None = None,
+               keep: etree._Element | None = None) -> list[tuple[str, str]]:
+    """Remove non-article blocks from the tree in place; returns [(reason, text)] for debugging.
+
+    `keep`: an element that must survive (the headline), so no container holding it is removed.
+    """
+    log: list[tuple[str, str]] = []
+    protected: set[etree._Element] = set()
+    if keep is not None:
+        protected.update(keep.iterancestors())
+        protected.add(keep)
+
+    # 1. teaser lists (headline link + excerpt per item), judged on the intact list before any of
+    #    its parts are removed below
+    for el in list(root.iter("ul", "ol", "dl")):
+        if el.getparent() is not None and el not in protected and _is_teaser_list(el):
+            log.append(("teaser-list", block_text(el)[:60]))
+            remove_element(el)
+
+    # 2. leaf blocks matching spam rules or learned boilerplate; related-list headings take the
+    #    rest of their parent box along (the list that follows them)
+    for el in list(iter_leaf_blocks(root)):
+        if el in protected or el.getparent() is None or el.find(".//br") is not None:
+            continue  # a block of <br>-separated lines is judged line by line after extraction
+        text = block_text(el)
+        if not text:
+            continue
+        reason = None
+        rule = match_rule(text, edge=False)
+        if rule is not None and rule.kind == "cut_tail" and rule.id == "nav-related-heading":
+            siblings = list(el.itersiblings())
+            if any(is_prose(line) for sib in siblings for line in page_lines(sib)):
+                continue  # an editorial box ("相关链接" + background paragraphs) is article text
+            for sib in siblings:
+                if sib not in protected:
+                    log.append(("after-related-heading", block_text(sib)[:60]))
+                    remove_element(sib)
+            reason = rule.id
+        elif rule is not None and rule.kind == "drop_line":
+            reason = rule.id
+        elif boilerplate and fingerprint(text) in boilerplate:
+            reason = "boilerplate"
+        elif is_keyword_stuffing(text):
+            reason = "seo-keyword-stuffing"
+        if reason:
+            log.append((reason, text[:60]))
+            remove_element(el)
+
+    # 3. bottom-up link density in characters
+    stats: dict[etree._Element, tuple[int, int, int]] = {}  # el -> (text chars, link chars, links)
+    for el in reversed(list(root.iter(tag=etree.Element))):
+        if el.getparent() is None and el is not root:
+            continue  # already removed with an ancestor
+        text = alpha_len(el.text)
+        links = link_chars = 0
+        for child in el:
+            t, lc, n = stats.get(child, (0, 0, 0))
+            text += t + alpha_len(child.tail)
+            link_chars += lc
+            links += n
+        if el.tag == "a":
+            link_chars, links = text, links + 1
+        stats[el] = (text, link_chars, links)
+        if el is root or el in protected or el.tag not in _LIST_CONTAINERS:
+            continue
+        reason = None
+        if links >= 3 and link_chars >= 0.5 * max(1, text):
+            reason = "link-list"
+        elif links >= 1 and text <= 40 and link_chars >= 0.9 * max(1, text) and el.tag in ("p", "li"):
+            reason = "link-line"
+        if reason:
+            log.append((reason, block_text(el)[:60]))
+            remove_element(el)
+            stats[el] = (0, 0, 0)
+    return log

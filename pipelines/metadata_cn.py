@@ -1,0 +1,303 @@
+"""Metadata a journalist cites, read from a Chinese article page: headline, publication date (and
+where it came from), originating organisation (来源), author and editor.
+
+Everything is read from the parsed page BEFORE cleaning removes the info line under the headline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import lxml.html
+from lxml import etree
+
+from pipelines.clean_dom import BLOCK_TAGS, iter_leaf_blocks
+from pipelines.clean_rules import normalise_line
+
+_NORM_TITLE = re.compile(r"[\s\u3000\xa0:：,，.。!！?？\"“”'‘’《》【】\[\]()（）_—\-|｜·•]+")
+# separators between a headline and the site name in <title>; "——" (a dash pair) is headline
+# punctuation in Chinese and is not a separator
+_TITLE_SEP = re.compile(r"\s*(?:_+|\|+|｜|(?<!—)—(?!—)|–|::|»)\s*|\s+-+\s+|(?<=[^\d\s])-(?=[^\d\s])")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+_CN_NUM = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+           "九": 9, "十": 10}
+_DATE_PATTERNS = [
+    # 2022年02月21日 / 2022-02-21 / 2022/2/21 / 2022.02.21 (also with spaces around separators)
+    re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})(?!\d)\s*日?"),
+    # 20220221 in an ISO-ish stamp (meta values like 20220221 or 2022-02-21T...)
+    re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"),
+]
+_CN_DIGIT = "〇○零一二三四五六七八九"
+_CN_SMALL = "一二三四五六七八九十"
+_DATE_CN_NUMERALS = re.compile(rf"([{_CN_DIGIT}]{{4}})年([{_CN_SMALL}]{{1,3}})月([{_CN_SMALL}]{{1,3}})日")
+_DATE_LABEL = re.compile(r"(发布时间|發佈時間|發布時間|发布日期|發佈日期|發布日期|发表时间|發表時間|发文日期|成文日期|"
+                         r"日期|时间|時間|发表于|發表於|posted|published|date)", re.IGNORECASE)
+_URL_DATES = [
+    re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+"),                 # TRS CMS: /t20220221_123.html
+    re.compile(r"/((?:19|20)\d{2})[-_/]?(\d{2})[-_/]?(\d{2})/"),        # /2022/02/21/ or /20220221/
+    re.compile(r"/((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})[/_]"),
+    re.compile(r"[/_]((?:19|20)\d{2})(\d{2})(\d{2})[_/.\-]\w"),         # /20220221_news, /art_20220221.
+]
+_URL_MONTH_DAY = re.compile(r"/((?:19|20)\d{2})[-_]?(\d{2})/(\d{2})/")  # /2022-02/21/, /202202/21/
+
+_SOURCE = re.compile(
+    r"(?:信息来源|信息來源|文章来源|文章來源|稿件来源|稿件來源|新闻来源|新聞來源|来源|來源|稿源)\s*[:：]\s*"
+    r"([^\s|｜:：。，,]{2,40})")
+# a name after a label and a colon/slash ("作者：", "文/"), or after 记者 and a space ("记者 张三")
+_AUTHOR = re.compile(r"(?:(?:作者|撰稿人|撰稿|通讯员|通訊員|记者|記者)\s*[:：/]|文\s*[/／]|(?:记者|記者)\s)\s*"
+                     r"([^\s|｜:：,，;；()（）。]{2,20})")
+_EDITOR = re.compile(r"(?:责任编辑|責任編輯|责编|責編|编辑|編輯)\s*[:：]\s*([^\s|｜:：,，;；()（）。]{2,20})")
+_CONTRIB = re.compile(r"^[（(]\s*(\S{2,30}?)\s*(?:供稿|来稿|來稿|提供)\s*[)）]$")
+_LABEL_TAIL = re.compile(r"(发布时间|發佈時間|发布日期|时间|時間|日期|作者|记者|編輯|编辑|浏览|瀏覽|点击|點擊|"
+                         r"阅读|閱讀|字体|字體|【|\[).*$")
+_META_DATE_NAMES = ("PubDate", "pubdate", "publishdate", "PublishDate", "article:published_time",
+                    "og:release_date", "og:published_time", "published_time", "firstpublishedtime",
+                    "publish_time", "publishtime", "release_date", "dc.date", "DC.date.issued", "date",
+                    "sailthru.date", "weibo: article:create_at")
+
+
+def norm_title(s: str | None) -> str:
+    return _NORM_TITLE.sub("", s or "")
+
+
+def valid_date(y: str | int, m: str | int, d: str | int) -> str | None:
+    try:
+        value = date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+    if not (1990 <= value.year <= 2035):
+        return None
+    return value.isoformat()
+
+
+def _cn_number(s: str) -> int:
+    if len(s) == 4:  # year digit by digit: 二〇二二
+        return int("".join(str(_CN_NUM[c]) for c in s))
+    if "十" in s:  # 十, 十二, 二十, 二十一
+        head, _, tail = s.partition("十")
+        return (_CN_NUM[head] if head else 1) * 10 + (_CN_NUM[tail] if tail else 0)
+    return _CN_NUM[s]
+
+
+def parse_date(text: str | None) -> str | None:
+    """First valid calendar date in the text, as YYYY-MM-DD (Chinese and numeric formats)."""
+    if not text:
+        return None
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if iso := valid_date(*m.groups()):
+                return iso
+    if m := _DATE_CN_NUMERALS.search(text):
+        try:
+            return valid_date(*(_cn_number(g) for g in m.groups()))
+        except KeyError:
+            return None
+    return None
+
+
+def date_from_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    for pattern in (*_URL_DATES, _URL_MONTH_DAY):
+        if (m := pattern.search(url)) and (iso := valid_date(*m.groups())):
+            return iso
+    return None
+
+
+def meta_content(doc: etree._Element, *names: str) -> str | None:
+    for name in names:
+        for el in doc.iter("meta"):
+            key = el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv")
+            if key and key.lower() == name.lower():
+                value = normalise_line(el.get("content") or "")
+                if value:
+                    return value
+    return None
+
+
+def _in_list_or_link(el: etree._Element) -> bool:
+    """Dates inside links or list items belong to related-article lists, never to this article."""
+    if el.tag in ("a", "li"):
+        return True
+    for anc in el.iterancestors():
+        if anc.tag in ("a", "li", "ul", "ol", "nav", "footer"):
+            return True
+    return False
+
+
+def strip_site_suffix(title: str) -> str:
+    """Headline from a <title>/og:title: drop the site-name segments after a separator."""
+    title = normalise_line(title)
+    parts = [p for p in _TITLE_SEP.split(title) if p and p.strip()]
+    if len(parts) <= 1:
+        return title
+    first = parts[0].strip()
+    if len(_CJK.findall(first)) >= 4 or len(first) >= 12:
+        return first
+    return max(parts, key=len).strip()
+
+
+@dataclass
+class PageMeta:
+    title: str | None = None
+    title_source: str | None = None
+    title_el: etree._Element | None = None
+    published: str | None = None
+    published_source: str | None = None
+    source_org: str | None = None
+    author: str | None = None
+    editor: str | None = None
+
+
+def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tuple[str | None, str | None,
+                                                                                   etree._Element | None]:
+    """(headline, where it came from, the headline's element in the page if found)."""
+    title_tag = normalise_line(doc.findtext(".//title") or "")
+    tnorm = norm_title(title_tag)
+    first_seg = norm_title(strip_site_suffix(title_tag)) if title_tag else ""
+
+    # the headline element: a short block (h1..h3 first) whose text is contained in <title>
+    best: tuple[int, etree._Element, str] | None = None
+    headings = [el for el in doc.iter("h1", "h2", "h3") if el.getparent() is not None]
+    for el in [*headings, *blocks]:
+        text = normalise_line(el.text_content())
+        n = norm_title(text)
+        if not (4 <= len(n) <= 120) or el.tag == "title":
+            continue
+        score = 0
+        if tnorm and n in tnorm:
+            score = len(n) * 2 + (6 if el.tag == "h1" else 3 if el.tag in ("h2", "h3") else 0)
+        elif first_seg and len(first_seg) >= 6 and n.startswith(first_seg):
+            score = len(first_seg) * 2
+        if score and (best is None or score > best[0]):
+            best = (score, el, text)
+    cms = meta_content(doc, "ArticleTitle")
+    if cms:
+        el = best[1] if best and norm_title(best[2]) == norm_title(cms) else None
+        return cms, "meta:ArticleTitle", el
+    # the element must be more than the site name: at least the <title>'s first segment
+    if best and len(norm_title(best[2])) >= min(len(first_seg), 8):
+        return best[2], "heading", best[1]
+    og = meta_content(doc, "og:title", "twitter:title")
+    if og:
+        return strip_site_suffix(og), "meta:og:title", None
+    if title_tag:
+        return strip_site_suffix(title_tag), "title", None
+    for el in doc.iter("h1"):
+        text = normalise_line(el.text_content())
+        if len(text) >= 4:
+            return text, "h1", el
+    return None, None, None
+
+
+def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None) -> list[etree._Element]:
+    """The blocks around the headline where the info line (date, 来源, author) lives: the two
+    before and the eight after it, skipping list items and links."""
+    if title_el is None:
+        return []
+    try:
+        idx = blocks.index(title_el)
+    except ValueError:
+        # the headline holds other blocks (e.g. a <td> with a <div>): use its first leaf block
+        inner = [b for b in title_el.iter() if b in set(blocks)]
+        if not inner:
+            following = [b for b in blocks if _is_after(b, title_el)]
+            idx = blocks.index(following[0]) - 1 if following else len(blocks)
+        else:
+            idx = blocks.index(inner[-1])
+    # the info line sits between the headline and the first paragraph: stop at the first block
+    # that reads like prose, so a date mentioned in the article is never taken for its date
+    after = []
+    for b in blocks[idx + 1:idx + 9]:
+        text = normalise_line(b.text_content())
+        if "。" in text or len(text) > 100:
+            break
+        after.append(b)
+    around = blocks[max(0, idx - 2):idx] + after
+    return [b for b in around if not _in_list_or_link(b)]
+
+
+def _is_after(a: etree._Element, b: etree._Element) -> bool:
+    return a.sourceline is not None and b.sourceline is not None and a.sourceline > b.sourceline
+
+
+def _clean_org(value: str) -> str | None:
+    value = _LABEL_TAIL.sub("", value).strip(" ：:，,。;；|")
+    if not value or len(value) < 2 or parse_date(value) or value.isdigit() or value.lower().startswith("http"):
+        return None
+    return value
+
+
+def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Element] | None = None) -> PageMeta:
+    """Read the metadata of one page (the tree is not modified)."""
+    if blocks is None:
+        blocks = list(iter_leaf_blocks(doc))
+    meta = PageMeta()
+    meta.title, meta.title_source, meta.title_el = find_title(doc, blocks)
+    info = _info_blocks(blocks, meta.title_el)
+    info_texts = [normalise_line(b.text_content()) for b in info]
+    info_texts = [t for t in info_texts if t and len(t) <= 160]
+
+    # --- published: CMS meta, then the info line under the headline, then the URL, then a labelled
+    # date anywhere outside lists and links
+    for name in _META_DATE_NAMES:
+        value = meta_content(doc, name)
+        if value and (iso := parse_date(value)):
+            meta.published, meta.published_source = iso, f"meta:{name}"
+            break
+    if meta.published is None:
+        for text in info_texts:
+            if iso := parse_date(text):
+                meta.published, meta.published_source = iso, "info-line"
+                break
+    if meta.published is None and (iso := date_from_url(url)):
+        meta.published, meta.published_source = iso, "url"
+    if meta.published is None:
+        for b in blocks:
+            text = normalise_line(b.text_content())
+            if len(text) > 80 or _in_list_or_link(b):
+                continue
+            m = _DATE_LABEL.search(text)
+            if m and (iso := parse_date(text[m.end():])):
+                meta.published, meta.published_source = iso, "labelled-date"
+                break
+    if meta.published is None:
+        # last resort (forums, old templates without a findable headline): the first short,
+        # non-prose block carrying a date, outside lists and links
+        for b in blocks:
+            text = normalise_line(b.text_content())
+            if len(text) > 60 or "。" in text or _in_list_or_link(b):
+                continue
+            if iso := parse_date(text):
+                meta.published, meta.published_source = iso, "page-date"
+                break
+
+    # --- 来源 / author / editor: the info line first, then short blocks anywhere, then CMS meta
+    short_texts = info_texts + [t for b in blocks if not _in_list_or_link(b)
+                                for t in [normalise_line(b.text_content())] if t and len(t) <= 80]
+    for text in short_texts:
+        if meta.source_org is None and (m := _SOURCE.search(text)):
+            meta.source_org = _clean_org(m.group(1))
+        if meta.author is None and (m := _AUTHOR.search(text)):
+            meta.author = _clean_org(m.group(1))
+        if meta.editor is None and (m := _EDITOR.search(text)):
+            meta.editor = _clean_org(m.group(1))
+    if meta.source_org is None:
+        meta.source_org = meta_content(doc, "ContentSource", "source", "article:source")
+    if meta.source_org is None:
+        for text in short_texts[-40:]:
+            if m := _CONTRIB.match(text):
+                meta.source_org = m.group(1)
+                break
+    if meta.author is None:
+        value = meta_content(doc, "author", "Author", "article:author")
+        if value and not value.startswith("http") and len(value) <= 30:
+            meta.author = value
+    return meta
+
+
+__all__ = ["BLOCK_TAGS", "PageMeta", "extract_meta", "parse_date", "date_from_url", "strip_site_suffix",
+           "norm_title", "meta_content", "valid_date"]

@@ -1,0 +1,96 @@
+"""Metadata a journalist cites: headline, date (with its source), 来源, author, editor."""
+
+from __future__ import annotations
+
+import lxml.html
+import pytest
+
+from pipelines.clean_dom import strip_junk
+from pipelines.metadata_cn import date_from_url, extract_meta, parse_date, strip_site_suffix
+
+
+def meta_of(html: str, url: str = "http://www.example.gov.cn/xw/1.html"):
+    doc = lxml.html.document_fromstring(html)
+    strip_junk(doc)
+    return extract_meta(doc, url)
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("2022年02月21日", "2022-02-21"),
+    ("发布时间：2022-2-1 10:00", "2022-02-01"),
+    ("2022/10/19 15:32", "2022-10-19"),
+    ("2022.10.19", "2022-10-19"),
+    ("2年前 (2023-08-07)", "2023-08-07"),
+    ("Admin - admin 于2022年02月21日发表", "2022-02-21"),
+    ("二〇二二年二月二十一日", "2022-02-21"),
+    ("20220221", "2022-02-21"),
+    ("2022年13月40日", None),
+    ("浏览次数：512", None),
+])
+def test_parse_date(text: str, iso: str | None) -> None:
+    assert parse_date(text) == iso
+
+
+@pytest.mark.parametrize(("url", "iso"), [
+    ("http://www.example.gov.cn/xwzx/202202/t20220221_123456.html", "2022-02-21"),
+    ("http://news.example.com/2012/01/17/123.html", "2012-01-17"),
+    ("http://news.example.com/c/2012-01-16/042123805830.shtml", "2012-01-16"),
+    ("http://news.example.com/20050513/n225551143.shtml", "2005-05-13"),
+    ("http://www.example.com/a/123456.html", None),
+])
+def test_date_from_url(url: str, iso: str | None) -> None:
+    assert date_from_url(url) == iso
+
+
+@pytest.mark.parametrize(("title", "headline"), [
+    ("临江县召开推进会_临江县人民政府", "临江县召开推进会"),
+    ("天宁区召开2023年重大项目推进会-东莞劳务派遣网", "天宁区召开2023年重大项目推进会"),
+    ("江苏执行基本药物新目录 价格平均再降3成 - 新浪网 - 新闻", "江苏执行基本药物新目录 价格平均再降3成"),
+    ("九亭镇服务转型发展——区委统战部一行莅临调研 | 某某网", "九亭镇服务转型发展——区委统战部一行莅临调研"),
+    ("没有后缀的标题", "没有后缀的标题"),
+])
+def test_strip_site_suffix(title: str, headline: str) -> None:
+    assert strip_site_suffix(title) == headline
+
+
+def test_headline_is_the_heading_found_in_title() -> None:
+    m = meta_of("""<html><head><title>某某县召开重点项目推进会_某某县人民政府</title></head><body>
+        <div class="logo"><h1>某某县人民政府</h1></div>
+        <div class="art"><div class="tit">某某县召开重点项目推进会</div>
+        <div class="info">2021年03月15日 来源：某某日报 作者：李明 责任编辑：王芳</div>
+        <p>3月12日，某某县召开重点项目推进会，部署全年项目建设工作。会议由县长主持。</p></div>
+        <ul><li><a href="/1.html">其他新闻标题</a> 2020-01-01</li></ul></body></html>""")
+    assert (m.title, m.title_source) == ("某某县召开重点项目推进会", "heading")
+    assert (m.published, m.published_source) == ("2021-03-15", "info-line")
+    assert (m.source_org, m.author, m.editor) == ("某某日报", "李明", "王芳")
+
+
+def test_cms_meta_first() -> None:
+    m = meta_of("""<html><head><meta name="ArticleTitle" content="某某市召开招商大会">
+        <meta name="PubDate" content="2020-10-19 15:32"><meta name="ContentSource" content="某某市商务局">
+        <title>某某市召开招商大会_某某市人民政府</title></head><body><h1>某某市召开招商大会</h1>
+        <div>发布时间：2020-10-20</div><p>正文内容正文内容正文内容正文内容。</p></body></html>""")
+    assert (m.title, m.title_source) == ("某某市召开招商大会", "meta:ArticleTitle")
+    assert (m.published, m.published_source) == ("2020-10-19", "meta:PubDate")
+    assert m.source_org == "某某市商务局"
+
+
+def test_og_title_when_no_heading_matches() -> None:
+    m = meta_of("""<html><head><meta property="og:title" content="某某区项目集中签约_搜狐">
+        <title>搜狐</title></head><body><p>没有标题元素的页面正文内容。</p></body></html>""")
+    assert (m.title, m.title_source) == ("某某区项目集中签约", "meta:og:title")
+
+
+def test_date_never_from_related_list() -> None:
+    m = meta_of("""<html><head><title>某某镇开展环境整治_某某镇</title></head><body>
+        <h1>某某镇开展环境整治</h1><p>近日，某某镇开展人居环境整治行动，清理垃圾十余吨。</p>
+        <div class="rel"><ul><li><a href="/1.html">某某镇召开会议</a><span>2019-03-01</span></li>
+        <li><a href="/2.html">某某镇开展演练</a><span>发布时间：2019-02-11</span></li></ul></div>
+        <a href="/p.html">上一篇 2019年3月30日</a></body></html>""", url="http://www.example.com/a/1.html")
+    assert m.published is None and m.published_source is None
+
+
+def test_contributor_note_is_source() -> None:
+    m = meta_of("""<html><head><title>某某县召开推进会</title></head><body><h1>某某县召开推进会</h1>
+        <p>某某县召开推进会，部署全年工作。</p><p>（某某县融媒体中心供稿）</p></body></html>""")
+    assert m.source_org == "某某县融媒体中心"
