@@ -1,0 +1,220 @@
+"""Repost lineage on a small hand-made archive: reposts, spam, Traditional copies, edits, and
+different articles about the same meeting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines import lineage, storage
+from pipelines.chinese import _s2t, detect_script, to_simplified
+
+ORIGINAL = """1月14日，兰山区2024年重大项目推进会召开。区委书记龙旭勇出席会议并讲话，区长顾新清主持会议。
+会上，21个重大项目集中签约，总投资138亿元，涵盖集成电路、电子信息、现代农业等领域。
+其中，恒泰精密机械集团投资建设的动力电池生产基地项目总投资69.4亿元，项目建成后预计年产值5亿元。
+永邦科技集团有限公司投资建设的智能家居生产基地项目总投资77.1亿元，计划明年上半年建成投产。
+去年以来，兰山区新签约亿元以上项目148个，同比增长27.3%，项目落地率、开工率创近年最好成绩。
+龙旭勇强调，要突出精准招商，聚焦主导产业强链补链延链，大力开展以商招商、产业链招商和驻点招商。
+要强化要素保障，围绕土地、资金、能耗、用工等关键要素主动靠前服务，确保项目早开工、早投产。
+顾新清要求，各部门要压实工作责任，严格落实重大项目领导挂钩联系制度，一个项目一名领导一抓到底。
+会前，与会人员实地观摩了柳青街道智能制造产业园等6个重点项目建设现场。"""
+
+SPAM_TOP = """当前位置：首页 > 临沂产业信息 > 正文内容
+产业招商/厂房土地租售：400 2914 565 或微信/手机：13750991827
+请说明您的需求、用途、税收、公司、联系人、手机号，以便快速帮您对接资源。"""
+SPAM_BOTTOM = """版权声明：本文由网络蜘蛛自动收集于网络，如需转载请查明并注明出处，如有不妥之处请联系我们删除
+相关文章
+上海市镇江商会捐善款关爱学子，向镇江实验学校官塘分校捐赠善款，向30位家庭困难学生提供帮助。
+市商务局赴苏州、宿迁学习交流招商引资工作，认真学习周边地区在项目信息获取、服务推动方面的做法。
+埤城镇位于丹阳市东北郊，东与后巷镇毗邻，南与丹阳市区云阳镇、开发区接壤，全镇面积73.5平方公里。
+Copyright © 产业园区招商网 版权所有"""
+
+# a sentence changed (the quote of the district head) and one figure corrected
+EDITED = ORIGINAL.replace(
+    "顾新清要求，各部门要压实工作责任，严格落实重大项目领导挂钩联系制度，一个项目一名领导一抓到底。",
+    "顾新清指出，要大力弘扬马上就办真抓实干的作风，以干部的辛苦指数换取项目建设的加速度。",
+).replace("148个", "150个")
+
+# the same meeting, the same people and places, but a different article (another outlet's report)
+# (it shares the opening sentence and one quote with ORIGINAL word for word, as such reports do)
+SAME_MEETING_1 = """1月14日，兰山区2024年重大项目推进会召开。区委书记龙旭勇出席会议并讲话，区长顾新清主持会议。
+龙旭勇强调，要突出精准招商，聚焦主导产业强链补链延链，大力开展以商招商、产业链招商和驻点招商。
+龙旭勇指出，过去一年全区上下坚持项目为王，项目建设取得明显成效，为全年经济稳定增长打下了坚实基础。
+龙旭勇强调，要加快在建项目进度，倒排工期、挂图作战，力争早日建成投产、释放产能。
+要坚持招大引强，紧盯行业龙头和上市企业，引进一批投资体量大、科技含量高、带动能力强的产业项目。
+要持续优化营商环境，深化放管服改革，推行拿地即开工审批模式，为项目建设提供全生命周期服务。
+顾新清就做好下一阶段项目建设工作作具体安排，要求各街道各部门对照目标任务，逐项抓好落实。
+会议通报了2023年度项目建设考核结果，柳青街道、兰山街道等单位作交流发言。"""
+
+SAME_MEETING_2 = """兰山区重大项目推进会上，区委书记龙旭勇为获评2023年度项目建设先进单位的柳青街道等颁奖。
+据介绍，2023年兰山区实施市级以上重点项目96个，完成投资312亿元，其中工业项目占比超过六成。
+今年全区计划实施重点项目120个，年度计划投资360亿元，新开工亿元以上项目不少于50个。
+区发展改革局负责人介绍，今年将建立重点项目月调度、季观摩、年考核机制，对进度滞后项目挂牌督办。
+区自然资源局、区住房城乡建设局负责人分别就土地保障和审批服务作表态发言。
+区长顾新清在总结时说，要把项目建设作为检验干部作风和能力的主战场，以项目建设的实绩论英雄。"""
+
+UNRELATED = """3月2日，泰州市海陵区召开优化营商环境大会，区委书记蓝绍敏出席会议并讲话。
+会议总结了2023年营商环境建设成效，部署了今年政务服务改革、企业服务专员制度等十项重点任务。
+蓝绍敏要求，各部门要树立企业有求必应、无事不扰的服务理念，切实解决企业急难愁盼问题。
+会上，区政务服务管理办公室、区市场监督管理局等单位负责人作表态发言。"""
+
+
+def _article(url: str, title: str, text: str, *, source_id: str, published: str | None,
+             fetched_at: str, source_org: str | None = None) -> dict:
+    return {"url": url, "title": title, "text": text, "published": published, "source_org": source_org,
+            "script": detect_script(text), "title_simplified": to_simplified(title),
+            "text_simplified": to_simplified(text)}
+
+
+def _add(db, art: dict, *, source_id: str, fetched_at: str) -> int:
+    row = storage.article_row(art, source_id=source_id, region=None, capture_id=None, fetched_at=fetched_at)
+    article_id, _ = storage.upsert_article(db, row)
+    return article_id
+
+
+@pytest.fixture()
+def archive(tmp_path: Path):
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+    lineage.ensure_lineage_schema(db)
+    db["sources"].insert_all([
+        {"id": "sohu", "name": "搜狐"}, {"id": "farm", "name": "产业园区招商网"},
+        {"id": "linyi-gov", "name": "临沂市兰山区人民政府"}, {"id": "wenku", "name": "如来文库"},
+        {"id": "news", "name": "临沂日报"}, {"id": "taizhou-gov", "name": "泰州市人民政府"},
+    ], pk="id")
+    title = "总投资138亿元！兰山区一批重大项目集中签约"
+    trad = _s2t().convert(ORIGINAL)
+    ids = {}
+    # the copies are fetched BEFORE the government page and one farm claims an earlier date:
+    # the canonical must still be the government page
+    ids["sohu"] = _add(db, _article("https://www.sohu.com/a/790042182_980020", title,
+                                    f"原标题：{title}\n{ORIGINAL}\n来源：临沂市兰山区人民政府\n责任编辑：张三",
+                                    source_id="sohu", published="2024-01-15", fetched_at="2024-01-15T01:00:00Z"),
+                       source_id="sohu", fetched_at="2024-01-15T01:00:00Z")
+    ids["farm"] = _add(db, _article("https://www.cyyqzs.com/linyi/57844.html", "兰山区一批重大项目集中签约_产业信息",
+                                    f"{SPAM_TOP}\n{ORIGINAL}\n{SPAM_BOTTOM}", source_id="farm",
+                                    published="2024-01-13", fetched_at="2024-01-14T20:00:00Z"),
+                       source_id="farm", fetched_at="2024-01-14T20:00:00Z")
+    ids["gov"] = _add(db, _article("http://www.lanshan.gov.cn/xwzx/zwyw/202401/t20240114_1.html", title,
+                                   ORIGINAL, source_id="linyi-gov", published="2024-01-14",
+                                   fetched_at="2024-01-16T00:00:00Z"),
+                      source_id="linyi-gov", fetched_at="2024-01-16T00:00:00Z")
+    ids["trad"] = _add(db, _article("https://www.rulaiwenku.com/88640.html", _s2t().convert(title), trad,
+                                    source_id="wenku", published="2024-01-20", fetched_at="2024-01-21T00:00:00Z"),
+                       source_id="wenku", fetched_at="2024-01-21T00:00:00Z")
+    ids["edited"] = _add(db, _article("https://www.lynews.com.cn/2024/0115/1.html", "兰山区21个重大项目集中签约",
+                                      EDITED, source_id="news", published="2024-01-15",
+                                      fetched_at="2024-01-15T08:00:00Z"),
+                         source_id="news", fetched_at="2024-01-15T08:00:00Z")
+    ids["meeting1"] = _add(db, _article("http://www.lanshan.gov.cn/xwzx/zwyw/202401/t20240114_2.html",
+                                        "兰山区召开2024年重大项目推进会", SAME_MEETING_1, source_id="linyi-gov",
+                                        published="2024-01-14", fetched_at="2024-01-16T00:00:00Z"),
+                           source_id="linyi-gov", fetched_at="2024-01-16T00:00:00Z")
+    ids["meeting2"] = _add(db, _article("https://www.lynews.com.cn/2024/0115/2.html", "兰山区表彰项目建设先进单位",
+                                        SAME_MEETING_2, source_id="news", published="2024-01-15",
+                                        fetched_at="2024-01-15T08:00:00Z"),
+                           source_id="news", fetched_at="2024-01-15T08:00:00Z")
+    ids["unrelated"] = _add(db, _article("https://www.taizhou.gov.cn/xwzx/1.html", "海陵区召开优化营商环境大会",
+                                         UNRELATED, source_id="taizhou-gov", published="2024-03-02",
+                                         fetched_at="2024-03-02T00:00:00Z"),
+                            source_id="taizhou-gov", fetched_at="2024-03-02T00:00:00Z")
+    ids["empty"] = _add(db, _article("https://www.sohu.com/a/1", "图片", "", source_id="sohu", published=None,
+                                     fetched_at="2024-03-02T00:00:00Z"),
+                        source_id="sohu", fetched_at="2024-03-02T00:00:00Z")
+    return db, ids
+
+
+def _clusters(db) -> set[frozenset[int]]:
+    out: dict[int, set[int]] = {}
+    for r in db.query("select article_id, cluster_id from article_clusters"):
+        out.setdefault(r["cluster_id"], set()).add(r["article_id"])
+    return {frozenset(v) for v in out.values()}
+
+
+def test_exactly_the_right_clusters(archive) -> None:
+    db, ids = archive
+    stats = lineage.cluster_archive(db)
+    expected = frozenset(ids[k] for k in ("gov", "sohu", "farm", "trad", "edited"))
+    # the two other reports on the same meeting and the unrelated article stay on their own
+    assert _clusters(db) == {expected}
+    assert stats["clusters"] == 1 and stats["clustered_articles"] == 5 and stats["largest"] == 5
+
+    cluster = db["clusters"].get(ids["gov"])
+    assert cluster["canonical_article_id"] == ids["gov"] and cluster["size"] == 5
+    rows = {r["article_id"]: r for r in db.query("select * from article_clusters")}
+    assert rows[ids["gov"]]["is_canonical"] == 1
+    assert sum(r["is_canonical"] for r in rows.values()) == 1
+    assert rows[ids["farm"]]["similarity"] == 1.0  # all of the original is inside the spam page
+    assert rows[ids["trad"]]["similarity"] > 0.95
+    assert 0.8 <= rows[ids["edited"]]["similarity"] < 0.95
+    # the Sohu repost names the government page as 来源 and its headline as 原标题
+    assert "来源" in rows[ids["sohu"]]["evidence"] and rows[ids["sohu"]]["evidence"].startswith("text")
+    assert "title" in rows[ids["sohu"]]["evidence"]
+
+
+def test_idempotent(archive) -> None:
+    db, ids = archive
+    lineage.cluster_archive(db)
+    first = sorted(tuple(sorted(r.items())) for r in db.query("select * from article_clusters"))
+    clusters = list(db.query("select id, canonical_article_id, size from clusters"))
+    lineage.cluster_archive(db)
+    assert sorted(tuple(sorted(r.items())) for r in db.query("select * from article_clusters")) == first
+    assert list(db.query("select id, canonical_article_id, size from clusters")) == clusters
+
+
+def test_also_published_at(archive) -> None:
+    db, ids = archive
+    assert lineage.also_published_at(db, ids["farm"]) == []  # before clustering: nothing known
+    lineage.cluster_archive(db)
+    others = lineage.also_published_at(db, ids["farm"])
+    assert [o["article_id"] for o in others][0] == ids["gov"] and others[0]["is_canonical"] is True
+    assert {o["article_id"] for o in others} == {ids[k] for k in ("gov", "sohu", "trad", "edited")}
+    assert {"url", "host", "source_id", "published", "is_canonical"} <= set(others[0])
+    assert others[0]["host"] == "www.lanshan.gov.cn"
+    assert lineage.also_published_at(db, ids["meeting1"]) == []
+    assert lineage.also_published_at(db, ids["unrelated"]) == []
+
+
+def test_canonical_without_government_copy(archive) -> None:
+    """No government member: the earliest published wins, then the earliest fetched."""
+    db, ids = archive
+    db.execute("delete from articles where id = ?", [ids["gov"]])
+    lineage.cluster_archive(db)
+    (cluster,) = list(db.query("select * from clusters"))
+    assert cluster["canonical_article_id"] == ids["farm"]  # published 2024-01-13
+    db["articles"].update(ids["farm"], {"published": None})
+    lineage.cluster_archive(db)
+    (cluster,) = list(db.query("select * from clusters"))
+    assert cluster["canonical_article_id"] in (ids["sohu"], ids["edited"])
+    assert cluster["canonical_article_id"] == ids["sohu"]  # both 2024-01-15; Sohu was fetched first
+
+
+def test_is_government() -> None:
+    assert lineage.is_government("www.lanshan.gov.cn", None, None)
+    assert lineage.is_government("www.gov.cn:443", None, None)
+    assert lineage.is_government("www.info.gov.hk", None, None)
+    assert lineage.is_government("example.com", "taizhou-gov", None)
+    assert lineage.is_government("example.com", None, "泰州市人民政府")
+    assert lineage.is_government("example.com", None, "泰州市商务局")
+    assert not lineage.is_government("www.sohu.com", "sohu", "搜狐")
+    assert not lineage.is_government("gov.cn.example.com", None, "产业园区招商网")
+
+
+def test_shingles_ignore_script_punctuation_and_spacing() -> None:
+    a = lineage.shingle_hashes(lineage.normalise(ORIGINAL))
+    b = lineage.shingle_hashes(lineage.normalise(_s2t().convert(ORIGINAL).replace("，", ", ").replace("\n", "\n\n")))
+    c, jac = lineage.pair_stats(a, b)
+    assert c > 0.97 and jac > 0.95
+    assert np.all(np.diff(a.astype(np.float64)) > 0)  # sorted unique
+    # sketches of near-identical texts agree in most bins
+    assert (lineage.oph_sketch(a) == lineage.oph_sketch(b)).mean() > 0.8
+
+
+def test_worker_processes_give_the_same_clusters(archive) -> None:
+    db, _ = archive
+    lineage.cluster_archive(db, workers=1)
+    one = sorted(tuple(sorted(r.items())) for r in db.query("select * from article_clusters"))
+    lineage.cluster_archive(db, workers=2)
+    assert sorted(tuple(sorted(r.items())) for r in db.query("select * from article_clusters")) == one
