@@ -5,7 +5,11 @@
   MAX_ERROR_RATIO of the article fetches attempted;
 - a source whose list pages, sitemaps and feeds all failed, or that offered no article link at all
   (neither new nor already archived), is broken: the site moved, blocks us, or changed its template;
-- a run that did not finish by itself (killed, timed out) is not healthy.
+- a run that did not finish by itself (killed, timed out) is not healthy;
+- refusals (robots.txt, out of scope, a name resolving to a private address) are our decisions:
+  recorded in fetch_errors as 'refused: ...' but never counted as failures of the site;
+- a page that was fetched but held no article text counts as fetched, not as failed.
+A run whose archive could not be written (disk full, I/O error) exits EXIT_STORAGE (govbrief/cli.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_BAD_INPUT = 2  # malformed sources file, unusable database path: nothing was crawled
+EXIT_STORAGE = 74  # EX_IOERR: the archive could not be written during the run (disk full, I/O error)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another crawl holds the lock; try again later
 
 MAX_ERROR_RATIO = 0.5
@@ -24,7 +29,7 @@ MAX_ERROR_RATIO = 0.5
 @dataclass
 class RunVerdict:
     exit_status: int
-    status: str  # ok | unhealthy
+    status: str  # ok | unhealthy | storage_error
     problems: list[str]
 
     @property

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,14 +24,42 @@ class Scope:
         return scope_refusal(url, self) is None
 
 
-def _is_special_address(host: str) -> bool:
-    """Loopback, private, link-local (cloud metadata 169.254.169.254), multicast or reserved."""
+# Numeric host spellings that resolvers accept as IPv4 (inet_aton): 2852039166, 0xa9fea9fe, 0251.0376.0251.0376,
+# 10.1 ... An attacker-supplied link written this way must not slip past the literal-address check.
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+
+
+def _parse_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    host = host.strip("[]").lower()
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # fe80::1%eth0: zone ids are link-local
     except ValueError:
+        if not _NUMERIC_HOST.match(host):
+            return None
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None:
+            return embedded  # ::ffff:10.0.0.1 reaches 10.0.0.1
+    return address
+
+
+def is_special_address(host: str) -> bool:
+    """Loopback, private, link-local (cloud metadata 169.254.169.254), multicast, reserved or unspecified.
+
+    `host` is an address literal in any spelling a resolver accepts; host names are not special
+    here (the DNS-level check is crawler.middlewares.SafeResolver)."""
+    address = _parse_address(host)
+    if address is None:
         return False
     return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
             or address.is_reserved or address.is_unspecified)
+
+
+_is_special_address = is_special_address  # the name the foundation used
 
 
 def scope_refusal(url: str, scope: Scope | None) -> str | None:

@@ -40,10 +40,32 @@ TELNETCONSOLE_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 
+DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is a failed fetch (retried next run), never an article
+# Safety net: Scrapy closes the run (reason memusage_exceeded -> exit 1) rather than let it swap.
+MEMUSAGE_ENABLED = True
+MEMUSAGE_LIMIT_MB = 1536
+MEMUSAGE_WARNING_MB = 768
+MEMUSAGE_CHECK_INTERVAL_SECONDS = 15
+
+# Retry-After is honoured up to this many seconds; a server asking for longer is retried next run.
+GOVBRIEF_RETRY_AFTER_MAX = 120
+# Without Retry-After, wait GOVBRIEF_RETRY_BACKOFF * 2**attempt seconds before retrying a 5xx/429.
+GOVBRIEF_RETRY_BACKOFF = 1.0
+# A URL that failed in this many runs is no longer retried by later runs (a list page may still link it).
+GOVBRIEF_RETRY_RUNS = 5
+
+# DNS: a host name resolving to a private/loopback/link-local address is refused (see SafeResolver);
+# list intranet names here if the archive really must crawl one. Literal IPs named by a source work.
+DNS_RESOLVER = "crawler.middlewares.SafeResolver"
+GOVBRIEF_PRIVATE_HOSTS: list[str] = []
+
 # The built-in offsite filter only knows host names; ours knows host:port origins and redirects.
+# Scrapy's retry is replaced by one that honours Retry-After and backs off (same priority, 550).
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.SourceScopeMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
 }
 ITEM_PIPELINES = {
     "pipelines.scrapy_pipeline.ArchivePipeline": 300,

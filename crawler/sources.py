@@ -31,6 +31,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "feed_urls": (list, False),
     "max_pages": (int, False),
     "max_depth": (int, False),
+    "max_articles": (int, False),
     "enabled": (bool, False),
     "notes": (str, False),
 }
@@ -58,6 +59,9 @@ class Source:
     feed_urls: list[str] = field(default_factory=list)
     max_pages: int = 200  # list pages per source and run: bounds pagination and link traps
     max_depth: int = 4  # list-page hops from a start URL
+    # article requests per source and run: a list linking 10,000 articles is worked off over several
+    # runs instead of making one run endless (the rest is found again by the next run's lists)
+    max_articles: int = 1000
     enabled: bool = True
     notes: str | None = None
 
@@ -145,7 +149,7 @@ def parse_sources(data: Any, path: str = "<sources>", lines: list[int] | None = 
                     re.compile(entry[key])
                 except re.error as exc:
                     problems.append(f"{label}.{key}: invalid regular expression: {exc}")
-        for key in ("max_pages", "max_depth"):
+        for key in ("max_pages", "max_depth", "max_articles"):
             if key in entry and entry[key] is not None and entry[key] < 1:
                 problems.append(f"{label}.{key}: must be at least 1")
         if len(problems) == before:

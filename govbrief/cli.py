@@ -1,7 +1,8 @@
 """`govbrief`: the command line for cron (crawl), journalists (serve) and measurement (extract).
 
 Exit statuses (see crawler/health.py): 0 healthy, 1 unhealthy run, 2 bad input (nothing crawled,
-nothing written), 75 another crawl holds the lock (try again later).
+nothing written), 74 the archive could not be written during the run (disk full, I/O error: what
+was archived before is kept), 75 another crawl holds the lock (try again later).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_UNHEALTHY
+from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
 from crawler.sources import SourcesError, load_sources
 from govbrief.lock import LockHeld, RunLock
 
@@ -28,8 +29,27 @@ def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
     return status
 
 
-def _open_archive(db_path: str):
-    """Open and migrate the archive, or raise ValueError with a message naming the file."""
+def _storage_hint(exc: BaseException) -> str:
+    """The SQLite message plus what it means for whoever reads the cron mail."""
+    text = str(exc)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"{text}: the file or its directory is not writable by this user"
+    if "disk is full" in lowered or "disk i/o" in lowered:
+        return f"{text}: the disk is full or failing; free space and run again (nothing archived is lost)"
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return (f"{text}: the file is corrupt or not a govbrief archive; restore a backup or recover it with "
+                "`sqlite3 archive.db .recover | sqlite3 recovered.db`")
+    if "unable to open" in lowered:
+        return f"{text}: cannot open or create the file (directory permissions?)"
+    return text
+
+
+def _open_archive(db_path: str, *, check: bool = False):
+    """Open and migrate the archive, or raise ValueError with a message naming the file.
+
+    check=True also runs a quick integrity check of the file and its full-text indexes first, so a
+    corrupt archive stops a run before anything is fetched or written (cost: one read of the file)."""
     from pipelines import storage
 
     path = Path(db_path)
@@ -37,12 +57,21 @@ def _open_archive(db_path: str):
         raise ValueError(f"{path}: is a directory, not an archive database")
     if not path.parent.exists():
         raise ValueError(f"{path}: directory {path.parent} does not exist")
+    db = None
     try:
         db = storage.open_db(path)
         db.execute("select count(*) from sqlite_master").fetchone()
+        if check:
+            problems = storage.integrity_problems(db)
+            if problems:
+                db.close()
+                raise ValueError(f"{path}: the archive is corrupt ({'; '.join(problems[:5])}); restore a backup "
+                                 f"or recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`")
         storage.ensure_schema(db)
     except sqlite3.DatabaseError as exc:
-        raise ValueError(f"{path}: cannot use this archive database ({exc})") from None
+        if db is not None:
+            db.close()
+        raise ValueError(f"{path}: cannot use this archive database ({_storage_hint(exc)})") from None
     return db
 
 
@@ -58,6 +87,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         unknown = set(args.only.split(",")) - {s.id for s in sources}
         if unknown:
             return _fail(f"{args.sources}: unknown source id(s): {', '.join(sorted(unknown))}")
+    directory = Path(args.db).parent
+    if not directory.is_dir():  # checked before the lock file, whose error would name the wrong file
+        return _fail(f"{args.db}: directory {directory} does not exist")
     try:
         lock = RunLock(args.db + ".lock").acquire()
     except LockHeld as exc:
@@ -66,28 +98,50 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         return _fail(f"{args.db}.lock: cannot create the lock file ({exc})")
     with lock:
         try:
-            db = _open_archive(args.db)
+            db = _open_archive(args.db, check=True)
         except ValueError as exc:
             return _fail(str(exc))
         from pipelines import storage
 
         ids = sorted(s.id for s in sources if not args.only or s.id in args.only.split(","))
-        run_id = storage.start_run(db, ids)
+        try:
+            # We hold the lock, so a run still marked 'running' was killed (kill -9, power loss, OOM).
+            storage.close_interrupted_runs(db, "interrupted: the crawl process died before finishing")
+            run_id = storage.start_run(db, ids)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            return _fail(f"{args.db}: cannot write the archive ({_storage_hint(exc)})", EXIT_STORAGE)
         db.close()
-        status = _run_scrapy(args, run_id)
-        db = storage.open_db(args.db)
+        status, storage_error = _run_scrapy(args, run_id)
+        return _report_run(args.db, run_id, status, storage_error)
+
+
+def _report_run(db_path: str, run_id: int, status: int, storage_error: str | None) -> int:
+    """Print the run's verdict for the cron mail and return the exit status (see crawler/health.py)."""
+    from pipelines import storage
+
+    db = storage.open_db(db_path)
+    try:
         row = db["crawl_runs"].get(run_id)
         if row["exit_status"] is None:  # the spider never got to close: count it as failed
-            storage.finish_run(db, run_id, status="failed", exit_status=EXIT_UNHEALTHY,
-                               message=f"crawl process ended without finishing (status {status})")
+            storage.finish_run(db, run_id, status="failed" if not storage_error else "storage_error",
+                               exit_status=EXIT_STORAGE if storage_error else EXIT_UNHEALTHY,
+                               message=storage_error or f"crawl process ended without finishing (status {status})")
             row = db["crawl_runs"].get(run_id)
-        print(f"run {run_id}: {row['status']}: {row['message']} "
-              f"(pages {row['pages_fetched']}, new articles {row['articles_new']}, errors {row['errors']})")
+    except sqlite3.DatabaseError as exc:  # e.g. the disk is still full: say so, never a traceback
         db.close()
-        return int(row["exit_status"])
+        return _fail(f"run {run_id}: {storage_error or 'crawl failed'}; the run could not be recorded "
+                     f"({_storage_hint(exc)}); everything archived before is kept", EXIT_STORAGE)
+    db.close()
+    print(f"run {run_id}: {row['status']}: {row['message']} "
+          f"(pages {row['pages_fetched']}, new articles {row['articles_new']}, errors {row['errors']})")
+    if storage_error:
+        return _fail(f"{_storage_hint(Exception(storage_error))}; the crawl was stopped, everything archived "
+                     "before is kept", EXIT_STORAGE)
+    return int(row["exit_status"])
 
 
-def _run_scrapy(args: argparse.Namespace, run_id: int) -> int:
+def _run_scrapy(args: argparse.Namespace, run_id: int) -> tuple[int, str | None]:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -112,7 +166,9 @@ def _run_scrapy(args: argparse.Namespace, run_id: int) -> int:
     crawler = process.create_crawler("govbrief")
     process.crawl(crawler, only=args.only)
     process.start()
-    return 0 if getattr(crawler.spider, "verdict", None) else EXIT_UNHEALTHY
+    spider = crawler.spider
+    status = 0 if getattr(spider, "verdict", None) else EXIT_UNHEALTHY
+    return status, getattr(spider, "storage_error", None)
 
 
 # ---------------------------------------------------------------- extract / reextract
@@ -170,7 +226,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_LOCKED)
     with lock:
         try:
-            db = _open_archive(args.db)
+            db = _open_archive(args.db, check=True)
         except ValueError as exc:
             return _fail(str(exc))
         counts = reextract_all(db)

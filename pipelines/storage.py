@@ -6,6 +6,7 @@ Tables
   articles      one row per article URL, extracted from its latest capture
   crawl_runs    one row per `govbrief crawl` run: times, counts, exit status
   fetch_errors  failed requests per run with the reason, so a later run can retry them
+  crawl_frontier article and list URLs a run scheduled and has not finished: the next run resumes them
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         {"id": int, "run_id": int, "source_id": str, "url": str, "kind": str, "reason": str,
          "status": int, "at": str},
         pk="id", if_not_exists=True,
+    )
+    # What a run scheduled but may not have finished (see frontier_pending): survives kill -9.
+    db["crawl_frontier"].create(
+        {"source_id": str, "url": str, "kind": str, "depth": int, "added_at": str},
+        pk=("source_id", "url"), if_not_exists=True,
     )
     db["captures"].create_index(["url"], if_not_exists=True)
     db["captures"].create_index(["sha256"], if_not_exists=True)
@@ -251,8 +257,98 @@ def record_fetch_errors(db: sqlite_utils.Database, run_id: int | None, errors: I
             db["fetch_errors"].insert_all(rows)
 
 
-def failed_urls(db: sqlite_utils.Database, source_id: str, kind: str = "article") -> set[str]:
-    """URLs that failed before and are not archived yet: a later run retries them."""
-    sql = """select distinct url from fetch_errors where source_id = ? and kind = ?
-             and url not in (select url from articles)"""
-    return {r["url"] for r in db.query(sql, [source_id, kind])}
+def failed_urls(db: sqlite_utils.Database, source_id: str, kind: str = "article",
+                max_runs: int | None = None) -> set[str]:
+    """URLs that failed before and are not archived yet: a later run retries them.
+
+    Refusals (robots.txt, scope: reason 'refused: ...') are decisions, not failures, and are not
+    retried. With max_runs, a URL that already failed in that many runs is given up (a dead link
+    is not fetched forever; a list page that still links it will offer it again)."""
+    sql = """select url from fetch_errors where source_id = ? and kind = ? and reason not like 'refused:%'
+             and url not in (select url from articles) group by url"""
+    params: list[Any] = [source_id, kind]
+    if max_runs is not None:
+        sql += " having count(distinct run_id) < ?"
+        params.append(max_runs)
+    return {r["url"] for r in db.query(sql, params)}
+
+
+def frontier_add(db: sqlite_utils.Database, source_id: str, kind: str, urls: Iterable[str], depth: int = 0) -> None:
+    """Remember scheduled URLs before they are requested, in one short transaction.
+
+    Why: pagination stops at the first page that offers nothing new, so an article scheduled from
+    page 3 by a run that was then killed (or that hit max_articles / max_pages) would never be
+    offered again once page 1 is all known. The frontier keeps it until it is archived or failed."""
+    now = utc_now()
+    rows = [(source_id, url, kind, depth, now) for url in urls]
+    if rows:
+        with db.conn:
+            db.conn.executemany("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at)"
+                                " values (?, ?, ?, ?, ?)", rows)
+
+
+def frontier_done(db: sqlite_utils.Database, source_id: str, url: str) -> None:
+    with db.conn:
+        db.execute("delete from crawl_frontier where source_id = ? and url = ?", [source_id, url])
+
+
+def frontier_settle(db: sqlite_utils.Database, source_id: str) -> None:
+    """Drop the article rows that are archived or recorded as failed (the end of every run does this)."""
+    with db.conn:
+        db.execute("""delete from crawl_frontier where source_id = ? and kind = 'article'
+                      and (url in (select url from articles) or url in (select url from fetch_errors))""",
+                   [source_id])
+
+
+def frontier_pending(db: sqlite_utils.Database, source_id: str) -> tuple[set[str], list[tuple[str, int]]]:
+    """(article URLs, [(list URL, depth)]) an earlier run left unfinished; settled rows are dropped.
+
+    An article row is settled once the article is archived or its failure is in fetch_errors (from
+    then on failed_urls decides about retries); a list row once a run has read the page to the end."""
+    frontier_settle(db, source_id)
+    rows = list(db.query("select url, kind, depth from crawl_frontier where source_id = ? order by rowid",
+                         [source_id]))
+    return ({r["url"] for r in rows if r["kind"] == "article"},
+            [(r["url"], r["depth"] or 0) for r in rows if r["kind"] == "list"])
+
+
+def close_interrupted_runs(db: sqlite_utils.Database, message: str) -> int:
+    """Mark runs left 'running' (the process was killed) as interrupted; call it holding the run lock."""
+    with db.conn:
+        cursor = db.execute(
+            "update crawl_runs set status = 'interrupted', exit_status = 1, finished_at = ?, message = ?"
+            " where status = 'running' and finished_at is null", [utc_now(), message])
+    return cursor.rowcount
+
+
+# ---------------------------------------------------------------- integrity
+
+
+def fts_tables(db: sqlite_utils.Database) -> list[str]:
+    return [r["name"] for r in db.query(
+        "select name from sqlite_master where type = 'table' and lower(sql) like '%using fts5%'")]
+
+
+def integrity_problems(db: sqlite_utils.Database, *, quick: bool = True) -> list[str]:
+    """[] when the file and every FTS5 index are consistent, else what is wrong.
+
+    quick=True runs PRAGMA quick_check (no index-content cross-check, O(pages)): cheap enough
+    for the start of every cron run; the tests and benchmarks use the full integrity_check."""
+    pragma = "quick_check" if quick else "integrity_check"
+    problems = [row[0] for row in db.execute(f"PRAGMA {pragma}").fetchall() if row[0] != "ok"]
+    for table in fts_tables(db):
+        try:
+            with db.conn:  # the check is written as an INSERT: end the implicit transaction it opens
+                db.execute(f"INSERT INTO [{table}]([{table}]) VALUES('integrity-check')")
+        except sqlite3.DatabaseError as exc:
+            if "malformed" not in str(exc) and "corrupt" not in str(exc):
+                raise  # read-only file, full disk, locked: not a verdict on the index, the caller says what
+            problems.append(f"full-text index {table}: {exc}")
+    return problems
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """True for errors of the archive itself (disk full, I/O, read-only, corrupt, locked), after which
+    no further write can be trusted to succeed; False for a bad row or a bug in one page's data."""
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.DataError | sqlite3.InterfaceError)
