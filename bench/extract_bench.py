@@ -111,8 +111,17 @@ def has_gold_text(corpus: Path) -> bool:
     return False
 
 
+def leave_one_template_out(corpus: Path) -> list[dict]:
+    """bench/extract_analysis.py --loto: per-template leak with learning on/off and with the rules
+    that only this template fires switched off."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import extract_analysis
+
+    return extract_analysis.loto(corpus, quiet=True)
+
+
 def render(reports: dict[str, dict], corpora: list[Path], robustness: dict[str, dict], command: str,
-           speed: dict[str, dict]) -> str:
+           speed: dict[str, dict], loto: dict[str, list[dict]] | None = None) -> str:
     from pipelines.extract import EXTRACTOR_VERSION
 
     lines = [
@@ -174,6 +183,18 @@ def render(reports: dict[str, dict], corpora: list[Path], robustness: dict[str, 
                 label = LABELS[ex].format(version=EXTRACTOR_VERSION)
                 lines.append(f"| {label} | " + " | ".join(fmt((v or {}).get(t), pct=True) for t in templates) + " |")
             lines.append("")
+        if loto and loto.get(name):
+            lines += ["Generalisation check (`bench/extract_analysis.py --loto`): govbrief's spam leak per template",
+                      "with per-host boilerplate learning on, OFF (rules and structural detectors only, as on a",
+                      "site seen for the first time), and leave-one-template-out: learning off and every rule",
+                      "of rules/spam.yml that fires on this template but on no other one switched off.", "",
+                      "| template | leak, learning on | learning off | LOTO leak | LOTO F1 | rules switched off |",
+                      "|---|---|---|---|---|---|"]
+            for row in loto[name]:
+                lines.append(f"| {row['template']} | {fmt(row['leak_on'], pct=True)} | "
+                             f"{fmt(row['leak_off'], pct=True)} | {fmt(row['loto_leak'], pct=True)} | "
+                             f"{fmt(row['loto_f1'])} | {', '.join(row['only']) or '–'} |")
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -194,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     command = ".venv/bin/python bench/extract_bench.py" + "".join(
         f" --corpus {c}" for c in corpora if c not in [d.resolve() for d in DEFAULT_CORPORA])
     speed = {c.name: in_process_speed(c) for c in corpora}
-    text = render(reports, corpora, robustness, command, speed)
+    loto = {c.name: leave_one_template_out(c) for c in corpora if c.name.startswith("synthetic")}
+    text = render(reports, corpora, robustness, command, speed, loto)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(text, encoding="utf-8")
     print(text)

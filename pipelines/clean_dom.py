@@ -14,7 +14,15 @@ from collections.abc import Iterator
 import lxml.html
 from lxml import etree
 
-from pipelines.clean_rules import fingerprint, is_keyword_stuffing, is_prose, match_rule, normalise_line
+from pipelines.clean_rules import (
+    fingerprint,
+    is_code,
+    is_disclaimer,
+    is_keyword_stuffing,
+    is_prose,
+    match_rule,
+    normalise_line,
+)
 
 # elements that break lines; a "leaf block" is one of these with no such element inside
 BLOCK_TAGS = frozenset({
@@ -125,6 +133,103 @@ def text_with_breaks(el: etree._Element) -> str:
     return "".join(parts)
 
 
+_BR_CONTAINERS = ("div", "td", "th", "section", "article", "main", "center", "blockquote", "dd", "font",
+                  "span", "body")
+_MIN_LOOSE_TEXT = 20  # characters of loose text that make a container worth splitting
+
+
+def _loose_text_len(el: etree._Element) -> int:
+    n = alpha_len(el.text)
+    for child in el:
+        n += alpha_len(child.tail)
+    return n
+
+
+def _has_loose_content(el: etree._Element) -> bool:
+    """Text or inline elements with text directly in `el`, beside its block children."""
+    if _loose_text_len(el):
+        return True
+    return any(isinstance(c.tag, str) and c.tag not in BLOCK_TAGS and alpha_len(c.text_content())
+               for c in el)
+
+
+def _add_text(runs: list, current: list | None, text: str | None) -> list | None:
+    """Append loose text to the current run (or start one); returns the current run."""
+    if not text:
+        return current
+    if current is None:
+        current = [text, []]
+        runs.append(current)
+    elif current[1]:
+        last = current[1][-1]
+        last.tail = (last.tail or "") + text
+    else:
+        current[0] += text
+    return current
+
+
+def paragraphs_from_breaks(root: etree._Element) -> int:
+    """Wrap the loose text of containers into <p> elements, one per <br>-separated run.
+
+    Old CMS templates write articles as `<div>text<br><br>text<br><br>…</div>` or leave the text of
+    a cell loose between block children. trafilatura handles such loose text unreliably: the first
+    run (the element's .text, before the first child) is regularly dropped when the container sits
+    in a larger tree, and it is the lead paragraph. Making every run a <p> gives trafilatura, the
+    DOM rules and the fallback the same paragraphs as a modern template; a bare link between blocks
+    ("返回首页", "查看更多") becomes a paragraph of its own that the link-line test can judge. Inline children (links,
+    <font>, <strong>) stay inside their run; block children stay where they are and end a run.
+    Returns the number of paragraphs made."""
+    made = 0
+    for el in list(root.iter(*_BR_CONTAINERS)):
+        if el.getparent() is None and el is not root:
+            continue
+        blocks = [c for c in el if isinstance(c.tag, str) and c.tag in BLOCK_TAGS]
+        if not blocks:
+            continue  # one run only: nothing to split
+        if all(c.tag == "br" for c in blocks) and _loose_text_len(el) < _MIN_LOOSE_TEXT:
+            continue  # a short line block ("地址<br>电话"): judged line by line later
+        if not _has_loose_content(el):
+            continue
+        if el.tag in ("font", "span") and el.getparent() is not None and el.getparent().tag == "p":
+            continue  # an inline run inside a paragraph
+        children = list(el)
+        text = el.text
+        el.text = None
+        for child in children:
+            el.remove(child)
+        runs: list = []  # each: [leading text, [inline children]] or a block child
+        current = _add_text(runs, None, text)
+        for child in children:
+            tail = child.tail
+            child.tail = None
+            if isinstance(child.tag, str) and child.tag == "br":
+                current = None
+            elif isinstance(child.tag, str) and child.tag in BLOCK_TAGS:
+                current = None
+                runs.append(child)
+            else:
+                if current is None:
+                    current = ["", []]
+                    runs.append(current)
+                current[1].append(child)
+            current = _add_text(runs, current, tail)
+        for run in runs:
+            if isinstance(run, list):
+                lead, inline = run
+                if not inline and not lead.strip():
+                    continue
+                if not inline and not normalise_line(lead):
+                    continue
+                p = etree.SubElement(el, "p")
+                p.text = lead
+                for child in inline:
+                    p.append(child)
+                made += 1
+            else:
+                el.append(run)
+    return made
+
+
 def _is_teaser_list(el: etree._Element) -> bool:
     """A list of 3+ repeated items each led by a link: related-article teasers (headline + excerpt),
     whatever the link density (excerpts are long unlinked text)."""
@@ -182,10 +287,16 @@ def clean_tree(root: lxml.html.HtmlElement, *, boilerplate: frozenset[str] | Non
             reason = rule.id
         elif rule is not None and rule.kind == "drop_line":
             reason = rule.id
+        elif rule is not None and rule.kind == "cut_tail":
+            continue  # a marker (prev/next, comments, paywall) cuts the article's tail in the line pass
         elif boilerplate and fingerprint(text) in boilerplate:
             reason = "boilerplate"
         elif is_keyword_stuffing(text):
             reason = "seo-keyword-stuffing"
+        elif is_code(text):
+            reason = "code"
+        elif is_disclaimer(text):
+            reason = "disclaimer-legal"
         if reason:
             log.append((reason, text[:60]))
             remove_element(el)

@@ -24,6 +24,7 @@ _DIGITS = re.compile(r"\d+")
 _SENTENCE_PUNCT = re.compile(r"[。，；！？,;!?：:、]")
 _DATE_ANY = re.compile(
     r"(19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}|\d{1,2}\s*[-/]\s*\d{1,2}\s+\d{1,2}:\d{2}|\d{1,2}月\d{1,2}日"
+    r"|[\s(（\[]\d{1,2}-\d{1,2}[)）\]]?$"
 )
 _ORDINAL = re.compile(r"^\s*(\d{1,3}|[①-⑳])\s*[.、．)]")
 
@@ -53,12 +54,50 @@ class Rule:
     max_len: int
     zone: str | None  # None = anywhere, "edge" = before the first / after the last paragraph
     comment: str
+    long_from: int | None = None  # longer lines must also read like a disclaimer (is_disclaimer_like)
+
+
+@lru_cache(maxsize=4)
+def _load_data(path: str | None = None) -> dict:
+    return yaml.safe_load(Path(path or RULES_PATH).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4)
+def load_vocabulary(path: str | None = None) -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str]]:
+    """(disclaimer term families, self-reference pattern) of the rules file."""
+    data = _load_data(path)
+    terms = tuple(re.compile(t) for t in data.get("disclaimer_terms") or ())
+    return terms, re.compile(data.get("self_terms") or r"(?!x)x")
+
+
+def disclaimer_score(line: str) -> tuple[int, bool]:
+    """(distinct families of legal vocabulary in the line, whether it speaks about the site itself)."""
+    terms, self_ref = load_vocabulary()
+    return sum(1 for t in terms if t.search(line)), bool(self_ref.search(line))
+
+
+def is_disclaimer_like(line: str) -> bool:
+    """Second signal for long lines hit by a disclaimer rule: 2+ legal term families and a word
+    for the site itself."""
+    n, self_ref = disclaimer_score(line)
+    return n >= 2 and self_ref
+
+
+def is_disclaimer(line: str) -> bool:
+    """A disclaimer / copyright notice of any wording: 3+ distinct families of legal vocabulary in
+    a line that speaks about the site itself ("本站", "本网", "本文"…), or 4+ families in any line.
+    Article paragraphs on copyright law name one or two of them and not the site."""
+    text = normalise_line(line)
+    if len(text) < 15 or len(text) > 500:
+        return False
+    n, self_ref = disclaimer_score(text)
+    return n >= 4 or (n >= 3 and self_ref)
 
 
 @lru_cache(maxsize=4)
 def load_rules(path: str | None = None) -> tuple[Rule, ...]:
     """Load and compile the rules file once (cached)."""
-    data = yaml.safe_load(Path(path or RULES_PATH).read_text(encoding="utf-8"))
+    data = _load_data(path)
     rules = []
     seen: set[str] = set()
     for item in data["rules"]:
@@ -70,6 +109,7 @@ def load_rules(path: str | None = None) -> tuple[Rule, ...]:
         rules.append(Rule(
             id=item["id"], kind=item["kind"], pattern=re.compile(item["pattern"], re.IGNORECASE),
             max_len=int(item.get("max_len", 120)), zone=item.get("zone"), comment=item.get("comment", ""),
+            long_from=int(item["long_from"]) if item.get("long_from") else None,
         ))
     return tuple(rules)
 
@@ -85,6 +125,8 @@ def match_rule(line: str, *, edge: bool = True) -> Rule | None:
         if n > rule.max_len or (rule.zone == "edge" and not edge):
             continue
         if rule.pattern.search(text):
+            if rule.long_from is not None and n > rule.long_from and not is_disclaimer_like(text):
+                continue
             return rule
     return None
 
@@ -101,6 +143,77 @@ def is_keyword_stuffing(line: str) -> bool:
     if cjk_len(text) < 8:
         return False
     return all(len(s) <= 30 for s in segments)
+
+
+_CODE_CHARS = re.compile(r"[{};=<>]")
+
+
+def is_code(line: str) -> bool:
+    """Style sheet or script text that leaked into the page text (an unclosed or self-closed
+    <style/>): braces, semicolons and equals signs, hardly any CJK."""
+    text = normalise_line(line)
+    if len(text) < 12 or cjk_len(text) > 0.1 * len(text):
+        return False
+    return len(_CODE_CHARS.findall(text)) >= 3 and ("{" in text or "}" in text or ";" in text)
+
+
+_PAGER_WORDS = re.compile(
+    r"[\d\s\[\]【】<>《》«»‹›…._\-共第]+|上一页|下一页|上一頁|下一頁|首页|首頁|尾页|尾頁|末页|末頁|页|頁")
+
+
+def is_pager(line: str) -> bool:
+    """A pager or calendar row: 3+ consecutive small numbers and nothing else but arrows/labels
+    ("1 2 3 4 5 下一页", "| 1 | 2 | … | 31 |")."""
+    text = normalise_line(line.replace("|", " "))
+    nums = re.findall(r"\d+", text)
+    if len(nums) < 3 or cjk_len(text) > 6:
+        return False
+    rest = _PAGER_WORDS.sub("", text)
+    if rest:
+        return False
+    values = [int(x) for x in nums if len(x) <= 3]
+    return len(values) == len(nums) and all(b == a + 1 for a, b in zip(values, values[1:], strict=False))
+
+
+_DECORATION = r"[.。…\-—=_*·~～#+]"
+_DECORATED = re.compile(rf"^{_DECORATION}{{3,}}\s*[^.。…\-—=_*·~～#+]{{1,16}}\s*{_DECORATION}{{3,}}$")
+
+
+def is_decorated_marker(line: str) -> bool:
+    """A short phrase framed by runs of dots, dashes or stars ("......试读结束......",
+    "=====以下为广告====="): a marker of the page, never a sentence of the article."""
+    return bool(_DECORATED.match(normalise_line(line)))
+
+
+_DOMAIN = re.compile(
+    r"(https?://|www\.|\b[a-z0-9\-]{2,}\.(com|cn|net|org|cc|top|vip|xyz|info|com\.cn|net\.cn)\b)", re.IGNORECASE)
+_LABELLED = re.compile(
+    r"^[^，。,:：]{0,12}(网址|網址|网站|網站|官网|官網|链接|鏈接|地址|邮箱|郵箱|e-?mail|详见|詳見|登录|登錄)\s*[:：]",
+    re.IGNORECASE)
+
+
+def is_site_plug(line: str) -> bool:
+    """A short line advertising a site by its domain ("XX写作网 gw.example.com(可搜索更多资料)",
+    "如若转载请注明出处：https://…"), not a sentence and not a labelled address of a notice
+    ("报名网址：http://…" is content). Applied at the edges of the article only."""
+    text = normalise_line(line)
+    if len(text) > 80 or "。" in text or not _DOMAIN.search(text):
+        return False
+    return not _LABELLED.match(text)
+
+
+_DATETIME = re.compile(r"(19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(:\d{2})?")
+
+
+def is_stamp(line: str) -> bool:
+    """A date-time stamp with a word or two ("2022-01-08 07:59:36 重新编辑", "发布于 2021-3-1 10:20"):
+    at the edges of the article it is page metadata."""
+    text = normalise_line(line)
+    m = _DATETIME.search(text)
+    if not m or len(text) > 40:
+        return False
+    rest = text[:m.start()] + text[m.end():]
+    return cjk_len(rest) <= 6 and not _SENTENCE_PUNCT.search(rest.replace(":", "").replace("：", ""))
 
 
 def is_dated_title(line: str) -> bool:
@@ -136,31 +249,105 @@ class LineVerdict:
     rule: str | None  # None = kept
 
 
+def _prose_len(verdicts: list[LineVerdict]) -> int:
+    """CJK characters in the kept prose paragraphs (is_prose) of these lines."""
+    return sum(cjk_len(v.line) for v in verdicts if v.rule is None and is_prose(v.line))
+
+
+_TABLE_ROW = re.compile(r"^\|.*\|$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_MIN_REPEAT = 20  # a repeated line at least this long is a copy, not a refrain
+
+
+def table_cells(line: str) -> list[str] | None:
+    """The cells of a table row as trafilatura writes it ("| a | b |"), None for other lines."""
+    text = (line or "").strip()
+    if len(text) < 2 or not _TABLE_ROW.match(text):
+        return None
+    # trafilatura escapes a "|" inside a cell as "\|"
+    return [normalise_line(c.replace("\\|", "|")) for c in _CELL_SPLIT.split(text[1:-1])]
+
+
 def clean_lines(lines: list[str], *, title: str | None = None,
                 boilerplate: frozenset[str] | None = None) -> tuple[list[str], list[LineVerdict]]:
-    """Apply every line rule to the article's lines. Returns (kept lines, verdict per input line).
+    """Apply every line rule to the article's lines. Returns (kept lines, verdict per line).
 
-    Order matters: lines that are spam by themselves go first, so that the "edge" zone and the
-    cut_tail guard ("some article text came before") are computed on what remains."""
+    Table rows ("| a | b |") are judged cell by cell (an info row "| 编辑：X | 来源：Y |" is as much
+    metadata as the same text in two lines) and put back together from their kept cells; the
+    verdicts are then per cell."""
+    units: list[tuple[int | None, str]] = []
+    for row, line in enumerate(lines):
+        cells = table_cells(line)
+        if cells is None or is_pager(line):
+            units.append((None, line))  # a pager / calendar row is judged whole
+        else:
+            units.extend((row, c) for c in cells if c)
+    kept_units, verdicts = _clean_units([u[1] for u in units], title=title, boilerplate=boilerplate,
+                                        cells={i for i, u in enumerate(units) if u[0] is not None})
+    kept: list[str] = []
+    row_cells: dict[int, list[str]] = {}
+    order: list[tuple[str, int | str]] = []
+    for (row, _), verdict in zip(units, verdicts, strict=True):
+        if verdict.rule is not None:
+            continue
+        if row is None:
+            order.append(("line", verdict.line))
+        else:
+            if row not in row_cells:
+                row_cells[row] = []
+                order.append(("row", row))
+            row_cells[row].append(verdict.line)
+    for kind, value in order:
+        if kind == "line":
+            kept.append(value)  # type: ignore[arg-type]
+        else:
+            cells = row_cells[value]  # type: ignore[index]
+            kept.append(cells[0] if len(cells) == 1 else "| " + " | ".join(cells) + " |")
+    del kept_units
+    return kept, verdicts
+
+
+def _clean_units(lines: list[str], *, title: str | None = None, boilerplate: frozenset[str] | None = None,
+                 cells: set[int] | frozenset[int] = frozenset()) -> tuple[list[str], list[LineVerdict]]:
+    """clean_lines on plain lines. Order matters: lines that are spam by themselves go first, so
+    that the "edge" zone and the cut_tail guard ("some article text came before") are computed on
+    what remains."""
     verdicts = [LineVerdict(normalise_line(x), None) for x in lines]
     title_fp = fingerprint(title) if title else None
 
-    # 1. self-evident spam: drop_line rules, learned boilerplate, keyword stuffing, the headline
-    for v in verdicts:
+    # 1. self-evident spam: drop_line rules, learned boilerplate, keyword stuffing, the headline,
+    #    repeats (an article does not restate a whole paragraph: a second copy is a print view,
+    #    a hidden mobile copy or a teaser of itself)
+    seen_fps: set[str] = set()
+    for i, v in enumerate(verdicts):
         if not v.line:
             v.rule = "empty"
             continue
         fp = fingerprint(v.line)
+        if i not in cells:  # table cells repeat legitimately ("同上", the same course list)
+            if len(fp) >= _MIN_REPEAT and fp in seen_fps:
+                v.rule = "repeat"
+                continue
+            seen_fps.add(fp)
+        rule = match_rule(v.line, edge=True)
         if title_fp and fp == title_fp:
             v.rule = "title"
+        elif rule is not None and rule.kind == "cut_tail":
+            continue  # a marker: judged in pass 2, where it also takes the lines after it
         elif boilerplate and fp in boilerplate:
             v.rule = "boilerplate"
         elif is_keyword_stuffing(v.line):
             v.rule = "seo-keyword-stuffing"
-        else:
-            rule = match_rule(v.line, edge=True)
-            if rule is not None and rule.kind == "drop_line":
-                v.rule = rule.id
+        elif is_code(v.line):
+            v.rule = "code"
+        elif is_pager(v.line):
+            v.rule = "pager"
+        elif is_disclaimer(v.line):
+            v.rule = "disclaimer-legal"
+        elif rule is not None and rule.kind == "drop_line":
+            v.rule = rule.id
+        elif rule is None and is_decorated_marker(v.line):
+            v.rule = "decorated-marker"
 
     # 2. cut_tail markers: everything after them goes, once article text came before
     seen_text = False
@@ -174,6 +361,8 @@ def clean_lines(lines: list[str], *, title: str | None = None,
                     w.rule is None and is_prose(w.line) for w in verdicts[i + 1:]):
                 continue  # "相关链接" heading an editorial box of background paragraphs: article text
             v.rule = rule.id
+            if seen_text and _prose_len(verdicts[i + 1:]) > 2 * _prose_len(verdicts[:i]):
+                continue  # a marker in a sidebar or header: the article is what follows it
             if seen_text:
                 cut_from = i
                 break
@@ -209,9 +398,14 @@ def clean_lines(lines: list[str], *, title: str | None = None,
     last_para = para_idx[-1] if para_idx else -1
     for i in kept_idx:
         v = verdicts[i]
-        rule = match_rule(v.line, edge=(i < first_para or i > last_para))
+        edge = i < first_para or i > last_para
+        rule = match_rule(v.line, edge=edge)
         if rule is not None and rule.kind == "meta_line":
             v.rule = rule.id
+        elif edge and is_stamp(v.line):
+            v.rule = "date-stamp"
+        elif edge and is_site_plug(v.line):
+            v.rule = "site-plug"
 
     kept = [v.line for v in verdicts if v.rule is None]
     return kept, verdicts

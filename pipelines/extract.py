@@ -3,15 +3,21 @@
 The crawl, `govbrief reextract` and `govbrief extract` all call `extract_article`, so what the
 benchmark measures is exactly what the archive stores.
 
-Pipeline (v2):
+Pipeline (v3):
   1. decode the bytes (pipelines.decode), parse once with lxml, drop scripts/styles/comments;
   2. read the metadata a journalist cites from the intact page (pipelines.metadata_cn): headline,
      date and where it came from, 来源, author, editor;
+  2b. (v3) loose text of containers becomes <p> paragraphs, one per <br>-separated run
+     (clean_dom.paragraphs_from_breaks): trafilatura dropped the lead paragraph of such pages;
   3. clean the DOM (pipelines.clean_dom): spam blocks (rules/spam.yml), learned per-site boilerplate,
      link lists measured in characters, teaser lists, related-list headings with their lists;
   4. trafilatura picks the article container on the cleaned tree;
   5. clean its lines (pipelines.clean_rules): spam rules again (spam that sits inside the container),
-     cut at prev/next / related / paywall markers, dated-title runs, the info line, the headline;
+     cut at prev/next / related / comments / paywall markers (unless the text after the marker is
+     the bigger part: then the marker sat in a sidebar), dated-title runs, the info line, the
+     headline; (v3) repeated paragraphs, disclaimers by their legal vocabulary, leaked CSS, pagers,
+     decorated markers, and at the article's edges date stamps and site plugs; table rows are
+     judged cell by cell;
   6. short notices: when trafilatura finds nothing, the densest block of the cleaned page is used.
 """
 
@@ -37,6 +43,7 @@ from pipelines.clean_dom import (
     clean_tree,
     iter_leaf_blocks,
     page_lines,
+    paragraphs_from_breaks,
     parse_html,
     strip_junk,
 )
@@ -44,7 +51,7 @@ from pipelines.clean_rules import cjk_len, clean_lines, is_paragraph
 from pipelines.decode import decode_html
 from pipelines.metadata_cn import extract_meta
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 # trafilatura falls back to noisy baseline output below MIN_EXTRACTED_SIZE characters; Chinese
 # notices of 40-200 characters are real articles, so the thresholds are lowered for CJK text.
@@ -143,6 +150,7 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
     warnings: list[str] = []
 
     meta = extract_meta(doc, url, list(iter_leaf_blocks(doc)))
+    paragraphs_from_breaks(doc)
     clean_tree(doc, boilerplate=boilerplate, keep=meta.title_el)
 
     lines = _trafilatura_lines(doc, url)

@@ -87,7 +87,8 @@ def test_no_list_page_or_off_site_page_stored_as_article(web, archive):
     urls = {a["url"] for a in rows(archive["db"], "select url from articles")}
     for page in EXPECTED["not_articles"]:
         assert web.url(page["site"], page["path"]) not in urls
-    for article in rows(archive["db"], "select a.url, s.start_urls from articles a join sources s on s.id = a.source_id"):
+    sql = "select a.url, s.start_urls from articles a join sources s on s.id = a.source_id"
+    for article in rows(archive["db"], sql):
         origins = {urlsplit(u).netloc for u in json.loads(article["start_urls"])}
         assert urlsplit(article["url"]).netloc in origins
 
@@ -110,7 +111,8 @@ def test_gbk_page_with_wrong_header_decoded(web, archive):
     gbk = [a for a in EXPECTED["articles"] if a["site"] == "county-gbk"]
     assert gbk
     for truth in gbk:
-        [article] = rows(archive["db"], "select title, text from articles where url = ?", [web.url("county-gbk", truth["path"])])
+        url = web.url("county-gbk", truth["path"])
+        [article] = rows(archive["db"], "select title, text from articles where url = ?", [url])
         assert "\ufffd" not in article["text"] + (article["title"] or "")
         assert truth["title"] in (article["title"] or "")
 

@@ -43,7 +43,8 @@ def test_createpagehtml_variants():
 HANWEB = """<html><body><div id="4567"><script type="text/xml"><datastore>
 <nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&columnid=1229"></a>]]></nextgroup>
 <recordset>
-<record><![CDATA[<li><a href="/art/2023/3/2/art_1229_3456789.html" title="区重点项目">区重点项目</a><span>2023-03-02</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2023/3/2/art_1229_3456789.html" title="区重点项目">区重点项目</a>
+<span>2023-03-02</span></li>]]></record>
 <record><![CDATA[<li><a href="/art/2023/2/28/art_1229_3456700.html">招商签约</a><span>2023-02-28</span></li>]]></record>
 </recordset></datastore></script>
 <script>var totalRecord = 40; var perPage = 15;</script></div>
@@ -75,7 +76,8 @@ GENERIC = """<html><body><table class="news">
 
 def test_generic_dated_list_without_known_url_shapes():
     page = parse_list_page(GENERIC, "http://xian.example.gov.cn/list.asp")
-    assert [link.url for link in page.articles] == [f"http://xian.example.gov.cn/show.asp?id={n}" for n in (101, 102, 103)]
+    expected = [f"http://xian.example.gov.cn/show.asp?id={n}" for n in (101, 102, 103)]
+    assert [link.url for link in page.articles] == expected
     assert all(link.dated for link in page.articles)
     assert page.pagination == ["http://xian.example.gov.cn/list.asp?page=2"]
     # navigation without dates is neither article nor list

@@ -5,8 +5,10 @@ import gzip
 from pipelines import storage
 from pipelines.storage import Capture
 
+GBK_PAGE = "<html>正文</html>".encode("gbk")
 
-def make_capture(url="http://a.gov.cn/202301/t20230114_1.html", body="<html>正文</html>".encode("gbk")):
+
+def make_capture(url="http://a.gov.cn/202301/t20230114_1.html", body=GBK_PAGE):
     return Capture(url=url, final_url=url, status=200, headers={"Content-Type": "text/html; charset=utf-8"},
                    body=body, fetched_at="2026-01-01T00:00:00Z", source_id="a")
 

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Per-page loss analysis of govbrief's extractor against the baselines, with the shared scorer's metric.
+
+    .venv/bin/python bench/extract_analysis.py                         # real-dev, top 25 pages
+    .venv/bin/python bench/extract_analysis.py --corpus ../shared/corpus/synthetic-dev --top 10
+    .venv/bin/python bench/extract_analysis.py --show wce-0123          # one page: lost / extra lines
+    .venv/bin/python bench/extract_analysis.py --loto                   # leave-one-template-out leak
+
+For every page: govbrief's false positives (shingles we output that are not gold: chrome kept) and
+false negatives (gold shingles we miss: article cut), the same for the best baseline on that page,
+and the lines responsible. The baselines' outputs are cached in /tmp (they do not change).
+
+`--loto` (synthetic corpora with templates): per template, the spam leak with per-host boilerplate
+learning on and OFF (spam rules and structural detectors alone, as on a site seen for the first
+time), and leave-one-template-out: learning off AND every rule of rules/spam.yml that fires on this
+template but on no other template switched off (a rule that could not have been written from the
+other four templates), i.e. what a new template with new wording would leak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+sys.path.insert(0, str(REPO))
+
+_spec = importlib.util.spec_from_file_location("score_extract", SHARED / "tools" / "score_extract.py")
+scorer = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(scorer)
+
+BASELINES = ["trafilatura", "readability"]
+
+
+def govbrief_outputs(rows: list[dict], *, learn: bool = True) -> dict[str, dict]:
+    from pipelines import extract as ex
+
+    manifest = [{"id": r["id"], "page": r["page_abs"], "url": r.get("url"),
+                 "content_type": r.get("content_type")} for r in rows]
+    if learn:
+        return {o["id"]: o for o in ex.extract_manifest(manifest)}
+    out = {}
+    for row in manifest:
+        art = ex.extract_article(Path(row["page"]).read_bytes(), row["url"] or "", row["content_type"])
+        out[row["id"]] = art.as_dict() if art else {}
+    return out
+
+
+def baseline_outputs(name: str, corpus: Path, rows: list[dict]) -> dict[str, dict]:
+    key = hashlib.sha1(f"{corpus.resolve()}|{name}|{len(rows)}".encode()).hexdigest()[:12]
+    cache = Path("/tmp") / f"govbrief-analysis-{key}.json"
+    if cache.exists():
+        return json.loads(cache.read_text("utf-8"))
+    out = scorer.run_builtin(name, rows)
+    cache.write_text(json.dumps(out, ensure_ascii=False), "utf-8")
+    return out
+
+
+def page_counts(row: dict, out: dict) -> tuple[int, int, int]:
+    g = row["gold_obj"]
+    gold = "\n".join(g.get("body") or [])
+    pred = out.get("text") or ""
+    if g.get("title_in_body"):
+        pred = (out.get("title") or "") + "\n" + pred
+    gs, ps = scorer.shingles(gold), scorer.shingles(pred)
+    tp = sum((gs & ps).values())
+    return tp, sum(ps.values()) - tp, sum(gs.values()) - tp
+
+
+def line_diff(row: dict, out: dict) -> tuple[list[str], list[str]]:
+    """(gold lines mostly missing from our output, output lines mostly not in gold)."""
+    g = row["gold_obj"]
+    gold_lines = list(g.get("body") or [])
+    pred_lines = (out.get("text") or "").splitlines()
+    if g.get("title_in_body"):
+        pred_lines = [out.get("title") or "", *pred_lines]
+    gs_all = scorer.shingles("\n".join(gold_lines))
+    ps_all = scorer.shingles("\n".join(pred_lines))
+
+    def missing(lines, other):
+        res = []
+        for line in lines:
+            s = scorer.shingles(line)
+            n = sum(s.values())
+            if n and sum((s & other).values()) < 0.5 * n:
+                res.append(line)
+        return res
+
+    return missing(gold_lines, ps_all), missing(pred_lines, gs_all)
+
+
+def analyse(corpus: Path, top: int) -> None:
+    rows = scorer.load_corpus(corpus)
+    ours = govbrief_outputs(rows)
+    bases = {b: baseline_outputs(b, corpus, rows) for b in BASELINES}
+    table = []
+    tot = [0, 0, 0]
+    for r in rows:
+        if not (r["gold_obj"].get("body")):
+            continue
+        tp, fp, fn = page_counts(r, ours.get(r["id"], {}))
+        tot = [tot[0] + tp, tot[1] + fp, tot[2] + fn]
+        best = min(((b, page_counts(r, bases[b].get(r["id"]) or {})) for b in BASELINES),
+                   key=lambda x: x[1][1] + x[1][2])
+        table.append((fp + fn, r["id"], tp, fp, fn, best, ours.get(r["id"], {}).get("text_source")))
+    table.sort(reverse=True)
+    print(f"{corpus.name}: TP {tot[0]} FP {tot[1]} FN {tot[2]}")
+    print(f"{'id':40} {'TP':>6} {'FP':>6} {'FN':>6}   best baseline (FP/FN)   source")
+    for loss, pid, tp, fp, fn, (bname, (_btp, bfp, bfn)), src in table[:top]:
+        mark = " <" if bfp + bfn < loss else ""
+        print(f"{pid:40} {tp:6} {fp:6} {fn:6}   {bname:12} {bfp:5}/{bfn:<5}{mark}  {src}")
+
+
+def show(corpus: Path, page_id: str) -> None:
+    rows = [r for r in scorer.load_corpus(corpus) if r["id"] == page_id]
+    if not rows:
+        raise SystemExit(f"no page {page_id}")
+    # boilerplate of the host needs its neighbours: run the whole host
+    all_rows = scorer.load_corpus(corpus)
+    from pipelines.extract import host_of
+    host = host_of(rows[0].get("url"))
+    ours = govbrief_outputs([r for r in all_rows if host_of(r.get("url")) == host])
+    out = ours.get(page_id, {})
+    tp, fp, fn = page_counts(rows[0], out)
+    print(f"{page_id}: TP {tp} FP {fp} FN {fn} title={out.get('title')!r} source={out.get('text_source')}"
+          f" title_in_body={rows[0]['gold_obj'].get('title_in_body')} gold title={rows[0]['gold_obj'].get('title')!r}")
+    lost, extra = line_diff(rows[0], out)
+    print("--- gold lines we miss:")
+    for line in lost:
+        print("  -", line[:160])
+    print("--- our lines not in gold:")
+    for line in extra:
+        print("  +", line[:160])
+
+
+def rules_fired(rows: list[dict]) -> set[str]:
+    """Ids of the spam rules and detectors that removed something on these pages."""
+    from pipelines import extract as ex
+
+    fired: set[str] = set()
+    orig_tree, orig_lines = ex.clean_tree, ex.clean_lines
+
+    def tree(*a, **k):
+        log = orig_tree(*a, **k)
+        fired.update(reason for reason, _ in log)
+        return log
+
+    def lines(*a, **k):
+        kept, verdicts = orig_lines(*a, **k)
+        fired.update(v.rule for v in verdicts if v.rule)
+        return kept, verdicts
+
+    ex.clean_tree, ex.clean_lines = tree, lines
+    try:
+        govbrief_outputs(rows, learn=False)
+    finally:
+        ex.clean_tree, ex.clean_lines = orig_tree, orig_lines
+    return {r.removeprefix("after-") for r in fired}
+
+
+def without_rules(rows: list[dict], disabled: set[str]) -> dict[str, dict]:
+    """govbrief (learning off) with these rules of rules/spam.yml switched off."""
+    from pipelines import clean_rules
+
+    orig = clean_rules.load_rules
+    kept = tuple(r for r in orig() if r.id not in disabled)
+    clean_rules.load_rules = lambda path=None: kept
+    try:
+        return govbrief_outputs(rows, learn=False)
+    finally:
+        clean_rules.load_rules = orig
+
+
+def loto(corpus: Path, *, quiet: bool = False) -> list[dict]:
+    """Per template: leak with learning on / off, and leave-one-template-out: the rules of
+    rules/spam.yml that fire on this template's pages but on none of the other templates' pages are
+    switched off (they could not have been written from the other templates), learning off."""
+    from pipelines.clean_rules import load_rules
+
+    rule_ids = {r.id for r in load_rules()}
+    rows = scorer.load_corpus(corpus)
+    by_tpl: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_tpl[r["gold_obj"].get("template") or "?"].append(r)
+    fired = {tpl: rules_fired(trows) & rule_ids for tpl, trows in by_tpl.items()}
+    if not quiet:
+        print(f"{'template':18} {'pages':>5} {'leak on':>8} {'leak off':>9} {'LOTO leak':>10} {'LOTO F1':>8}"
+              "  rules only this template fires")
+    table = []
+    for tpl, trows in sorted(by_tpl.items()):
+        on = scorer.score(trows, govbrief_outputs(trows, learn=True))
+        off = scorer.score(trows, govbrief_outputs(trows, learn=False))
+        others = set().union(*(f for t, f in fired.items() if t != tpl))
+        only = fired[tpl] - others
+        lo = scorer.score(trows, without_rules(trows, only))
+        table.append({"template": tpl, "pages": len(trows), "leak_on": on.get("spam_leak", 0),
+                      "leak_off": off.get("spam_leak", 0), "loto_leak": lo.get("spam_leak", 0),
+                      "loto_f1": lo["f1"], "only": sorted(only)})
+        if not quiet:
+            print(f"{tpl:18} {len(trows):5} {on.get('spam_leak', 0):8.2%} {off.get('spam_leak', 0):9.2%} "
+              f"{lo.get('spam_leak', 0):10.2%} {lo['f1']:8.3f}  {', '.join(sorted(only)) or '-'}")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "real-dev")
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--show", help="one page id: the lines we lose and the lines we add")
+    ap.add_argument("--loto", action="store_true", help="per-template spam leak with learning off")
+    a = ap.parse_args(argv)
+    if a.show:
+        show(a.corpus, a.show)
+    elif a.loto:
+        loto(a.corpus)
+    else:
+        analyse(a.corpus, a.top)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
