@@ -113,7 +113,31 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             return _fail(f"{args.db}: cannot write the archive ({_storage_hint(exc)})", EXIT_STORAGE)
         db.close()
         status, storage_error = _run_scrapy(args, run_id)
-        return _report_run(args.db, run_id, status, storage_error)
+        exit_status = _report_run(args.db, run_id, status, storage_error)
+        if args.lineage and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
+            _update_lineage(args.db)
+        return exit_status
+
+
+def _update_lineage(db_path: str) -> None:
+    """Recompute repost clusters after a run that added articles, so "also published at" is current.
+
+    Still under the run lock; a failure here is reported but never changes the crawl's verdict.
+    """
+    from pipelines import storage
+    from pipelines.lineage import cluster_archive
+
+    db = storage.open_db(db_path)
+    try:
+        last = next(db.query("select articles_new from crawl_runs order by id desc limit 1"), {})
+        if last.get("articles_new"):
+            stats = cluster_archive(db)
+            print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) "
+                  f"in {stats['seconds']} s")
+    except Exception as exc:  # lineage is derived data: the next run recomputes it
+        print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
+    finally:
+        db.close()
 
 
 def _report_run(db_path: str, run_id: int, status: int, storage_error: str | None) -> int:
@@ -332,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--delay", type=float, help="seconds between requests to a site (default 1, adaptive)")
     p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
+    p.add_argument("--no-lineage", dest="lineage", action="store_false",
+                   help="skip recomputing repost clusters after the run (govbrief lineage does it)")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("extract", help="extract the article of a saved page, or of every page of a manifest")

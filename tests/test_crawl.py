@@ -192,3 +192,18 @@ def test_datasette_json_api_returns_the_articles(web, archive):
     response = asyncio.run(fetch())
     assert response.status_code == 200
     assert sorted(r["url"] for r in response.json()) == sorted(expected_urls(web))
+
+
+def test_reposts_clustered_with_the_government_original(web, archive):
+    """After the crawl, each farm repost sits in a cluster whose canonical is the gov original."""
+    reposts = [a for a in EXPECTED["articles"] if a.get("repost_of")]
+    assert reposts
+    for truth in reposts:
+        original = truth["repost_of"]
+        [row] = rows(archive["db"], """
+            select ca.url as canonical_url from articles a
+              join article_clusters m on m.article_id = a.id
+              join clusters c on c.id = m.cluster_id
+              join articles ca on ca.id = c.canonical_article_id
+             where a.url = ?""", [web.url(truth["site"], truth["path"])])
+        assert row["canonical_url"] == web.url(original["site"], original["path"])
