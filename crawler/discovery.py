@@ -54,24 +54,23 @@ def is_html_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and not _NOT_HTML.search(parts.path)
 
 
-def looks_like_article_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
+def _url_matches(url: str, override: re.Pattern[str] | None, patterns: list[re.Pattern[str]]) -> bool:
+    """A source's own pattern (searched in the whole URL) replaces the built-in path+query rules."""
     if not is_html_url(url):
         return False
-    if pattern is not None:
-        return bool(pattern.search(url))
+    if override is not None:
+        return bool(override.search(url))
     parts = urlsplit(url)
     target = parts.path + ("?" + parts.query if parts.query else "")
-    return any(p.search(target) for p in _ARTICLE_URL_PATTERNS)
+    return any(p.search(target) for p in patterns)
+
+
+def looks_like_article_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
+    return _url_matches(url, pattern, _ARTICLE_URL_PATTERNS)
 
 
 def looks_like_list_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
-    if not is_html_url(url):
-        return False
-    if pattern is not None:
-        return bool(pattern.search(url))
-    parts = urlsplit(url)
-    target = parts.path + ("?" + parts.query if parts.query else "")
-    return any(p.search(target) for p in _LIST_URL_PATTERNS)
+    return _url_matches(url, pattern, _LIST_URL_PATTERNS)
 
 
 def canonical_url(url: str) -> str:

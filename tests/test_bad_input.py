@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultserver import start_fault_web  # noqa: E402
+from support import run_crawl  # noqa: E402
 
 from pipelines import storage  # noqa: E402
 
@@ -33,9 +34,8 @@ SOURCE = """sources:
 
 
 def crawl(sources: Path, db: Path, *extra: str, preexec=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", str(db),
-                           "--delay", "0", "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=0", *extra],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, preexec_fn=preexec)
+    return run_crawl(sources, db, "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=0", *extra, timeout=120,
+                     preexec=preexec)
 
 
 def digest(path: Path) -> str:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from support import rows, run_crawl
 
 from govbrief.lock import RunLock
 from govbrief.sampleweb import EXPECTED, start_sample_web
@@ -28,16 +28,7 @@ def govbrief(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
 
 
 def crawl(sources: Path, db: Path, *extra: str) -> subprocess.CompletedProcess:
-    return govbrief("crawl", "--sources", str(sources), "--db", str(db), "--delay", "0", *extra)
-
-
-def rows(db: Path, sql: str, params=()) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
+    return run_crawl(sources, db, *extra)
 
 
 @pytest.fixture(scope="module")

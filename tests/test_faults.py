@@ -7,9 +7,7 @@ failure is in fetch_errors with its reason, and the exit status says whether the
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultserver import FAULTS, HEALTHY, TRANSIENT, FaultWeb, start_fault_web  # noqa: E402
+from support import rows, run_crawl  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 # Short timeouts so a slow server costs seconds, not minutes; same code paths as production.
@@ -30,20 +29,8 @@ MEMORY_LIMIT_MB = 400  # "bounded memory": a 50 MB page and a 100 MB gzip bomb m
 
 def crawl(sources: Path, db: Path, *extra: str, timeout: int = 120) -> tuple[subprocess.CompletedProcess, float]:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", str(db), "--delay", "0",
-         *FAST, *extra], cwd=REPO, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    result = run_crawl(sources, db, *FAST, *extra, timeout=timeout)
     return result, time.monotonic() - started
-
-
-def rows(db: Path, sql: str, params=()) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def peak_memory_mb(stderr: str) -> float:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from support import rows, run_crawl
 
 from pipelines import storage
 from pipelines.recheck import stamp
@@ -225,19 +224,7 @@ def crawl(sources: Path, db: Path, now: datetime | None) -> subprocess.Completed
     env.pop("GOVBRIEF_NOW", None)
     if now is not None:
         env["GOVBRIEF_NOW"] = stamp(now)
-    return subprocess.run(
-        [sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", str(db), "--delay", "0"],
-        cwd=REPO, capture_output=True, text=True, timeout=180, env=env,
-    )
-
-
-def rows(db: Path, sql: str, params=()) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
+    return run_crawl(sources, db, env=env)
 
 
 def article_hits(hits: list[Hit]) -> list[Hit]:

@@ -1,0 +1,33 @@
+"""Helpers shared by the tests that run real `govbrief` processes and read the archive they wrote."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_crawl(sources: Path, db: Path, *extra: str, env: dict[str, str] | None = None, timeout: int = 180,
+              preexec=None) -> subprocess.CompletedProcess:
+    """`govbrief crawl` as cron runs it (a separate process: Twisted's reactor starts once per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", str(db), "--delay", "0",
+         *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout, preexec_fn=preexec,
+        env=env if env is not None else {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def rows(db: Path, sql: str, params: Sequence = ()) -> list[dict]:
+    """Query the archive through a plain sqlite3 connection (not the code under test)."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
