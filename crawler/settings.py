@@ -56,7 +56,7 @@ GOVBRIEF_RETRY_RUNS = 5
 
 # DNS: a host name resolving to a private/loopback/link-local address is refused (see SafeResolver);
 # list intranet names here if the archive really must crawl one. Literal IPs named by a source work.
-DNS_RESOLVER = "crawler.middlewares.SafeResolver"
+TWISTED_DNS_RESOLVER = "crawler.middlewares.SafeResolver"
 GOVBRIEF_PRIVATE_HOSTS: list[str] = []
 
 # The built-in offsite filter only knows host names; ours knows host:port origins and redirects.
