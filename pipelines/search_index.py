@@ -311,15 +311,14 @@ def _stored_version(db: sqlite_utils.Database) -> str | None:
 
 
 def _ensure_article_indexes(db: sqlite_utils.Database) -> None:
-    """Indexes the search pages need on articles (sort order and facets).
+    """Indexes the search pages need on articles: sort order and facets. They belong with
+    storage's indexes; IF NOT EXISTS keeps them harmless once storage creates them.
 
-    Newest-first pages need ties on `published` in ascending id order.
-
-    Datasette 0.65 orders the first page of ``sort_desc: published`` by ``published desc`` only,
-    and later pages by ``published desc, id`` with ``id > last``. Scanning an ascending index
-    backwards returns equal dates in descending id order, so rows were skipped between pages.
-    Forward over a DESC index, equal dates come in ascending rowid order on every page.
-    (Belongs with storage's indexes; IF NOT EXISTS keeps it harmless once storage creates it.)"""
+    Newest-first pages need articles with the same date in ascending id order: Datasette 0.65
+    orders the first page of ``sort_desc: published`` by ``published desc`` only, and later pages
+    by ``published desc, id`` with ``id > last``. Scanning an ascending index backwards returns
+    equal dates in descending id order, so rows were skipped between pages; forward over a DESC
+    index, equal dates come in ascending rowid order on every page."""
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_published_desc ON articles(published DESC)")
     # Facets of a frequent search group the hits by these columns: with an index, SQLite counts
     # from the index (membership test on its rowids) instead of reading every article row.
@@ -361,6 +360,7 @@ def _index_rows(db: sqlite_utils.Database, rows: Iterable[tuple[int, str | None,
 
 def _rebuild(db: sqlite_utils.Database, *, optimize: bool) -> int:
     """Drop and re-create the index and fill it from articles; does not commit."""
+    log.info("building the search index (format %s)", index_version())
     for name in _TRIGGERS:
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
     db.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")

@@ -1,0 +1,236 @@
+"""Datasette plugin: Chinese search on the articles table, highlighted hits, article pages.
+
+* ``prepare_connection``: SQL functions govbrief_match / govbrief_snippet / govbrief_highlight /
+  govbrief_fold (used by the canned queries in metadata.yml).
+* ``filters_from_request``: ``?_search=`` on a table listed in ``search_index.SEARCH_TABLES``
+  becomes a MATCH on the bigram index (Datasette's own search does not see the contentless index,
+  so it stays out of the way).
+* ``render_cell``: title and text cells show highlighted hits while searching; ``snippet``
+  columns of queries keep their <mark> tags and nothing else.
+* ``register_routes``: /-/govbrief/capture/<database>/<id> shows a stored capture as plain text.
+* templates/row.html: the article page.
+
+Everything archived is rendered as text: Jinja autoescaping everywhere, and the only markup this
+plugin adds is <mark> and links it builds itself.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import parse_qs
+
+from datasette import hookimpl
+from datasette.filters import FilterArguments
+from datasette.utils import escape_sqlite
+from datasette.utils.asgi import NotFound, Response
+from markupsafe import Markup, escape
+
+from pipelines import search_index
+
+# The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
+# ASGI wrapper below sets this for the duration of each request (contextvars are per task).
+_current_search: ContextVar[str | None] = ContextVar("govbrief_current_search", default=None)
+
+SNIPPET_WIDTH = 160
+
+
+@hookimpl
+def prepare_connection(conn: Any) -> None:
+    search_index.register_functions(conn)
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    def wrap(app: Any) -> Any:
+        async def wrapped(scope: dict, receive: Any, send: Any) -> None:
+            search = None
+            if scope.get("type") == "http":
+                args = parse_qs(scope.get("query_string", b"").decode("ascii", "replace"))
+                search = (args.get("_search") or [None])[0]
+            token = _current_search.set(search)
+            try:
+                await app(scope, receive, send)
+            finally:
+                _current_search.reset(token)
+
+        return wrapped
+
+    return wrap
+
+
+async def _has_index(datasette: Any, database: str, table: str) -> bool:
+    fts = search_index.SEARCH_TABLES.get(table)
+    if not fts:
+        return False
+    return fts in await datasette.get_database(database).table_names()
+
+
+# A query is "frequent" when it matches at least this many articles, or 2 % of them if that is
+# more (plugin config: frequent_hits). See _where_clause for why it matters.
+FREQUENT_HITS = 1000
+# Below this many hits, reading the hits is cheaper than walking the sort index (~20 µs a row).
+SMALL_HITS = 500
+
+
+async def _where_clause(datasette: Any, database: str, table: str, fts: str, pk: str, expr: str,
+                        request: Any) -> str:
+    """The WHERE clause for a search, shaped so SQLite picks a good plan (it has no statistics
+    about FTS hits, so it cannot choose by itself). All three forms select the same rows.
+
+    * ``pk in (select rowid ... match)``: SQLite drives from the hits (rowid lookups, then sorts
+      them). Right for rare queries: the page, the count and every facet read only the hits.
+    * ``+pk in (...)``: the unary plus stops SQLite from driving from the hits, so it walks the
+      index of the sort order (published, or the rowid) and checks membership in the hit set,
+      stopping after one page; counts and facets scan an index instead of looking up every hit.
+      Right for frequent queries, and for rare ones on the published sort when there is no count
+      or facet to compute.
+    * ``exists (... match ... and rowid = pk)``: no hit set at all, one index probe per row in
+      sort order. For frequent queries this finds a page after a few dozen probes, but a count
+      would probe every row, so it is used only when Datasette computes neither a count nor facets
+      (``_shape=array|object``, or ``_nocount`` with ``_nofacet``), i.e. JSON API paging.
+    """
+    db = datasette.get_database(database)
+    config = datasette.plugin_config("govbrief", database=database, table=table) or {}
+    total = (await db.execute(f"select max(rowid) from {escape_sqlite(table)}")).first()[0] or 0
+    threshold = max(int(config.get("frequent_hits", FREQUENT_HITS)), total // 50, 1)
+    small = min(int(config.get("small_hits", SMALL_HITS)), threshold)
+    hits = (await db.execute(
+        f"select count(*) from (select rowid from {escape_sqlite(fts)} where {escape_sqlite(fts)} "
+        f"match :q limit {threshold})", {"q": expr})).first()[0]
+    frequent = hits >= threshold
+    table_metadata = datasette.table_metadata(database, table)
+    sort = (request.args.get("_sort") or request.args.get("_sort_desc") or table_metadata.get("sort")
+            or table_metadata.get("sort_desc") or pk)
+    # mirrors Datasette 0.65's table view: these shapes skip the count and all facets
+    bare = request.args.get("_shape") in ("array", "object")
+    no_count = bare or bool(request.args.get("_nocount"))
+    no_facets = bare or bool(request.args.get("_nofacet"))
+    subquery = f"select rowid from {escape_sqlite(fts)} where {escape_sqlite(fts)} match :govbrief_search"
+    bare_json = no_count and no_facets
+    if hits < small:
+        return f"{escape_sqlite(pk)} in ({subquery})"  # reading a few hundred rows beats any scan
+    if frequent and bare_json and sort in (pk, "rowid", "published"):
+        return (f"exists (select 1 from {escape_sqlite(fts)} where {escape_sqlite(fts)} match :govbrief_search "
+                f"and rowid = {escape_sqlite(table)}.{escape_sqlite(pk)})")
+    if frequent or (bare_json and sort == "published"):
+        return f"+{escape_sqlite(pk)} in ({subquery})"
+    # rare: read only the hits (facet and count queries too, which with +pk would scan the table)
+    return f"{escape_sqlite(pk)} in ({subquery})"
+
+
+@hookimpl
+def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
+    if table not in search_index.SEARCH_TABLES:
+        return None
+
+    async def inner() -> FilterArguments | None:
+        if not await _has_index(datasette, database, table):
+            return None
+        query = request.args.get("_search") or ""
+        extra = {"supports_search": True, "search": query}
+        if not query.strip():
+            return FilterArguments([], extra_context=extra)
+        expr = search_index.match_expression(query)
+        if expr is None:
+            # only punctuation or spaces: nothing searchable, so no row "contains" it
+            return FilterArguments(["0"], human_descriptions=[f'search "{query}" has no letters or digits'],
+                                   extra_context=extra)
+        fts = search_index.SEARCH_TABLES[table]
+        pks = await datasette.get_database(database).primary_keys(table)
+        pk = pks[0] if len(pks) == 1 else "rowid"
+        where = await _where_clause(datasette, database, table, fts, pk, expr, request)
+        return FilterArguments([where], params={"govbrief_search": expr},
+                               human_descriptions=[f'search matches "{query}"'], extra_context=extra)
+
+    return inner
+
+
+@hookimpl
+def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
+                        request: Any, datasette: Any) -> dict:
+    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES)}
+    if view_name == "table" and table in search_index.SEARCH_TABLES:
+        # Datasette's own search filter runs too and reports supports_search=False for a table
+        # without a detectable FTS table; template variables are applied last, so this wins.
+        out["supports_search"] = True
+        out["search"] = request.args.get("_search", "") if request else ""
+    return out
+
+
+def _mark_only(value: str) -> Markup:
+    """Text that may carry <mark> tags (from govbrief_snippet): escape everything, then let only
+    <mark> and </mark> through. Safe even for a custom SQL query crafted to return markup."""
+    text = escape(html.unescape(value))
+    return Markup(str(text).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+
+
+# title links to the article page and is highlighted while searching; texts become snippets
+_HIGHLIGHT_COLUMNS = ("title", "text", "title_simplified", "text_simplified")
+
+
+@hookimpl
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str,
+                datasette: Any) -> Any:
+    if table is None:
+        if isinstance(value, str) and (column == "snippet" or column.endswith("_snippet")):
+            return _mark_only(value)
+        if column == "article_id" and isinstance(value, int):
+            tables = list(search_index.SEARCH_TABLES)
+            href = datasette.urls.row(database, tables[0], str(value))
+            return Markup(f'<a href="{escape(href)}">{value}</a>')
+        return None
+    if table not in search_index.SEARCH_TABLES or column not in _HIGHLIGHT_COLUMNS:
+        return None
+    search = _current_search.get()
+    if column == "title_simplified":
+        return Markup(search_index.highlight(value, search)) if search and isinstance(value, str) else None
+    if column == "title":
+        text = search_index.highlight(value, search) if search else str(escape(value or ""))
+        try:
+            href = datasette.urls.row(database, table, str(row["id"]))
+        except (KeyError, IndexError):
+            return Markup(text)
+        return Markup(f'<a class="govbrief-title" href="{escape(href)}">{text}</a>')
+    if search and isinstance(value, str):
+        return Markup(search_index.snippet(value, search, width=SNIPPET_WIDTH))
+    return None
+
+
+@hookimpl
+def register_routes() -> list:
+    return [(r"^/-/govbrief/capture/(?P<database>[^/]+)/(?P<capture_id>\d+)$", capture_text)]
+
+
+async def capture_text(datasette: Any, request: Any) -> Response:
+    """A stored capture's body as text/plain, never as HTML: the archived page cannot run."""
+    database = request.url_vars["database"]
+    try:
+        db = datasette.get_database(database)
+    except KeyError as e:
+        raise NotFound("no such database") from e
+    await datasette.ensure_permissions(request.actor, [
+        ("view-table", (database, "captures")), ("view-database", database), "view-instance"])
+    if "captures" not in await db.table_names():
+        raise NotFound("no captures table")
+    result = await db.execute("select * from captures where id = ?", [int(request.url_vars["capture_id"])])
+    row = result.first()
+    if row is None:
+        raise NotFound("no such capture")
+    body = row["body"] or b""
+    if row["body_encoding"] == "gzip":
+        body = gzip.decompress(body)
+    try:
+        from pipelines.decode import decode_html
+
+        text, _ = decode_html(body, row["content_type"])
+    except Exception:  # decoding is best effort: show what we can rather than fail
+        text = body.decode("utf-8", "replace")
+    header = (f"capture {row['id']}  url: {row['url']}\nfinal url: {row['final_url']}  "
+              f"status: {row['status']}  fetched: {row['fetched_at']}  sha256: {row['sha256']}\n\n")
+    return Response(header + text, content_type="text/plain; charset=utf-8", headers={
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })

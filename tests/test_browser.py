@@ -1,0 +1,145 @@
+"""Headless Chromium against a real `datasette serve` of the fixture archive: search a 2-character
+query, see highlighted hits, open an article, and check archived <script>s do not run.
+
+Needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver); skipped
+only when they are missing. Screenshots are kept in test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest_search import XSS_TITLE, build_archive
+
+from govbrief.serve import datasette_argv
+from pipelines.search_index import fold
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+                       reason="needs Debian packages chromium and chromium-driver "
+                              f"({CHROMIUM}, {CHROMEDRIVER})"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    archive = build_archive(tmp_path_factory.mktemp("browser"))
+    port = free_port()
+    argv = datasette_argv(str(archive), "127.0.0.1", port)
+    log = open(tmp_path_factory.mktemp("log") / "datasette.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "datasette", *argv[1:]], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/-/versions.json", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"datasette exited with {proc.returncode}")
+                time.sleep(0.1)
+        else:
+            pytest.fail("datasette did not start")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    # the machine's network is closed: no background, component or sync traffic to wait for
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    browser.set_page_load_timeout(30)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_search_highlight_and_open_article(server: str, driver: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.get(server + "/archive/articles")
+    box = driver.find_element(By.ID, "_search")
+    box.send_keys("農業")  # 2 characters, Traditional: must also find the Simplified 农业
+    box.send_keys(Keys.ENTER)
+    wait = WebDriverWait(driver, 15)
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "td mark")))
+    marks = {m.text for m in driver.find_elements(By.CSS_SELECTOR, "td mark")}
+    assert {"農業", "农业"} <= marks  # both scripts are highlighted
+    assert {fold(m) for m in marks} == {"农业"}
+    assert "_search=" in driver.current_url
+    driver.execute_script("document.querySelector('td mark').scrollIntoView({block: 'center'})")
+    driver.save_screenshot(str(ARTIFACTS / "browser-search.png"))
+
+    link = driver.find_element(By.CSS_SELECTOR, "a.govbrief-title")
+    title = link.text
+    link.click()
+    wait.until(ec.presence_of_element_located((By.ID, "article-title")))
+    assert driver.find_element(By.ID, "article-title").text == title
+    assert driver.find_element(By.ID, "article-url").get_attribute("href").startswith("https://gov.example.cn/")
+    paragraphs = driver.find_elements(By.CSS_SELECTOR, "#article-text p")
+    assert paragraphs and any("农业" in p.text or "農業" in p.text for p in paragraphs)
+    driver.save_screenshot(str(ARTIFACTS / "browser-article.png"))
+
+
+def test_archived_scripts_do_not_run(server: str, driver: object) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    for path in ("/archive/articles?_search=泰州", "/archive/search?q=泰州"):
+        driver.get(server + path)
+        time.sleep(0.3)  # give an onerror handler the chance it must not get
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert  # noqa: B018 - accessing it is the check
+        assert "pwned" not in driver.title
+        assert "<script>alert(1)</script>" in driver.find_element(By.TAG_NAME, "body").text  # as text
+    driver.get(server + "/archive/articles?_search=泰州项目")
+    link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "a.govbrief-title") if "<script>" in a.text)
+    link.click()
+    time.sleep(0.3)
+    assert driver.find_element(By.ID, "article-title").text == XSS_TITLE  # shown as text
+    assert "pwned" not in driver.title
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert  # noqa: B018
+    driver.save_screenshot(str(ARTIFACTS / "browser-xss-article.png"))
