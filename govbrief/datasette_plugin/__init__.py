@@ -24,11 +24,11 @@ from urllib.parse import parse_qs
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
-from datasette.utils import escape_sqlite
+from datasette.utils import escape_sqlite, urlsafe_components
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
-from pipelines import search_index
+from pipelines import lineage, search_index
 
 # The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
 # ASGI wrapper below sets this for the duration of each request (contextvars are per task).
@@ -150,14 +150,57 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 
 @hookimpl
 def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
-                        request: Any, datasette: Any) -> dict:
+                        request: Any, datasette: Any) -> Any:
     out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES)}
     if view_name == "table" and table in search_index.SEARCH_TABLES:
         # Datasette's own search filter runs too and reports supports_search=False for a table
         # without a detectable FTS table; template variables are applied last, so this wins.
         out["supports_search"] = True
         out["search"] = request.args.get("_search", "") if request else ""
+    if view_name == "row" and table in search_index.SEARCH_TABLES and request is not None:
+        async def with_provenance() -> dict[str, Any]:
+            pks = urlsafe_components(request.url_vars.get("pks", ""))
+            if len(pks) == 1 and str(pks[0]).isdigit():
+                out["govbrief_provenance"] = await article_provenance(datasette, database, int(pks[0]))
+            return out
+
+        return with_provenance
     return out
+
+
+# What the article page shows about where an article's text came from and what happened to it.
+# Every query reads only this article's rows through indexes (article_clusters.cluster_id,
+# captures.url, article_versions/article_events (article_id, ...)).
+_PROVENANCE_QUERIES = {
+    "also_published": ("article_clusters", lineage.ALSO_PUBLISHED_SQL),
+    "captures": ("captures", """
+        select id, url, final_url, status, body_size, sha256, fetched_at
+          from captures where url = :url
+         order by fetched_at desc, id desc limit 50"""),
+    "versions": ("article_versions", """
+        select version, detected_at, title, summary, capture_id, text_length
+          from article_versions where article_id = :article_id order by version desc"""),
+    "events": ("article_events", """
+        select event, at, status, reason, capture_id
+          from article_events where article_id = :article_id order by at desc, id desc limit 20"""),
+}
+
+
+async def article_provenance(datasette: Any, database: str, article_id: int) -> dict[str, Any]:
+    """For the article page: the other copies of the text (canonical first), every stored capture of
+    the URL, the versions seen by re-checks and the latest re-check events. Tables an older archive
+    lacks give empty lists."""
+    db = datasette.get_database(database)
+    tables = set(await db.table_names())
+    article = (await db.execute("select id, url from articles where id = ?", [article_id])).first()
+    result: dict[str, Any] = {name: [] for name in _PROVENANCE_QUERIES}
+    if article is None:
+        return result
+    params = {"article_id": article_id, "url": article["url"]}
+    for name, (needs, sql) in _PROVENANCE_QUERIES.items():
+        if needs in tables:
+            result[name] = [dict(r) for r in (await db.execute(sql, params)).rows]
+    return result
 
 
 def _mark_only(value: str) -> Markup:
