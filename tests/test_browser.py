@@ -7,6 +7,7 @@ only when they are missing. Screenshots are kept in test-artifacts/ at the repos
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest_search import XSS_TITLE, build_archive
+from fixture_provenance import GOV_URL, REPOST_URL, build_provenance_archive
 
 from govbrief.serve import datasette_argv
 from pipelines.search_index import fold
@@ -41,12 +43,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    archive = build_archive(tmp_path_factory.mktemp("browser"))
+@contextlib.contextmanager
+def datasette_serving(archive: Path, log_path: Path) -> Iterator[str]:
+    """`datasette serve` of archive with the production settings; yields its base URL."""
     port = free_port()
     argv = datasette_argv(str(archive), "127.0.0.1", port)
-    log = open(tmp_path_factory.mktemp("log") / "datasette.log", "w")  # noqa: SIM115
+    log = open(log_path, "w")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "datasette", *argv[1:]], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -68,6 +70,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    archive = build_archive(tmp_path_factory.mktemp("browser"))
+    with datasette_serving(archive, tmp_path_factory.mktemp("log") / "datasette.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def provenance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
+    archive, ids = build_provenance_archive(tmp_path_factory.mktemp("browser-provenance"))
+    with datasette_serving(archive, tmp_path_factory.mktemp("log") / "datasette.log") as base:
+        yield base, ids
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +159,27 @@ def test_archived_scripts_do_not_run(server: str, driver: object) -> None:
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert  # noqa: B018
     driver.save_screenshot(str(ARTIFACTS / "browser-xss-article.png"))
+
+
+def test_article_page_shows_copies_captures_and_history(provenance_server: tuple[str, dict[str, int]],
+                                                      driver: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, ids = provenance_server
+    driver.get(f"{base}/archive/articles/{ids['repost']}")
+    copies = driver.find_elements(By.CSS_SELECTOR, "#also-published tbody tr")
+    assert len(copies) == 1 and "(canonical)" in copies[0].text
+    original = copies[0].find_element(By.CSS_SELECTOR, "td:nth-child(2) a")
+    assert original.get_attribute("href") == GOV_URL
+    assert "<script>alert(1)</script>" in driver.find_element(By.ID, "article-title").text  # as text
+    driver.save_screenshot(str(ARTIFACTS / "browser-repost.png"))
+    copies[0].find_element(By.CSS_SELECTOR, "td:first-child a").click()  # to the government original
+    assert driver.find_element(By.ID, "article-url").get_attribute("href") == GOV_URL
+    copies = driver.find_elements(By.CSS_SELECTOR, "#also-published tbody tr")
+    assert [c.find_element(By.CSS_SELECTOR, "td:nth-child(2) a").get_attribute("href") for c in copies] == [REPOST_URL]
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#captures tbody tr")) == 2
+    assert [r.text.split()[0] for r in driver.find_elements(By.CSS_SELECTOR, "#versions tbody tr")] == ["v2", "v1"]
+    driver.execute_script("document.getElementById('also-published').scrollIntoView()")
+    driver.save_screenshot(str(ARTIFACTS / "browser-provenance.png"))
+    driver.find_element(By.ID, "article-history-link").click()
+    assert "32个" in driver.find_element(By.TAG_NAME, "body").text  # the diff of v2 against v1
