@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from pipelines import storage
+from pipelines import boilerplate, storage
 from pipelines.extract import extract_article
 from pipelines.storage import Capture
 
@@ -19,12 +19,8 @@ class Archived:
     created: bool
 
 
-def _boilerplate(db: sqlite_utils.Database, capture: Capture):
-    """Per-host learned boilerplate, when that module is present (it learns from every capture)."""
-    try:
-        from pipelines import boilerplate
-    except ImportError:
-        return None
+def _boilerplate(db: sqlite_utils.Database, capture: Capture) -> frozenset[str]:
+    """The host's learned boilerplate lines, after learning from this capture too."""
     host = urlsplit(capture.final_url or capture.url).netloc.lower()
     boilerplate.observe_page(db, host, capture.body, capture.final_url, capture.content_type)
     return boilerplate.boilerplate_for_host(db, host)

@@ -77,7 +77,7 @@ import sqlite_utils
 import yaml
 
 from crawler.discovery import looks_like_article_url, looks_like_list_url
-from pipelines import storage
+from pipelines import boilerplate, storage
 from pipelines.decode import decode_html
 from pipelines.storage import Capture
 
@@ -576,15 +576,8 @@ def _extract(db: sqlite_utils.Database, capture: Capture) -> Article | None:
     from pipelines.extract import extract_article
 
     url = capture.final_url or capture.url
-    lines = None
-    try:
-        from pipelines import boilerplate
-    except ImportError:
-        boilerplate = None
-    if boilerplate is not None and hasattr(boilerplate, "boilerplate_for_host"):
-        lines = boilerplate.boilerplate_for_host(db, urlsplit(url).netloc.lower())
-    kwargs = {"boilerplate": lines} if lines is not None else {}
-    return extract_article(capture.body, url, capture.content_type, **kwargs)
+    lines = boilerplate.boilerplate_for_host(db, urlsplit(url).netloc.lower())
+    return extract_article(capture.body, url, capture.content_type, boilerplate=lines)
 
 
 def _load_capture(db: sqlite_utils.Database, capture_id: int | None) -> Capture | None:

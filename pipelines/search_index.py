@@ -61,9 +61,6 @@ INFO_TABLE = "search_index_info"
 SEARCH_TABLES = {"articles": FTS_TABLE}
 # bm25 weights per FTS column (title, text): a hit in the title says more about the article.
 RANK = "bm25(4.0, 1.0)"
-# Facet columns of the articles table that need an index of their own (source_id is covered by
-# storage's (source_id, published) index, region by (region, published) below).
-FACET_COLUMNS = ("published_year", "published_month", "script")
 
 _RUN = re.compile(r"[^\W_]+")  # a run of word characters (str.isalnum, any script)
 _QUERY_TERM = re.compile(r'"([^"]*)"?|“([^”]*)”?|(\S+)')
@@ -310,30 +307,11 @@ def _stored_version(db: sqlite_utils.Database) -> str | None:
     return row["value"] if row else None
 
 
-def _ensure_article_indexes(db: sqlite_utils.Database) -> None:
-    """Indexes the search pages need on articles: sort order and facets. They belong with
-    storage's indexes; IF NOT EXISTS keeps them harmless once storage creates them.
-
-    Newest-first pages need articles with the same date in ascending id order: Datasette 0.65
-    orders the first page of ``sort_desc: published`` by ``published desc`` only, and later pages
-    by ``published desc, id`` with ``id > last``. Scanning an ascending index backwards returns
-    equal dates in descending id order, so rows were skipped between pages; forward over a DESC
-    index, equal dates come in ascending rowid order on every page."""
-    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_published_desc ON articles(published DESC)")
-    # Facets of a frequent search group the hits by these columns: with an index, SQLite counts
-    # from the index (membership test on its rowids) instead of reading every article row.
-    for column in FACET_COLUMNS:
-        db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_{column} ON articles({column})")
-    # region facet, and the newest_by_region query (top 5 per region without reading every row)
-    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_region_published ON articles(region, published DESC)")
-
-
 def ensure_search_schema(db: sqlite_utils.Database) -> None:
     """Create the index (building it from existing articles), or rebuild it when its format or
     the fold table changed. Idempotent and cheap when everything is current."""
     if "articles" not in db.table_names():
         return
-    _ensure_article_indexes(db)
     if FTS_TABLE not in db.table_names() or _stored_version(db) != index_version():
         rebuild_search_index(db)
         return
