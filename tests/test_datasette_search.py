@@ -265,13 +265,14 @@ def test_paging_newest_first_with_equal_dates(ds: Any, articles: dict, path: str
 @pytest.fixture(scope="module")
 def ds_low_threshold(archive: Path) -> Any:
     """The same archive with every query of 5+ hits treated as frequent, so the fixture exercises
-    all three query plans of the plugin (see datasette_plugin._where_clause)."""
+    all three query plans of the plugin (see datasette_plugin._where_clause), and the search query
+    ranking at most 5 hits."""
     from datasette.app import Datasette
 
     from govbrief.serve import load_metadata
 
     metadata = load_metadata(archive)
-    metadata["plugins"] = {"govbrief": {"frequent_hits": 5}}
+    metadata["plugins"] = {"govbrief": {"frequent_hits": 5, "rank_limit": 5}}
     return Datasette([str(archive)], metadata=metadata, settings=dict(SETTINGS))
 
 
@@ -307,3 +308,19 @@ def test_where_clause_forms(ds_low_threshold: Any) -> None:
     assert "exists (select 1" in sql("/archive/articles.json?_search=项目&_nocount=1&_nofacet=1")
     assert "+id in (select rowid" in sql("/archive/articles.json?_search=项目&_nocount=1")  # facets run
     assert "where id in (select rowid" in sql("/archive/articles.json?_search=铁路建设&_sort=title")
+
+
+def test_ranking_falls_back_to_newest_above_the_rank_limit(ds: Any, ds_low_threshold: Any, articles: dict) -> None:
+    few = next(q for q in ("南京", "机场", "农业") if 1 <= len(contains(articles, q)) <= 5)
+    for instance in (ds, ds_low_threshold):  # at or below the limit: ranked in both
+        rows = get(instance, f"/archive/search.json?q={few}&_shape=array").json()
+        assert {r["ordered_by"] for r in rows} == {"relevance"}
+        assert {r["article_id"] for r in rows} == contains(articles, few)
+    ranked = get(ds, "/archive/search.json?q=招商&_shape=array").json()
+    assert {r["ordered_by"] for r in ranked} == {"relevance"}
+    capped = get(ds_low_threshold, "/archive/search.json?q=招商&_shape=array").json()
+    assert {r["ordered_by"] for r in capped} == {"newest (too many hits to rank)"}
+    assert {r["article_id"] for r in capped} == {r["article_id"] for r in ranked} == contains(articles, "招商")
+    newest = get(ds, "/archive/search.json?q=招商&sort=newest&_shape=array").json()
+    assert [r["article_id"] for r in capped] == [r["article_id"] for r in newest]
+    assert {r["ordered_by"] for r in newest} == {"newest"}
