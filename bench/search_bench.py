@@ -11,13 +11,16 @@ HTTP requests for 1-4 character and 2-term queries:
   search     /archive/articles.json?_search=Q&_shape=array&_size=20   (table API, newest first)
   page       /archive/articles?_search=Q                              (HTML, count + 5 facets)
   json_full  /archive/articles.json?_search=Q&_size=20                (JSON with count + facets)
-  ranked     /archive/search.json?q=Q&_shape=array                    (canned query, bm25 + snippets)
+  ranked     /archive/search.json?q=Q&_shape=array                    (canned query, bm25 + snippets;
+                                                                       newest first above 50,000 hits)
   newest     /archive/search.json?q=Q&sort=newest&_shape=array
   like       /archive/articles.json?_where=<title/text_simplified LIKE>&_shape=array&_size=20
 
-The LIKE scan is the baseline a journalist would otherwise use; it runs on fewer queries because
-each one scans the whole table. Also checks that search and LIKE return the same id sets for a
-sample of queries (exact-substring recall). Results are printed and written as JSON.
+The LIKE scan is the baseline a journalist would otherwise use; it runs on the first
+--like-queries queries of each class (each can scan the whole table), and every speedup is the
+ratio for the same query. Speedups are also summarised by the share of articles a query matches.
+Also checks that search and LIKE return the same id sets for a sample of queries
+(exact-substring recall). Results are printed and written as JSON.
 """
 
 from __future__ import annotations
@@ -221,7 +224,8 @@ class Client:
 
 # What is timed, per query. search: the JSON API as programs use it; page: the HTML page a
 # journalist sees (with the row count and the five default facets); json_full: the same as
-# JSON; ranked: the canned query (bm25 over all hits, snippets for 50); newest: its newest-first variant.
+# JSON; ranked: the canned query (bm25 over the hits when there are at most 50,000 of them, else
+# newest first; snippets for 50); newest: its newest-first variant.
 KINDS = {
     "search": "/{db}/articles.json?_search={q}&_shape=array&_size=20",
     "page": "/{db}/articles?_search={q}",
@@ -283,44 +287,74 @@ def run(args: argparse.Namespace) -> dict:
                 time.sleep(0.1)
         assert client is not None
         queries = pick_queries(path, args.queries)
-        results: dict = {"build": build, "classes": {}}
+        results: dict = {"build": build, "classes": {}, "queries": []}
         for cls, qs in queries.items():
             row: dict = {"queries": len(qs)}
-            counts = [hit_count(path, q) for q in qs]
+            records = [{"class": cls, "q": q, "hits": hit_count(path, q)} for q in qs]
+            counts = [r["hits"] for r in records]
             row["hits"] = {"p50": pct(counts, 50), "max": pct(counts, 100),
                            "share_p50": round(pct(counts, 50) / build["articles"], 3)}
             for kind, template in KINDS.items():
-                times = []
-                for q in qs:
-                    url = template.format(db=DB_NAME, q=quote(q))
+                for record in records:
+                    url = template.format(db=DB_NAME, q=quote(record["q"]))
                     client.get(url)  # warm: the first request pays for page cache misses
                     ms, status, body = client.get(url)
                     assert status == 200, (url, status, body[:300])
-                    times.append(ms)
+                    record[kind] = round(ms, 1)
+                times = [r[kind] for r in records]
                 row[kind] = {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "max_ms": pct(times, 100)}
             # LIKE baselines, same URLs with _where instead of _search: "like" = the JSON page
             # (stops early when the string is frequent), "like_full" = with count and facets,
-            # which must scan every article.
-            like_qs = qs[: args.like_queries]
+            # which must scan every article. Each is compared with the same query's search.
+            like_records = records[: args.like_queries]
             for kind, shape in (("like", {"_shape": "array"}), ("like_full", {})):
-                times = []
-                for q in like_qs:
+                for record in like_records:
                     url = f"/{DB_NAME}/articles.json?" + urlencode(
-                        {"_where": like_where(q), **shape, "_size": 20}, quote_via=quote)
+                        {"_where": like_where(record["q"]), **shape, "_size": 20}, quote_via=quote)
                     ms, status, body = client.get(url)
                     assert status == 200, (url, status, body[:300])
-                    times.append(ms)
-                row[kind] = {"queries": len(like_qs), "p50_ms": pct(times, 50), "p95_ms": pct(times, 95)}
-            row["speedup_p50"] = round(row["like"]["p50_ms"] / max(row["search"]["p50_ms"], 0.01), 1)
-            row["speedup_p95"] = round(row["like"]["p95_ms"] / max(row["search"]["p95_ms"], 0.01), 1)
-            row["speedup_full_p50"] = round(row["like_full"]["p50_ms"] / max(row["json_full"]["p50_ms"], 0.01), 1)
+                    record[kind] = round(ms, 1)
+                times = [r[kind] for r in like_records]
+                row[kind] = {"queries": len(like_records), "p50_ms": pct(times, 50), "p95_ms": pct(times, 95)}
+            for record in like_records:
+                record["speedup"] = round(record["like"] / max(record["search"], 0.01), 1)
+                record["speedup_full"] = round(record["like_full"] / max(record["json_full"], 0.01), 1)
+            row["speedup_p50"] = pct([r["speedup"] for r in like_records], 50)
+            row["speedup_min"] = pct([r["speedup"] for r in like_records], 0)
+            row["speedup_full_p50"] = pct([r["speedup_full"] for r in like_records], 50)
+            row["speedup_full_min"] = pct([r["speedup_full"] for r in like_records], 0)
             results["classes"][cls] = row
+            results["queries"].extend(records)
             print(cls, json.dumps(row), flush=True)
+        results["speedup_by_hits"] = speedup_by_hits(results["queries"], build["articles"])
+        print(json.dumps(results["speedup_by_hits"], indent=1), flush=True)
         results["recall_checked"] = check_recall(path, queries, args.recall_queries)
         return results
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# Share of the archive's articles a query matches: a LIKE page stops after 20 matching rows, so
+# how much of the table it reads depends on this share, and so does the speedup.
+HIT_BANDS = ((0.0, 0.001, "< 0.1 %"), (0.001, 0.01, "0.1–1 %"), (0.01, 0.1, "1–10 %"), (0.1, 1.01, "≥ 10 %"))
+
+
+def speedup_by_hits(records: list[dict], articles: int) -> list[dict]:
+    """Per band of hit share: how many LIKE-measured queries, and the median and smallest
+    per-query speedup of search over LIKE (JSON page; and with count + facets)."""
+    out = []
+    for low, high, label in HIT_BANDS:
+        band = [r for r in records if "like" in r and low <= r["hits"] / articles < high]
+        if band:
+            out.append({"hits": label, "queries": len(band),
+                        "search_p95_ms": pct([r["search"] for r in band], 95),
+                        "like_p50_ms": pct([r["like"] for r in band], 50),
+                        "speedup_p50": pct([r["speedup"] for r in band], 50),
+                        "speedup_min": pct([r["speedup"] for r in band], 0),
+                        "speedup_full_p50": pct([r["speedup_full"] for r in band], 50),
+                        "speedup_full_min": pct([r["speedup_full"] for r in band], 0)})
+    return out
 
 
 def check_recall(path: Path, queries: dict[str, list[str]], n: int) -> dict:
@@ -347,7 +381,7 @@ def main() -> int:
     p.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "govbrief-bench" / "archive.db"),
                    help="named archive.db so the URLs read /archive/... (default: %(default)s)")
     p.add_argument("--queries", type=int, default=40, help="queries per class")
-    p.add_argument("--like-queries", type=int, default=5, help="LIKE-scan queries per class")
+    p.add_argument("--like-queries", type=int, default=10, help="LIKE-scan queries per class")
     p.add_argument("--recall-queries", type=int, default=5, help="queries per class checked against LIKE")
     p.add_argument("--reuse", action="store_true", help="reuse an archive built by an earlier run")
     p.add_argument("--out", help="write the results as JSON here")
