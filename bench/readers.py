@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from faultserver import start_fault_web  # noqa: E402
 
-from govbrief.serve import datasette_argv  # noqa: E402
+from govbrief.serve import datasette_process  # noqa: E402
 from pipelines import storage  # noqa: E402
 
 QUERIES = [
@@ -44,25 +43,6 @@ QUERIES = [
     "/archive/fetch_errors.json?_shape=array",
     "/archive/articles.csv?_size=100",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"datasette exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(base + "/-/versions.json", timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise RuntimeError("datasette did not start")
 
 
 class Readers:
@@ -110,13 +90,7 @@ def run(pages: int, per_page: int, latency: float, readers: int, workdir: Path) 
     db = storage.open_db(db_path)
     storage.ensure_schema(db)  # Datasette needs the file; the crawl fills it
     db.close()
-    port = free_port()
-    argv = datasette_argv(str(db_path), "127.0.0.1", port)
-    datasette = subprocess.Popen([sys.executable, "-m", "datasette", *argv[1:]], cwd=REPO,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, datasette)
+    with datasette_process(db_path, cwd=REPO) as base:
         with start_fault_web() as web:
             web.big_pages, web.per_page, web.latency = pages, per_page, latency
             sources = web.write_sources(workdir / "sources.yml", faulty=False, trap=False, wide=False, big=True)
@@ -140,12 +114,6 @@ def run(pages: int, per_page: int, latency: float, readers: int, workdir: Path) 
                            "max": round(latencies[-1] * 1000, 1) if latencies else None},
             "crawl_stdout": crawl.stdout.strip(),
         }
-    finally:
-        datasette.terminate()
-        try:
-            datasette.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            datasette.kill()
 
 
 def main() -> int:

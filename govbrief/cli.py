@@ -298,13 +298,11 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from govbrief.serve import datasette_argv
+    from govbrief.serve import serve_command
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
-    argv = datasette_argv(args.db, args.host, args.port)
-    if argv[0] == "datasette":  # the venv's bin/ need not be on PATH (cron, `.venv/bin/govbrief`)
-        argv = [sys.executable, "-m", "datasette", *argv[1:]]
+    argv = serve_command(args.db, args.host, args.port)
     print(f"serving {args.db} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     try:
         return subprocess.call(argv)

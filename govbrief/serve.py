@@ -14,10 +14,18 @@ Safety settings (see docs/search.md, "Publishing safely"):
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -84,6 +92,55 @@ def datasette_argv(db_path: str, host: str = "127.0.0.1", port: int = 8001) -> l
     for key, value in SETTINGS.items():
         argv += ["--setting", key, _setting_value(value)]
     return argv
+
+
+def serve_command(db_path: str, host: str = "127.0.0.1", port: int = 8001,
+                  settings: dict[str, Any] | None = None) -> list[str]:
+    """datasette_argv run by this interpreter (the venv's bin/ need not be on PATH: cron,
+    `.venv/bin/govbrief`); ``settings`` override SETTINGS (a later --setting wins)."""
+    argv = [sys.executable, "-m", "datasette", *datasette_argv(db_path, host, port)[1:]]
+    for key, value in (settings or {}).items():
+        argv += ["--setting", key, _setting_value(value)]
+    return argv
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def datasette_process(db_path: str | Path, *, settings: dict[str, Any] | None = None,
+                      output: int | IO[Any] = subprocess.DEVNULL, cwd: str | Path | None = None,
+                      timeout: float = 60) -> Iterator[str]:
+    """`datasette serve` of db_path with govbrief's configuration, as a subprocess on a free port
+    of 127.0.0.1 (tests and benchmarks). Yields its base URL once it answers; stops it on exit."""
+    port = free_port()
+    process = subprocess.Popen(serve_command(str(db_path), "127.0.0.1", port, settings), cwd=cwd,
+                               stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"datasette exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(base + "/-/versions.json", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"datasette did not start within {timeout} s") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def make_datasette(db_path: str) -> Any:

@@ -7,14 +7,9 @@ only when they are missing. Screenshots are kept in test-artifacts/ at the repos
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +17,7 @@ import pytest
 from conftest_search import XSS_TITLE, build_archive
 from fixture_provenance import GOV_URL, REPOST_URL, build_provenance_archive
 
-from govbrief.serve import datasette_argv
+from govbrief.serve import datasette_process
 from pipelines.search_index import fold
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,52 +32,19 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def datasette_serving(archive: Path, log_path: Path) -> Iterator[str]:
-    """`datasette serve` of archive with the production settings; yields its base URL."""
-    port = free_port()
-    argv = datasette_argv(str(archive), "127.0.0.1", port)
-    log = open(log_path, "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "datasette", *argv[1:]], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"datasette exited with {proc.returncode}")
-                time.sleep(0.1)
-        else:
-            pytest.fail("datasette did not start")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     archive = build_archive(tmp_path_factory.mktemp("browser"))
-    with datasette_serving(archive, tmp_path_factory.mktemp("log") / "datasette.log") as base:
+    with open(tmp_path_factory.mktemp("log") / "datasette.log", "w") as log, \
+            datasette_process(archive, output=log) as base:
         yield base
 
 
 @pytest.fixture(scope="module")
 def provenance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
     archive, ids = build_provenance_archive(tmp_path_factory.mktemp("browser-provenance"))
-    with datasette_serving(archive, tmp_path_factory.mktemp("log") / "datasette.log") as base:
+    with open(tmp_path_factory.mktemp("log") / "datasette.log", "w") as log, \
+            datasette_process(archive, output=log) as base:
         yield base, ids
 
 

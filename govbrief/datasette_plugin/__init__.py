@@ -29,6 +29,7 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
 from pipelines import lineage, search_index
+from pipelines.decode import decode_html
 
 # The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
 # ASGI wrapper below sets this for the duration of each request (contextvars are per task).
@@ -274,8 +275,6 @@ async def capture_text(datasette: Any, request: Any) -> Response:
     if row["body_encoding"] == "gzip":
         body = gzip.decompress(body)
     try:
-        from pipelines.decode import decode_html
-
         text, _ = decode_html(body, row["content_type"])
     except Exception:  # decoding is best effort: show what we can rather than fail
         text = body.decode("utf-8", "replace")
