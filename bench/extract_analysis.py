@@ -39,7 +39,7 @@ BASELINES = ["trafilatura", "readability"]
 
 
 def govbrief_outputs(rows: list[dict], *, learn: bool = True) -> dict[str, dict]:
-    from pipelines import extract as ex
+    from pipelines.extract import article as ex
 
     manifest = [{"id": r["id"], "page": r["page_abs"], "url": r.get("url"),
                  "content_type": r.get("content_type")} for r in rows]
@@ -123,7 +123,7 @@ def show(corpus: Path, page_id: str) -> None:
         raise SystemExit(f"no page {page_id}")
     # boilerplate of the host needs its neighbours: run the whole host
     all_rows = scorer.load_corpus(corpus)
-    from pipelines.extract import host_of
+    from pipelines.extract.article import host_of
     host = host_of(rows[0].get("url"))
     ours = govbrief_outputs([r for r in all_rows if host_of(r.get("url")) == host])
     out = ours.get(page_id, {})
@@ -141,7 +141,7 @@ def show(corpus: Path, page_id: str) -> None:
 
 def rules_fired(rows: list[dict]) -> set[str]:
     """Ids of the spam rules and detectors that removed something on these pages."""
-    from pipelines import extract as ex
+    from pipelines.extract import article as ex
 
     fired: set[str] = set()
     orig_tree, orig_lines = ex.clean_tree, ex.clean_lines
@@ -166,7 +166,7 @@ def rules_fired(rows: list[dict]) -> set[str]:
 
 def without_rules(rows: list[dict], disabled: set[str]) -> dict[str, dict]:
     """govbrief (learning off) with these rules of rules/spam.yml switched off."""
-    from pipelines import clean_rules
+    from pipelines.extract import clean_rules
 
     orig = clean_rules.load_rules
     kept = tuple(r for r in orig() if r.id not in disabled)
@@ -181,7 +181,7 @@ def loto(corpus: Path, *, quiet: bool = False) -> list[dict]:
     """Per template: leak with learning on / off, and leave-one-template-out: the rules of
     rules/spam.yml that fire on this template's pages but on none of the other templates' pages are
     switched off (they could not have been written from the other templates), learning off."""
-    from pipelines.clean_rules import load_rules
+    from pipelines.extract.clean_rules import load_rules
 
     rule_ids = {r.id for r in load_rules()}
     rows = scorer.load_corpus(corpus)

@@ -5,7 +5,7 @@
 
 Runs ../shared/tools/score_extract.py (the reference scorer; its metric definitions are reused, not
 copied) once per extractor, one after the other on the same pages so that ms/page compare:
-  govbrief               --cmd "<python> -m pipelines.extract_cli {manifest}"  (or --govbrief-cmd)
+  govbrief               --cmd "<python> -m pipelines.extract.manifest_cli {manifest}"  (or --govbrief-cmd)
   trafilatura, trafilatura-precision (favor_precision), readability, gne   (the scorer's built-ins)
 then writes the table, the command that reproduces it and the per-template spam leak into
 docs/extraction.md. For corpora without gold (unlabeled-gov) it reports crashes and empty outputs.
@@ -26,7 +26,7 @@ SHARED = REPO.parent / "shared"
 SCORER = SHARED / "tools" / "score_extract.py"
 DEFAULT_CORPORA = [SHARED / "corpus" / name for name in ("synthetic-dev", "real-dev", "unlabeled-gov")]
 BASELINES = ["trafilatura", "trafilatura-precision", "readability", "gne"]
-GOVBRIEF_CMD = f"{sys.executable} -m pipelines.extract_cli {{manifest}}"
+GOVBRIEF_CMD = f"{sys.executable} -m pipelines.extract.manifest_cli {{manifest}}"
 LABELS = {"govbrief": "**govbrief v{version}**", "trafilatura": "trafilatura 2.3.1",
           "trafilatura-precision": "trafilatura favor_precision", "readability": "readability-lxml",
           "gne": "GNE"}
@@ -56,8 +56,8 @@ def run_scorer(extractor: str, corpora: list[Path], govbrief_cmd: str) -> dict:
 def crashes_and_empties(corpus: Path) -> dict:
     """Run govbrief in-process on one corpus: pages that raised, and pages with no text."""
     sys.path.insert(0, str(REPO))
-    from pipelines.extract import extract_manifest
-    from pipelines.extract_cli import load_manifest
+    from pipelines.extract.article import extract_manifest
+    from pipelines.extract.manifest_cli import load_manifest
 
     rows = load_manifest(corpus / "manifest.jsonl")
     crashed, empty = [], []
@@ -78,8 +78,8 @@ def in_process_speed(corpus: Path, repeat: int = 2) -> dict:
     import trafilatura
 
     sys.path.insert(0, str(REPO))
-    from pipelines.extract import extract_manifest
-    from pipelines.extract_cli import load_manifest
+    from pipelines.extract.article import extract_manifest
+    from pipelines.extract.manifest_cli import load_manifest
 
     rows = load_manifest(corpus / "manifest.jsonl")
     list(extract_manifest(rows[:2]))  # warm up lazy imports (OpenCC, langdetect)
@@ -122,7 +122,7 @@ def leave_one_template_out(corpus: Path) -> list[dict]:
 
 def render(reports: dict[str, dict], corpora: list[Path], robustness: dict[str, dict], command: str,
            speed: dict[str, dict], loto: dict[str, list[dict]] | None = None) -> str:
-    from pipelines.extract import EXTRACTOR_VERSION
+    from pipelines.extract.article import EXTRACTOR_VERSION
 
     lines = [
         "# Extraction benchmark",

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from faultserver import start_fault_web  # noqa: E402
 
-from pipelines import storage  # noqa: E402
+from pipelines.store import storage  # noqa: E402
 
 
 def crawl_command(sources: Path, db: Path) -> list[str]:

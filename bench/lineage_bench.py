@@ -15,7 +15,7 @@ Truth for the corpus set (nothing is keyed to page ids; everything is derived fr
     they are the "different articles on the same topic" the clustering must keep apart.
 Sets measured:
   gold       the corpus pages with their gold text (perfect extraction);
-  extracted  the same pages through pipelines.extract (what the archive really stores: spam left in);
+  extracted  the same pages through pipelines.extract.article (what the archive really stores: spam left in);
   augmented  gold + derived copies of a deterministic sample of pages: Traditional-character copies,
              copies wrapped in spam lines taken from other pages' gold `spam`, copies with one sentence
              replaced and a figure changed, and excerpts (first 60% of paragraphs).
@@ -39,8 +39,9 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipelines import lineage, storage  # noqa: E402
 from pipelines.chinese import _s2t, to_simplified  # noqa: E402
+from pipelines.lineage import clusters as lineage  # noqa: E402
+from pipelines.store import storage  # noqa: E402
 
 DEFAULT_CORPUS = Path("/work/shared/corpus/synthetic-dev")
 _WS = re.compile(r"\s+")
@@ -116,7 +117,7 @@ def gold_article(page: dict) -> dict:
 
 
 def extracted_article(page: dict) -> dict | None:
-    from pipelines.extract import extract_article
+    from pipelines.extract.article import extract_article
 
     art = extract_article(page["page"].read_bytes(), page["url"], page["content_type"])
     if art is None:

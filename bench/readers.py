@@ -3,7 +3,7 @@
     .venv/bin/python bench/readers.py                  # the figures in docs/reliability.md
     .venv/bin/python bench/readers.py --pages 4        # about what tests/test_readers.py runs
 
-Starts `datasette serve` exactly as `govbrief serve` does (govbrief/serve.py: same metadata and
+Starts `datasette serve` exactly as `govbrief serve` does (pipelines/publish/serve.py: same metadata and
 settings), then a `govbrief crawl` of a PAGES x PER_PAGE column from tests/faultserver.py, and
 while the crawl runs, READERS threads query Datasette back to back: table pages, JSON, full-text
 search, custom SQL and the run tables. Any answer but 200 (or a transport error) is a reader error.
@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from faultserver import start_fault_web  # noqa: E402
 
-from govbrief.serve import datasette_process  # noqa: E402
-from pipelines import storage  # noqa: E402
+from pipelines.publish.serve import datasette_process  # noqa: E402
+from pipelines.store import storage  # noqa: E402
 
 QUERIES = [
     "/archive/articles.json?_shape=array&_size=50",

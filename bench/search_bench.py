@@ -4,7 +4,7 @@
     .venv/bin/python bench/search_bench.py --articles 1000000 --queries 20   # the 1M run, optional
 
 Steps: generate articles (Zipf-distributed government-news vocabulary, ~900 characters each,
-a share in Traditional characters) with the real schema (pipelines.storage), build the search
+a share in Traditional characters) with the real schema (pipelines.store.storage), build the search
 index (timed), start ``datasette serve`` with govbrief's configuration as a subprocess, and time
 HTTP requests for 1-4 character and 2-term queries:
 
@@ -39,8 +39,9 @@ from urllib.parse import quote, urlencode, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines import search_index, storage  # noqa: E402
 from pipelines.chinese import to_simplified  # noqa: E402
+from pipelines.search import search_index  # noqa: E402
+from pipelines.store import storage  # noqa: E402
 
 # Government project news vocabulary (hand-written) and ~600 frequent characters for the long tail.
 WORDS = """项目 建设 发展 经济 招商 引资 泰州 南京 苏州 无锡 常州 扬州 镇江 南通 盐城 淮安 宿迁 连云港 徐州
@@ -252,7 +253,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from govbrief.serve import datasette_process
+    from pipelines.publish.serve import datasette_process
 
     path = Path(args.db)
     if args.reuse and path.exists():

@@ -8,8 +8,10 @@ BOT_NAME = "govbrief"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
+from pipelines.identity import USER_AGENT as CRAWLER_USER_AGENT  # noqa: E402
+
 # Who we are and how to reach us: site operators see this in their logs.
-USER_AGENT = "govbrief/0.1 (+https://github.com/govbrief/govbrief; archive of public government news)"
+USER_AGENT = CRAWLER_USER_AGENT
 ROBOTSTXT_OBEY = True
 
 # Politeness: one or two requests at a time per site, adaptive delay.
@@ -68,7 +70,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
 }
 ITEM_PIPELINES = {
-    "pipelines.scrapy_pipeline.ArchivePipeline": 300,
+    "crawler.pipeline.ArchivePipeline": 300,
 }
 
 # govbrief's own settings (overridable with -s)

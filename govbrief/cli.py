@@ -50,7 +50,7 @@ def _open_archive(db_path: str, *, check: bool = False):
 
     check=True also runs a quick integrity check of the file and its full-text indexes first, so a
     corrupt archive stops a run before anything is fetched or written (cost: one read of the file)."""
-    from pipelines import storage
+    from pipelines.store import storage
 
     path = Path(db_path)
     if path.exists() and path.is_dir():
@@ -101,7 +101,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             db = _open_archive(args.db, check=True)
         except ValueError as exc:
             return _fail(str(exc))
-        from pipelines import storage
+        from pipelines.store import storage
 
         ids = sorted(s.id for s in sources if not args.only or s.id in args.only.split(","))
         try:
@@ -124,8 +124,8 @@ def _update_lineage(db_path: str) -> None:
 
     Still under the run lock; a failure here is reported but never changes the crawl's verdict.
     """
-    from pipelines import storage
-    from pipelines.lineage import cluster_archive
+    from pipelines.lineage.clusters import cluster_archive
+    from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
@@ -142,7 +142,7 @@ def _update_lineage(db_path: str) -> None:
 
 def _report_run(db_path: str, run_id: int, status: int, storage_error: str | None) -> int:
     """Print the run's verdict for the cron mail and return the exit status (see crawler/health.py)."""
-    from pipelines import storage
+    from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
@@ -214,7 +214,7 @@ def _manifest_rows(path: Path) -> Iterator[dict]:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from pipelines import extract
+    from pipelines.extract import article as extract
 
     if args.manifest:
         try:
@@ -240,7 +240,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
-    from pipelines.archive import reextract_all
+    from pipelines.process.archive import reextract_all
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found")
@@ -270,7 +270,7 @@ def _existing_archive(db_path: str):
 
 
 def cmd_export_warc(args: argparse.Namespace) -> int:
-    from pipelines.warc import export_warc
+    from pipelines.publish.warc import export_warc
 
     try:
         db = _existing_archive(args.db)
@@ -282,7 +282,7 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from pipelines.lineage import cluster_archive
+    from pipelines.lineage.clusters import cluster_archive
 
     try:
         db = _existing_archive(args.db)
@@ -298,7 +298,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from govbrief.serve import serve_command
+    from pipelines.publish.serve import serve_command
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")

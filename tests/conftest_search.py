@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from pipelines import storage
 from pipelines.chinese import to_simplified
+from pipelines.store import storage
 
 XSS_TITLE = "<script>alert(1)</script>泰州项目"
 XSS_TEXT = ('项目公告<img src=x onerror="document.title=\'pwned\';alert(2)">正文。'

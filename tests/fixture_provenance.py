@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines import lineage, storage
-from pipelines.archive import archive_capture
-from pipelines.recheck import CHALLENGE, CHANGED, GONE, apply_recheck, stamp
-from pipelines.storage import Capture
+from pipelines.lineage import clusters as lineage
+from pipelines.process.archive import archive_capture
+from pipelines.recheck.policy import CHALLENGE, CHANGED, GONE, apply_recheck, stamp
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 GOV_URL = "http://www.taizhou.gov.cn/xwzx/202603/t20260302_1001.html"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultserver import start_fault_web  # noqa: E402
 from support import run_crawl  # noqa: E402
 
-from pipelines import storage  # noqa: E402
+from pipelines.store import storage  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = """sources:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from pipelines.boilerplate import (
+from pipelines.extract.article import extract_article
+from pipelines.extract.boilerplate import (
     PageLines,
     boilerplate_for_host,
     ensure_boilerplate_schema,
@@ -15,8 +16,7 @@ from pipelines.boilerplate import (
     observe_lines,
     observe_page,
 )
-from pipelines.clean_rules import fingerprint
-from pipelines.extract import extract_article
+from pipelines.extract.clean_rules import fingerprint
 
 ARTICLES = [
     "东湖区举行新能源电池项目开工仪式，该项目是今年全区投资规模最大的产业项目，建成后将形成产业链。",
@@ -76,7 +76,7 @@ def test_archive_observe_and_query(tmp_path: Path) -> None:
 
 
 def test_archive_prunes_singletons(tmp_path: Path, monkeypatch) -> None:
-    import pipelines.boilerplate as bp
+    import pipelines.extract.boilerplate as bp
 
     monkeypatch.setattr(bp, "PRUNE_EVERY", 4)
     db = sqlite_utils.Database(tmp_path / "a.db")

@@ -17,8 +17,8 @@ import pytest
 from conftest_search import XSS_TITLE, build_archive
 from fixture_provenance import GOV_URL, REPOST_URL, build_provenance_archive
 
-from govbrief.serve import datasette_process
-from pipelines.search_index import fold
+from pipelines.publish.serve import datasette_process
+from pipelines.search.search_index import fold
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

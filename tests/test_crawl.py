@@ -172,7 +172,7 @@ def test_dead_source_makes_the_run_unhealthy(web, tmp_path):
 def test_datasette_json_api_returns_the_articles(web, archive):
     import asyncio
 
-    from govbrief.serve import make_datasette
+    from pipelines.publish.serve import make_datasette
 
     datasette = make_datasette(str(archive["db"]))
 

@@ -16,8 +16,8 @@ from urllib.parse import quote
 import pytest
 from fixture_provenance import BLOCKED_URL, GOV_URL, OTHER_URL, REPOST_URL, build_provenance_archive
 
-from govbrief.serve import make_datasette
-from pipelines import storage
+from pipelines.publish.serve import make_datasette
+from pipelines.store import storage
 
 
 @pytest.fixture(scope="module")

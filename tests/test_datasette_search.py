@@ -1,4 +1,4 @@
-"""The archive in Datasette (govbrief.serve.make_datasette + the govbrief plugin), through
+"""The archive in Datasette (pipelines.publish.serve.make_datasette + the govbrief plugin), through
 Datasette's own test client: search box, JSON API, facets, canned queries, article page, feed,
 and that archived markup never runs."""
 
@@ -16,9 +16,9 @@ from urllib.parse import quote
 import pytest
 from conftest_search import XSS_TITLE, build_archive
 
-from govbrief.serve import SETTINGS, datasette_argv, make_datasette
-from pipelines import search_index
-from pipelines.search_index import fold
+from pipelines.publish.serve import SETTINGS, datasette_argv, make_datasette
+from pipelines.search import search_index
+from pipelines.search.search_index import fold
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +269,7 @@ def ds_low_threshold(archive: Path) -> Any:
     ranking at most 5 hits."""
     from datasette.app import Datasette
 
-    from govbrief.serve import load_metadata
+    from pipelines.publish.serve import load_metadata
 
     metadata = load_metadata(archive)
     metadata["plugins"] = {"govbrief": {"frequent_hits": 5, "rank_limit": 5}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.decode import decode_html
+from pipelines.extract.decode import decode_html
 
 TEXT = "临江县召开重点项目建设推进会，总投资56.8亿元。"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.extract import EXTRACTOR_VERSION, Article, extract_article, extract_manifest
+from pipelines.extract.article import EXTRACTOR_VERSION, Article, extract_article, extract_manifest
 
 FIX = Path(__file__).parent / "fixtures" / "extract"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.extract import extract_article
+from pipelines.extract.article import extract_article
 
 FIX = Path(__file__).parent / "fixtures" / "extract"
 URL = "https://www.qinghe.example.cn/xw/2023/0509/2.html"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from pipelines.clean_dom import strip_junk
-from pipelines.metadata_cn import date_from_url, extract_meta, parse_date, strip_site_suffix
+from pipelines.extract.clean_dom import strip_junk
+from pipelines.extract.metadata_cn import date_from_url, extract_meta, parse_date, strip_site_suffix
 
 
 def meta_of(html: str, url: str = "http://www.example.gov.cn/xw/1.html"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from pipelines.clean_dom import clean_tree, strip_junk
-from pipelines.clean_rules import (
+from pipelines.extract.clean_dom import clean_tree, strip_junk
+from pipelines.extract.clean_rules import (
     clean_lines,
     fingerprint,
     is_dated_title,

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines import lineage, storage
 from pipelines.chinese import _s2t, detect_script, to_simplified
+from pipelines.lineage import clusters as lineage
+from pipelines.store import storage
 
 ORIGINAL = """1月14日，兰山区2024年重大项目推进会召开。区委书记龙旭勇出席会议并讲话，区长顾新清主持会议。
 会上，21个重大项目集中签约，总投资138亿元，涵盖集成电路、电子信息、现代农业等领域。

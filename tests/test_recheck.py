@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipelines import recheck, storage
-from pipelines.archive import archive_capture
-from pipelines.recheck import (
+from pipelines.process.archive import archive_capture
+from pipelines.recheck import policy as recheck
+from pipelines.recheck.policy import (
     BACK,
     CHALLENGE,
     CHANGED,
@@ -31,7 +31,8 @@ from pipelines.recheck import (
     due_for_recheck,
     text_diff,
 )
-from pipelines.storage import Capture
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 URL = "http://www.example.gov.cn/xw/202301/t20230114_1001.html"
 T0 = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
@@ -394,7 +395,7 @@ def test_edit_creates_versions_with_diffs(db):
 
 
 def test_changed_text_reaches_the_search_index(db):
-    search_index = pytest.importorskip("pipelines.search_index")
+    search_index = pytest.importorskip("pipelines.search.search_index")
     article_id = archive(db)
     edited = [PARAS[0], PARAS[1], "项目全部建成后预计年产值可达千亿元。"]
     assert apply_recheck(db, answer(200, page(paras=edited), at=T0 + timedelta(days=200))) == CHANGED

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from support import rows, run_crawl
 
-from pipelines import storage
-from pipelines.recheck import stamp
+from pipelines.recheck.policy import stamp
+from pipelines.store import storage
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from conftest_search import HAND_WRITTEN, article_dict, build_archive
 
-from pipelines import search_index, storage
-from pipelines.search_index import fold, match_expression, search_ids
+from pipelines.search import search_index
+from pipelines.search.search_index import fold, match_expression, search_ids
+from pipelines.store import storage
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from faultserver import start_fault_web  # noqa: E402
 
 from crawler.middlewares import SafeResolver, resolved_address_refusal  # noqa: E402
 from crawler.scope import Scope, scope_refusal  # noqa: E402
-from pipelines import storage  # noqa: E402
+from pipelines.store import storage  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SCOPE = Scope(frozenset({"www.a.gov.cn", "127.0.0.1:8080"}), frozenset({"b.gov.cn"}))
@@ -121,7 +121,7 @@ def published(tmp_path_factory) -> Path:
 
 
 def get(db_path: Path, path: str):
-    from govbrief.serve import make_datasette
+    from pipelines.publish.serve import make_datasette
 
     datasette = make_datasette(str(db_path))
 
@@ -155,7 +155,7 @@ def test_datasette_sql_time_limit(published):
 
 
 def test_datasette_exports_are_bounded(published):
-    from govbrief.serve import SETTINGS
+    from pipelines.publish.serve import SETTINGS
 
     response = get(published, "/archive/articles.json?_shape=array&_size=max")
     assert response.status_code == 200 and len(response.json()) == SETTINGS["max_returned_rows"] == 1000

@@ -2,8 +2,8 @@
 
 import gzip
 
-from pipelines import storage
-from pipelines.storage import Capture
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 GBK_PAGE = "<html>正文</html>".encode("gbk")
 

@@ -11,9 +11,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.checker import Checker
 
-from pipelines import storage
-from pipelines.storage import Capture
-from pipelines.warc import export_warc, warc_date
+from pipelines.publish.warc import export_warc, warc_date
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 GBK_HTML = ("<html><head><meta charset='gbk'><title>项目推进会</title></head>"
             "<body><p>全区重大项目推进会召开。</p></body></html>")

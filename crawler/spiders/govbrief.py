@@ -27,8 +27,8 @@ from twisted.python.failure import Failure
 from crawler.discovery import canonical_url, looks_like_article_url, looks_like_list_url, parse_feed, parse_list_page
 from crawler.scope import Scope
 from crawler.sources import load_sources
-from pipelines import storage
-from pipelines.decode import decode_html
+from pipelines.extract.decode import decode_html
+from pipelines.store import storage
 
 try:  # Scrapy >= 2.13 reports failed resolutions as its own error, older versions as Twisted's
     from scrapy.exceptions import CannotResolveHostError
@@ -74,7 +74,7 @@ class GovSpider(scrapy.Spider):
         # kill -9 loses no recorded failure (and the next run retries what failed).
         spider.fetch_errors = []
         spider.error_sink = None
-        # Set by the pipeline: runs a pipelines.storage write on the archive (None: no archive, tests).
+        # Set by the pipeline: runs a pipelines.store.storage write on the archive (None: no archive, tests).
         spider.archive_write = None
         return spider
 
@@ -347,9 +347,9 @@ def _exception_reason(failure: Failure) -> str:
 
 
 def _challenge(response: Response) -> str | None:
-    """The anti-bot challenge a refused response is, if pipelines.recheck recognises one."""
+    """The anti-bot challenge a refused response is, if pipelines.recheck.policy recognises one."""
     try:
-        from pipelines import recheck
+        from pipelines.recheck import policy as recheck
     except ImportError:
         return None
     headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
@@ -376,9 +376,9 @@ def _capture_item(response: Response, kind: str) -> dict:
 
 
 def _due_rechecks(db, source_id: str) -> list:
-    """Known articles the recrawl policy wants checked this run (pipelines.recheck decides)."""
+    """Known articles the recrawl policy wants checked this run (pipelines.recheck.policy decides)."""
     try:
-        from pipelines import recheck
+        from pipelines.recheck import policy as recheck
     except ImportError:
         return []
     return recheck.due_for_recheck(db, source_id)

@@ -39,19 +39,17 @@ import sqlite_utils
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipelines.identity import USER_AGENT
+
 # Hop-by-hop or encoding headers that no longer describe the stored (decoded) body.
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 # We never stored the HTTP version; HTTP/1.1 is what Scrapy's default downloader speaks.
 _HTTP_PROTOCOL = "HTTP/1.1"
 
 
-def _crawl_user_agent() -> str | None:
-    """The User-Agent the crawler sends (crawler/settings.py), when that module is importable."""
-    try:
-        from crawler import settings
-    except ImportError:
-        return None
-    return getattr(settings, "USER_AGENT", None)
+def _crawl_user_agent() -> str:
+    """The User-Agent the crawler sends (crawler/settings.py takes it from pipelines.identity)."""
+    return USER_AGENT
 
 
 def _software() -> str:

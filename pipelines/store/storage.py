@@ -25,8 +25,6 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from sqlite_utils.db import DescIndex
 
-SCHEMA_VERSION = 1
-
 
 def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -72,7 +70,17 @@ def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create or upgrade every table, index and search structure. Idempotent."""
+    """Bring the archive to the current schema: run the numbered migrations it has not had yet
+    (pipelines/store/migrations.py), then let the search index catch up. Idempotent; call it holding
+    the run lock (a writer), never from a read-only command."""
+    from pipelines.store import migrations  # imported here: migration steps import feature modules
+
+    migrations.migrate(db)
+
+
+def create_baseline_schema(db: sqlite_utils.Database) -> None:
+    """Migration 1: the schema as it stood before numbered migrations (every archive made by
+    govbrief 0.1 has user_version 1 and all of this). Idempotent, so it is also safe on such archives."""
     db["sources"].create(
         {"id": str, "name": str, "region": str, "start_urls": str, "config": str, "updated_at": str},
         pk="id", if_not_exists=True,
@@ -128,30 +136,18 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
     db["fetch_errors"].create_index(["url"], if_not_exists=True)
     db["fetch_errors"].create_index(["run_id"], if_not_exists=True)
-    _ensure_extensions(db)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    from pipelines.extract.boilerplate import ensure_boilerplate_schema
+    from pipelines.lineage.clusters import ensure_lineage_schema
+    from pipelines.recheck.policy import ensure_recheck_schema
 
-
-# Feature modules own their tables; ensure_schema stays the one entry point that creates everything.
-_SCHEMA_EXTENSIONS = (
-    ("pipelines.search_index", "ensure_search_schema"),  # Chinese full-text search
-    ("pipelines.boilerplate", "ensure_boilerplate_schema"),  # per-host learned boilerplate lines
-    ("pipelines.recheck", "ensure_recheck_schema"),  # versions, deletions, recheck schedule
-    ("pipelines.lineage", "ensure_lineage_schema"),  # repost clusters
-)
-
-
-def _ensure_extensions(db: sqlite_utils.Database) -> None:
-    import importlib
-
-    # imported here: those modules import storage
-    for module_name, function in _SCHEMA_EXTENSIONS:
-        getattr(importlib.import_module(module_name), function)(db)
+    ensure_boilerplate_schema(db)
+    ensure_recheck_schema(db)
+    ensure_lineage_schema(db)
 
 
 def _reindex(db: sqlite_utils.Database, article_id: int) -> None:
     try:
-        from pipelines import search_index
+        from pipelines.search import search_index
     except ImportError:
         return
     search_index.index_article(db, article_id)

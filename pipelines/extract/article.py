@@ -4,15 +4,15 @@ The crawl, `govbrief reextract` and `govbrief extract` all call `extract_article
 benchmark measures is exactly what the archive stores.
 
 Pipeline (v3):
-  1. decode the bytes (pipelines.decode), parse once with lxml, drop scripts/styles/comments;
-  2. read the metadata a journalist cites from the intact page (pipelines.metadata_cn): headline,
+  1. decode the bytes (pipelines.extract.decode), parse once with lxml, drop scripts/styles/comments;
+  2. read the metadata a journalist cites from the intact page (pipelines.extract.metadata_cn): headline,
      date and where it came from, 来源, author, editor;
   2b. (v3) loose text of containers becomes <p> paragraphs, one per <br>-separated run
      (clean_dom.paragraphs_from_breaks): trafilatura dropped the lead paragraph of such pages;
-  3. clean the DOM (pipelines.clean_dom): spam blocks (rules/spam.yml), learned per-site boilerplate,
+  3. clean the DOM (pipelines.extract.clean_dom): spam blocks (rules/spam.yml), learned per-site boilerplate,
      link lists measured in characters, teaser lists, related-list headings with their lists;
   4. trafilatura picks the article container on the cleaned tree;
-  5. clean its lines (pipelines.clean_rules): spam rules again (spam that sits inside the container),
+  5. clean its lines (pipelines.extract.clean_rules): spam rules again (spam that sits inside the container),
      cut at prev/next / related / comments / paywall markers (unless the text after the marker is
      the bigger part: then the marker sat in a sidebar), dated-title runs, the info line, the
      headline; (v3) repeated paragraphs, disclaimers by their legal vocabulary, leaked CSS, pagers,
@@ -35,9 +35,9 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import use_config
 
-from pipelines import boilerplate as boilerplate_mod
 from pipelines.chinese import detect_language, detect_script, to_simplified
-from pipelines.clean_dom import (
+from pipelines.extract import boilerplate as boilerplate_mod
+from pipelines.extract.clean_dom import (
     alpha_len,
     block_text,
     clean_tree,
@@ -47,9 +47,9 @@ from pipelines.clean_dom import (
     parse_html,
     strip_junk,
 )
-from pipelines.clean_rules import cjk_len, clean_lines, is_paragraph
-from pipelines.decode import decode_html
-from pipelines.metadata_cn import extract_meta
+from pipelines.extract.clean_rules import cjk_len, clean_lines, is_paragraph
+from pipelines.extract.decode import decode_html
+from pipelines.extract.metadata_cn import extract_meta
 
 EXTRACTOR_VERSION = "3"
 
@@ -133,8 +133,8 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
                     boilerplate: frozenset[str] | None = None) -> Article | None:
     """Extract the article of one captured page; None when the page holds no article text.
 
-    `boilerplate`: fingerprints (pipelines.clean_rules.fingerprint) of lines learned as chrome of
-    this page's site (pipelines.boilerplate.boilerplate_for_host, or extract_manifest's two passes).
+    `boilerplate`: fingerprints (pipelines.extract.clean_rules.fingerprint) of lines learned as chrome of
+    this page's site (pipelines.extract.boilerplate.boilerplate_for_host, or extract_manifest's two passes).
     """
     html, encoding = decode_html(body, content_type)
     doc = parse_html(html)

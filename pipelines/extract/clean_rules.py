@@ -2,7 +2,7 @@
 that are code rather than regexes (keyword stuffing, lists of dated titles).
 
 A "line" is one paragraph of extracted text, or the text of one leaf block of the DOM: the same
-rules run on both (pipelines.clean_dom applies them to blocks before trafilatura, pipelines.extract
+rules run on both (pipelines.extract.clean_dom applies them to blocks before trafilatura, pipelines.extract.article
 to trafilatura's output lines), so spam is caught inside and outside the article container.
 """
 

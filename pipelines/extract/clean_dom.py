@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import lxml.html
 from lxml import etree
 
-from pipelines.clean_rules import (
+from pipelines.extract.clean_rules import (
     fingerprint,
     is_code,
     is_disclaimer,

@@ -1,4 +1,4 @@
-"""`python -m pipelines.extract_cli MANIFEST.jsonl`: one JSON line per page, for score_extract.py --cmd
+"""`python -m pipelines.extract.manifest_cli MANIFEST.jsonl`: one JSON line per page, for score_extract.py --cmd
 until (and beside) `govbrief extract --manifest`. Relative page paths resolve against the manifest."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.extract import extract_manifest
+from pipelines.extract.article import extract_manifest
 
 
 def load_manifest(path: str | Path) -> list[dict]:

@@ -436,7 +436,7 @@ def sketch_rows(rows: Iterable[dict]) -> Sketched:
 
 def _sketch_part(db_path: str, part: int, parts: int) -> Sketched:
     """Worker: sketch the articles with id % parts == part, reading the archive itself (WAL readers)."""
-    from pipelines.storage import open_db
+    from pipelines.store.storage import open_db
 
     db = open_db(db_path, create=False)
     try:
@@ -530,7 +530,7 @@ def cluster_archive(db: sqlite_utils.Database, *, workers: int | None = None) ->
     workers: processes for the first pass (default: up to 2 CPUs for archives of PARALLEL_MIN
     articles or more); the result is the same whatever the number.
     """
-    from pipelines.storage import utc_now
+    from pipelines.store.storage import utc_now
 
     ensure_lineage_schema(db)
     t0 = time.perf_counter()

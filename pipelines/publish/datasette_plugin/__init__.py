@@ -28,8 +28,9 @@ from datasette.utils import escape_sqlite, urlsafe_components
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
-from pipelines import lineage, search_index
-from pipelines.decode import decode_html
+from pipelines.extract.decode import decode_html
+from pipelines.lineage import clusters as lineage
+from pipelines.search import search_index
 
 # The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
 # ASGI wrapper below sets this for the duration of each request (contextvars are per task).

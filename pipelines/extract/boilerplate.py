@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 import sqlite_utils
 from lxml import etree
 
-from pipelines.clean_dom import page_lines, parse_html, strip_junk
-from pipelines.clean_rules import fingerprint
-from pipelines.decode import decode_html
+from pipelines.extract.clean_dom import page_lines, parse_html, strip_junk
+from pipelines.extract.clean_rules import fingerprint
+from pipelines.extract.decode import decode_html
 
 # a line on at least MIN_SHARE of a host's pages, and on at least MIN_PAGES of them, is chrome
 MIN_PAGES = 3

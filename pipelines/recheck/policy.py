@@ -4,7 +4,7 @@ Journalists need to prove what a government page said on a date and to see when 
 withdrawn (a large share of Chinese local policy pages disappear within two years). The crawl
 (crawler/spiders/govbrief.py) asks `due_for_recheck` which known articles to fetch again, sends
 the conditional headers of the last good capture, follows no HTTP redirect, and hands every
-response - whatever its status - to `apply_recheck` (via pipelines/scrapy_pipeline.py).
+response - whatever its status - to `apply_recheck` (via crawler/pipeline.py).
 
 Policy (`due_for_recheck`): young pages change often, old pages rarely. The age of an article is
 counted from its publication date (else from when it was first archived); it is re-checked when
@@ -32,7 +32,7 @@ Outcomes of one re-check (`apply_recheck`; the crawl counts them as recheck_<out
     changed       200, different title or text: new row in article_versions with a diff, and the
                   article row now holds the new text; the older captures stay in `captures`
     gone          first time the article is found deleted: 404/410, a redirect to the home page, a
-                  list page or an error page, or a soft-404 notice (pipelines/rules/soft404.yml).
+                  list page or an error page, or a soft-404 notice (pipelines/recheck/rules/soft404.yml).
                   Sets gone_since / gone_reason; the article row keeps its last good text
     still_gone    deleted before and still deleted (gone_since is not moved)
     back          was gone and answers with the article again: gone_since cleared, the gap is
@@ -47,7 +47,7 @@ Outcomes of one re-check (`apply_recheck`; the crawl counts them as recheck_<out
 
 Connection failures never reach this module: the spider records them in fetch_errors.
 
-Schema (created by `ensure_recheck_schema`, called from pipelines.storage.ensure_schema):
+Schema (created by `ensure_recheck_schema`, called from pipelines.store.storage.ensure_schema):
     articles        + last_checked, last_check_outcome, failed_checks, last_seen, seen_capture_id, gone_since,
                       gone_reason, gone_status, gone_detail, version_count, last_changed
     article_versions  article_id, version, capture_id, title, text, published, text_length, diff,
@@ -76,13 +76,14 @@ from urllib.parse import urljoin, urlsplit
 import sqlite_utils
 import yaml
 
-from crawler.discovery import looks_like_article_url, looks_like_list_url
-from pipelines import boilerplate, storage
-from pipelines.decode import decode_html
-from pipelines.storage import Capture
+from pipelines.extract import boilerplate
+from pipelines.extract.decode import decode_html
+from pipelines.store import storage
+from pipelines.store.storage import Capture
+from pipelines.urls import looks_like_article_url, looks_like_list_url
 
 if TYPE_CHECKING:
-    from pipelines.extract import Article
+    from pipelines.extract.article import Article
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def stamp(moment: datetime) -> str:
-    """The archive's time format (pipelines.storage.utc_now): 2026-11-23T11:00:00Z."""
+    """The archive's time format (pipelines.store.storage.utc_now): 2026-11-23T11:00:00Z."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -573,7 +574,7 @@ def _extract(db: sqlite_utils.Database, capture: Capture) -> Article | None:
 
     Learning would let deletion notices and challenge pages vote on what the site's chrome is.
     """
-    from pipelines.extract import extract_article
+    from pipelines.extract.article import extract_article
 
     url = capture.final_url or capture.url
     lines = boilerplate.boilerplate_for_host(db, urlsplit(url).netloc.lower())

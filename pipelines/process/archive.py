@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from pipelines import boilerplate, storage
-from pipelines.extract import extract_article
-from pipelines.storage import Capture
+from pipelines.extract import boilerplate
+from pipelines.extract.article import extract_article
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 
 @dataclass

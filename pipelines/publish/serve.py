@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB_NAME = "archive"  # metadata.yml describes the database under this name
 
 SETTINGS: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The Scrapy item pipeline: a thin wrapper over pipelines.archive and pipelines.storage."""
+"""The Scrapy item pipeline: a thin wrapper over pipelines.process.archive and pipelines.store.storage."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections import Counter
 from scrapy import signals
 
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
-from pipelines import storage
-from pipelines.archive import archive_capture
-from pipelines.storage import Capture
+from pipelines.process.archive import archive_capture
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class ArchivePipeline:
                           source_id=source.id)
         stats = spider.source_stats[source.id]
         if item.get("kind") == "recheck":
-            from pipelines import recheck
+            from pipelines.recheck import policy as recheck
 
             try:
                 outcome = recheck.apply_recheck(self.db, capture, region=source.region, run_id=self.run_id)
@@ -168,7 +168,7 @@ class ArchivePipeline:
 def _empty_reason(capture: Capture) -> str:
     """Why a fetched page gave no article: an anti-bot challenge served with 200 says so."""
     try:
-        from pipelines import recheck
+        from pipelines.recheck import policy as recheck
 
         verdict = recheck.classify_response(capture.status, capture.headers, capture.body[:200_000],
                                             url=capture.url, final_url=capture.final_url)

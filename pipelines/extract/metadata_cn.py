@@ -13,8 +13,8 @@ from datetime import date
 import lxml.html
 from lxml import etree
 
-from pipelines.clean_dom import BLOCK_TAGS, iter_leaf_blocks
-from pipelines.clean_rules import normalise_line
+from pipelines.extract.clean_dom import BLOCK_TAGS, iter_leaf_blocks
+from pipelines.extract.clean_rules import normalise_line
 
 _NORM_TITLE = re.compile(r"[\s\u3000\xa0:：,，.。!！?？\"“”'‘’《》【】\[\]()（）_—\-|｜·•]+")
 # separators between a headline and the site name in <title>; "——" (a dash pair) is headline

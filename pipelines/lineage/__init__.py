@@ -1,0 +1,1 @@
+"""Lineage: near-duplicate (repost) clusters across sources and their canonical member."""

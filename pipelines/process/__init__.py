@@ -1,0 +1,1 @@
+"""Processing: captures already stored → articles in the archive (extraction + storage)."""

@@ -1,0 +1,1 @@
+"""Publishing: Datasette (serve settings, plugin, templates) and WARC export."""

@@ -1,0 +1,1 @@
+"""Storage: the archive.db schema and every write to it (sqlite-utils)."""

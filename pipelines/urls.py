@@ -1,0 +1,72 @@
+"""URL identity and URL shapes: which URLs look like articles or list pages, and the canonical key.
+
+Shared by discovery (crawler/) and by re-checking (a redirect to a list page is a deletion), so it lives
+on the domain side; crawler.discovery imports it. The rules are general properties of Chinese government
+CMS families (TRS WCM, Hanweb/大汉, VSB/博达, generic dated paths), not of any one site.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+# --- URL shapes ---------------------------------------------------------------------------------
+
+_ARTICLE_URL_PATTERNS = [
+    re.compile(r"/t(19|20)\d{6}_\d+\.s?html?$", re.I),  # TRS WCM
+    re.compile(r"/art/(19|20)\d{2}/\d{1,2}/\d{1,2}/art_\d+_\d+\.s?html?$", re.I),  # Hanweb
+    # a date folder (/2023/0315/, /202303/, /2023-03-15/, /20230315/) followed by an id-like leaf
+    re.compile(r"/(19|20)\d{2}[-/]?(0[1-9]|1[0-2])([-/]?\d{2})?/(?:[\w-]*?)\d+[\w-]*\.s?html?$", re.I),
+    re.compile(r"/(content|detail|art|article|show|info|news|post|doc)[_-]?\d{3,}\.s?html?$", re.I),
+    re.compile(r"/info/\d+/\d+\.s?html?$", re.I),  # VSB/博达 CMS: /info/1012/12345.htm
+    re.compile(r"/[a-z]?\d{6,}(_\d+)?(\.s?html?)?$", re.I),  # long numeric ids: /a/560123456_121106832
+    re.compile(r"[?&](articleid|article_id|contentid|infoid|newsid|docid|aid)=\w+", re.I),
+]
+_LIST_URL_PATTERNS = [
+    re.compile(r"/(index|list|default|more)(_\d+)?\.s?html?$", re.I),
+    re.compile(r"/col/col\d+/", re.I),  # Hanweb column
+    re.compile(r"/$"),
+    re.compile(r"/(node|column|channel|list)[_-]?\d+(_\d+)?\.s?html?$", re.I),
+    re.compile(r"[?&](page|pagenum|pageno|pageindex|currpage|p)=\d+", re.I),
+]
+# Files that are never articles or lists (attachments are archived by a later feature, not here).
+_NOT_HTML = re.compile(
+    r"\.(jpe?g|png|gif|bmp|svg|webp|ico|css|js|json|pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|gz|tar|mp[34]|"
+    r"avi|mov|flv|wmv|swf|exe|apk|txt|xml|rss)$",
+    re.I,
+)
+
+
+def is_html_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and not _NOT_HTML.search(parts.path)
+
+
+def _url_matches(url: str, override: re.Pattern[str] | None, patterns: list[re.Pattern[str]]) -> bool:
+    """A source's own pattern (searched in the whole URL) replaces the built-in path+query rules."""
+    if not is_html_url(url):
+        return False
+    if override is not None:
+        return bool(override.search(url))
+    parts = urlsplit(url)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    return any(p.search(target) for p in patterns)
+
+
+def looks_like_article_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
+    return _url_matches(url, pattern, _ARTICLE_URL_PATTERNS)
+
+
+def looks_like_list_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
+    return _url_matches(url, pattern, _LIST_URL_PATTERNS)
+
+
+def canonical_url(url: str) -> str:
+    """Drop the fragment and default ports; keep the query (list pagination lives there)."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc.lower()
+    if (parts.scheme == "http" and netloc.endswith(":80")) or (parts.scheme == "https" and netloc.endswith(":443")):
+        netloc = netloc.rsplit(":", 1)[0]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
