@@ -38,7 +38,10 @@ DNS_TIMEOUT = 20
 CLOSESPIDER_TIMEOUT = 3 * 3600  # a cron run never lasts longer than three hours
 
 COOKIES_ENABLED = True  # some CMS anti-bot pages set a cookie and expect it back
+# No listeners in a cron run: the telnet console and Scrapy >= 2.19's remote-control extension (an HTTP
+# server on a random local port that runs Python code sent to it, token in a job file) are both off.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 

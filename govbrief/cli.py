@@ -298,21 +298,55 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipelines.publish.serve import serve_command
+    """Datasette on the archive, in this process: SIGTERM/SIGINT stop it (see pipelines/publish/serve.py)."""
+    from pipelines.publish import serve
 
-    if not Path(args.db).exists():
+    path = Path(args.db)
+    if not path.is_file():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
-    argv = serve_command(args.db, args.host, args.port)
-    print(f"serving {args.db} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     try:
-        return subprocess.call(argv)
-    except KeyboardInterrupt:
-        return EXIT_OK
+        settings = {key: serve.parse_setting(key, value) for key, value in args.setting or []}
+        serve.metadata_path()
+    except (ValueError, FileNotFoundError) as exc:
+        return _fail(str(exc))
+    immutable = args.immutable if args.immutable is not None else serve.read_only_place(path)
+    if immutable and (warning := serve.wal_warning(path)):
+        print(f"govbrief: warning: {warning}", file=sys.stderr)
+    mode = "trusted: custom SQL allowed" if args.allow_sql else "public: no custom SQL"
+    print(f"serving {args.db} ({'immutable' if immutable else 'read-only, live'}; {mode}"
+          f"{'; raw captures published' if args.show_captures else ''}) at http://{args.host}:{args.port}/ "
+          "(Ctrl-C stops)", flush=True)
+    try:
+        serve.run(path, args.host, args.port, allow_sql=args.allow_sql, show_captures=args.show_captures,
+                  immutable=immutable, settings=settings)
+    except sqlite3.DatabaseError as exc:
+        return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
+    return EXIT_OK
+
+
+def _sample_web():
+    """start_sample_web from the checkout's sampleweb/ (next to govbrief/).
+
+    The sample web (~1 MB of generated sites) is test and demo material, not part of the installed
+    package: `make demo` runs from a checkout with an editable install, whose import finder maps only
+    the runtime packages, so the checkout is put on sys.path here."""
+    checkout = REPO_ROOT
+    if (checkout / "sampleweb" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    try:
+        from sampleweb import start_sample_web
+    except ImportError:
+        raise ImportError("the demo needs the sample web of a source checkout (sampleweb/ next to govbrief/); "
+                          "run `make demo` in a clone of the repository") from None
+    return start_sample_web
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the bundled sample web on 127.0.0.1, crawl it into the archive, then serve the archive."""
-    from govbrief.sampleweb import start_sample_web
+    try:
+        start_sample_web = _sample_web()
+    except ImportError as exc:
+        return _fail(str(exc))
 
     with start_sample_web() as web, tempfile.TemporaryDirectory(prefix="govbrief-demo-") as tmp:
         sources = Path(tmp) / "sources.yml"
@@ -325,7 +359,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return _fail(f"demo crawl finished with exit status {status}", status)
         if args.no_serve:
             return EXIT_OK
-        args.host, args.port = args.host, args.port
         return cmd_serve(args)
 
 
@@ -385,6 +418,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--db", default="archive.db")
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8001)
+        p.add_argument("--allow-sql", action="store_true",
+                       help="trusted mode: custom read-only SQL for every visitor (newsroom-internal servers only)")
+        p.add_argument("--show-captures", action="store_true",
+                       help="publish raw capture bodies (captures.body, capture as text); default: WARC export only")
+        p.add_argument("--immutable", action=argparse.BooleanOptionalAction, default=None,
+                       help="open the archive immutable (default: when the file or its directory is read-only)")
+        p.add_argument("--setting", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                       help="override a Datasette setting, e.g. --setting sql_time_limit_ms 500")
         if name == "demo":
             p.add_argument("--no-serve", action="store_true", help="stop after the crawl")
         p.set_defaults(func=func)

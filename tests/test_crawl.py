@@ -16,7 +16,7 @@ import pytest
 from support import rows, run_crawl
 
 from govbrief.lock import RunLock
-from govbrief.sampleweb import EXPECTED, start_sample_web
+from sampleweb import EXPECTED, start_sample_web
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,8 @@ from pipelines.store import storage
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path, ids = build_provenance_archive(tmp_path_factory.mktemp("provenance"))
-    return {"path": path, "ids": ids, "ds": make_datasette(str(path))}
+    # the operator publishes raw captures (--show-captures): the page links each one as text
+    return {"path": path, "ids": ids, "ds": make_datasette(str(path), show_captures=True)}
 
 
 def get(ds: Any, path: str) -> Any:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from conftest_search import XSS_TITLE, build_archive
 
-from pipelines.publish.serve import SETTINGS, datasette_argv, make_datasette
+from pipelines.publish.serve import SETTINGS, load_metadata, make_datasette
 from pipelines.search import search_index
 from pipelines.search.search_index import fold
 
@@ -29,6 +29,12 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ds(archive: Path) -> Any:
     return make_datasette(str(archive))
+
+
+@pytest.fixture(scope="module")
+def trusted(archive: Path) -> Any:
+    """`govbrief serve --allow-sql`: custom SQL, under the same limits."""
+    return make_datasette(str(archive), allow_sql=True)
 
 
 def get(ds: Any, path: str) -> Any:
@@ -155,7 +161,7 @@ def test_crawl_health_and_newest_by_region(ds: Any) -> None:
     assert [r["published"] for r in tz_rows] == sorted((r["published"] for r in tz_rows), reverse=True)
 
 
-def test_article_page(ds: Any, articles: dict) -> None:
+def test_article_page(ds: Any, archive: Path, articles: dict) -> None:
     a = articles[1]
     html = get(ds, "/archive/articles/1").text
     assert f'<h2 id="article-title">{a["title"]}</h2>' in html
@@ -163,7 +169,12 @@ def test_article_page(ds: Any, articles: dict) -> None:
         assert f"<p>{para}</p>" in html
     assert f'href="{a["url"]}"' in html
     assert a["published"] in html and a["first_fetched"] in html
-    assert 'href="/-/govbrief/capture/archive/1"' in html
+    # public default: the capture record (status, headers, sha256), never its raw body
+    assert 'href="/-/govbrief/capture/archive/1"' not in html and 'href="/archive/captures/1"' in html
+    assert get(ds, "/-/govbrief/capture/archive/1").status_code == 403
+    assert get(ds, "/archive/captures/1.json?_shape=array").json()[0]["body"] is None
+    ds = make_datasette(archive, show_captures=True)  # the operator publishes raw captures
+    assert 'href="/-/govbrief/capture/archive/1"' in get(ds, "/archive/articles/1").text
     capture = get(ds, "/-/govbrief/capture/archive/1")
     assert capture.headers["content-type"].startswith("text/plain")
     assert capture.headers["x-content-type-options"] == "nosniff"
@@ -199,22 +210,23 @@ def test_feed_and_json_escape_markup(ds: Any) -> None:
     assert response.headers["content-type"].startswith("application/json")
 
 
-def test_markup_from_custom_sql_cannot_pass_as_a_snippet(ds: Any) -> None:
+def test_markup_from_custom_sql_cannot_pass_as_a_snippet(trusted: Any) -> None:
     sql = "select '<script>alert(1)</script><mark>ok</mark>' as snippet"
-    html = get(ds, f"/archive?sql={sql}").text
+    html = get(trusted, f"/archive?sql={sql}").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;<mark>ok</mark>" in html
 
 
-def test_read_only_time_limited_and_no_download(ds: Any, articles: dict) -> None:
+def test_read_only_time_limited_and_no_download(ds: Any, trusted: Any, articles: dict) -> None:
     settings = get(ds, "/-/settings.json").json()
     assert settings["sql_time_limit_ms"] == SETTINGS["sql_time_limit_ms"] == 1000
     assert settings["allow_download"] is False
-    response = get(ds, "/archive.json?sql=delete from articles")
+    assert get(ds, "/archive.json?sql=select 1").status_code == 403  # public: no custom SQL at all
+    response = get(trusted, "/archive.json?sql=delete from articles")
     assert response.status_code == 400
     slow = ("with recursive c(x) as (select 1 union all select x + 1 from c) "
             "select count(*) from c")
-    assert "interrupted" in get(ds, f"/archive.json?sql={quote(slow)}").text.lower()
+    assert "interrupted" in get(trusted, f"/archive.json?sql={quote(slow)}").text.lower()
     assert get(ds, "/archive.db").status_code in (403, 404)
     assert len(get(ds, "/archive/articles.json?_shape=array&_size=max&_col=id").json()) == len(articles)
 
@@ -230,16 +242,10 @@ def test_metadata_describes_columns_and_hides_index_tables(ds: Any) -> None:
     assert data["license"] and data["source"]
 
 
-def test_serve_argv_and_other_database_names(tmp_path: Path, archive: Path) -> None:
-    argv = datasette_argv(str(archive), "127.0.0.1", 8123)
-    assert argv[:3] == ["datasette", "serve", str(archive)]
-    assert "--immutable" not in argv and "--metadata" in argv
-    i = argv.index("sql_time_limit_ms")
-    assert argv[i - 1] == "--setting" and argv[i + 1] == "1000"
+def test_other_database_names(tmp_path: Path, archive: Path) -> None:
     other = tmp_path / "news.db"
     other.write_bytes(archive.read_bytes())
-    metadata_file = Path(datasette_argv(str(other), "127.0.0.1", 8123)[8])
-    assert "news:" in metadata_file.read_text(encoding="utf-8")
+    assert "news" in load_metadata(other)["databases"]
     news = make_datasette(str(other))
     rows = get(news, "/news/search.json?q=农业&_shape=array").json()
     assert rows and all("article_id" in r for r in rows)
@@ -268,8 +274,6 @@ def ds_low_threshold(archive: Path) -> Any:
     all three query plans of the plugin (see datasette_plugin._where_clause), and the search query
     ranking at most 5 hits."""
     from datasette.app import Datasette
-
-    from pipelines.publish.serve import load_metadata
 
     metadata = load_metadata(archive)
     metadata["plugins"] = {"govbrief": {"frequent_hits": 5, "rank_limit": 5}}

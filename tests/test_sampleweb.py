@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import yaml
 
-from govbrief.sampleweb import EXPECTED, SITE_IDS, SITES_DIR, SampleWeb, build_sites, start_sample_web
+from sampleweb import EXPECTED, SITE_IDS, SITES_DIR, SampleWeb, build_sites, start_sample_web
 
 # Never route 127.0.0.1 through an http_proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -380,7 +380,7 @@ def test_server_had_no_errors(web: SampleWeb) -> None:
 
 
 def test_a_server_bug_is_a_500_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from govbrief.sampleweb import server
+    from sampleweb import server
 
     def broken(site: str, rel_path: str) -> str:
         raise RuntimeError("boom")

@@ -121,9 +121,11 @@ def published(tmp_path_factory) -> Path:
 
 
 def get(db_path: Path, path: str):
+    """In trusted mode (--allow-sql): custom SQL must still be read-only and bounded. The public
+    default refuses custom SQL outright (tests/test_public_server.py)."""
     from pipelines.publish.serve import make_datasette
 
-    datasette = make_datasette(str(db_path))
+    datasette = make_datasette(str(db_path), allow_sql=True)
 
     async def fetch():
         return await datasette.client.get(path)

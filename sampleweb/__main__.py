@@ -1,4 +1,4 @@
-"""`python -m govbrief.sampleweb`: serve the sample web in the foreground until Ctrl-C.
+"""`python -m sampleweb`: serve the sample web in the foreground until Ctrl-C.
 
 Prints each site's base URL and writes the sources registry with those URLs filled in, so a
 crawl can be pointed at it from another terminal:  govbrief crawl --sources <printed path>
@@ -13,11 +13,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-from govbrief.sampleweb.server import start_sample_web
+from sampleweb.server import start_sample_web
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m govbrief.sampleweb",
+    parser = argparse.ArgumentParser(prog="python -m sampleweb",
                                      description="Serve the govbrief sample web on local ports.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--base-port", type=int, default=0,

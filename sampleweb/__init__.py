@@ -2,7 +2,7 @@
 
 The demo crawls it and the crawl tests run against it, offline and deterministic:
 
-    from govbrief.sampleweb import start_sample_web, EXPECTED
+    from sampleweb import start_sample_web, EXPECTED
 
     with start_sample_web() as web:
         sources_file = web.write_sources(tmp_path / "sources.yml")
@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from govbrief.sampleweb.layout import EXPECTED_PATH, SITE_IDS, SITES_DIR, SOURCES_TEMPLATE
-from govbrief.sampleweb.server import RequestRecord, SampleWeb, start_sample_web
+from sampleweb.layout import EXPECTED_PATH, SITE_IDS, SITES_DIR, SOURCES_TEMPLATE
+from sampleweb.server import RequestRecord, SampleWeb, start_sample_web
 
 EXPECTED: dict[str, Any] = json.loads(EXPECTED_PATH.read_text(encoding="utf-8"))
 

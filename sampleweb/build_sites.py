@@ -1,7 +1,7 @@
 """Generate the static files of the sample web and its ground truth (expected.json).
 
-    python -m govbrief.sampleweb.build_sites          # (re)write sites/ and expected.json
-    python -m govbrief.sampleweb.build_sites --check  # exit 1 if the files on disk are stale
+    python -m sampleweb.build_sites          # (re)write sites/ and expected.json
+    python -m sampleweb.build_sites --check  # exit 1 if the files on disk are stale
 
 The output is a pure function of _content.py and this file (no clock, no randomness, sorted
 iteration), so re-running it reproduces identical bytes and the generated files can be committed.
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
-from govbrief.sampleweb._content import (
+from sampleweb._content import (
     CITY_PRIVATE,
     CITY_STORIES,
     COUNTY_STORIES,
@@ -34,7 +34,7 @@ from govbrief.sampleweb._content import (
     Repost,
     Story,
 )
-from govbrief.sampleweb.layout import EXPECTED_PATH, SITE_IDS, SITES_DIR
+from sampleweb.layout import EXPECTED_PATH, SITE_IDS, SITES_DIR
 
 CST = timezone(timedelta(hours=8))
 # The smallest valid GIF (1x1, transparent): pages reference real image files, not dead links.

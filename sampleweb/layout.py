@@ -1,5 +1,5 @@
 """Where the sample web lives on disk and which sites it has (no imports of the generator, so
-`python -m govbrief.sampleweb.build_sites` runs without the package importing it first)."""
+`python -m sampleweb.build_sites` runs without the package importing it first)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from govbrief.sampleweb.layout import SITE_IDS, SITES_DIR, SOURCES_TEMPLATE
+from sampleweb.layout import SITE_IDS, SITES_DIR, SOURCES_TEMPLATE
 
 PLACEHOLDER = re.compile(rb"__SITE_([a-z0-9-]+)__")
 PLACEHOLDER_TEXT = re.compile(r"__SITE_([a-z0-9-]+)__")
@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query, keep_blank_values=True)
 
         if site == "city-trs" and path in ("/calendar", "/calendar/", "/calendar/index.html"):
-            from govbrief.sampleweb.build_sites import render_calendar  # the generator owns the chrome
+            from sampleweb.build_sites import render_calendar  # the generator owns the chrome
 
             year, month, day = _calendar_month(query)
             return render_calendar(year, month, day).encode("utf-8"), "text/html; charset=utf-8", False
