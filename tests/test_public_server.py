@@ -49,9 +49,9 @@ def build_archive(directory: Path) -> Path:
     db = storage.open_db(path)
     storage.ensure_schema(db)
     for n in range(300):
-        row = storage.article_row({"url": f"http://a.gov.cn/{n}.html", "title": f"项目建设第{n}期", "text": "重大项目推进" * 50,
-                                   "published": f"2024-0{n % 9 + 1}-01"}, source_id="a", region="测试",
-                                  capture_id=None, fetched_at="2024-01-02T00:00:00Z")
+        row = storage.article_row({"url": f"http://a.gov.cn/{n}.html", "title": f"项目建设第{n}期",
+                                   "text": "重大项目推进" * 50, "published": f"2024-0{n % 9 + 1}-01"},
+                                  source_id="a", region="测试", capture_id=None, fetched_at="2024-01-02T00:00:00Z")
         storage.upsert_article(db, row)
     db.execute("insert into sources (id, name, region) values ('a', '测试政府', '测试')")
     columns = {c.name for c in db["fetch_errors"].columns}

@@ -13,7 +13,8 @@ metadata that ``pipelines.publish.serve`` builds; every key has the safe default
   query gets "out of memory" instead of the server getting killed.
 * An authorizer reads ``captures.body`` as NULL unless the operator publishes raw captures
   (``show_captures``): no raw body through SQL, row pages, JSON or ``.blob`` links.
-* ``asgi_wrapper``: (0) in public mode anything but GET/HEAD answers 405; (1) requests that may run a query for the full time limit (canned queries,
+* ``asgi_wrapper``: (0) in public mode anything but GET/HEAD answers 405; (1) requests that may
+  run a query for the full time limit (canned queries,
   search, filters, facets, sorting, custom SQL, CSV) pass a gate of ``heavy_slots`` concurrent
   requests, fewer than Datasette's ``num_sql_threads``, so cheap pages (a row page, a small table,
   the index) always find a free SQL thread; heavy requests beyond the gate wait in a bounded queue

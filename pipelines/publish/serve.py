@@ -118,7 +118,8 @@ def count_tables(db_path: str | Path, seconds_per_table: float = COUNT_SECONDS_P
             deadline = time.monotonic() + seconds_per_table
             conn.set_progress_handler(lambda d=deadline: time.monotonic() > d, 10_000)
             try:
-                counts[name] = conn.execute(f'select count(*) from "{name.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
+                quoted = '"' + name.replace('"', '""') + '"'
+                counts[name] = conn.execute(f"select count(*) from {quoted}").fetchone()[0]
             except sqlite3.DatabaseError:  # interrupted, or a virtual table that cannot be counted
                 continue
     finally:
