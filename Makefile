@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint browser-deps bench-extract bench-search clean
+.PHONY: setup demo test lint browser-deps bench-extract bench-search wheel-smoke clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: setup
 test: setup browser-deps lint
 	$(BIN)/pytest -q
 
+# The wheel in a fresh virtualenv, served from another directory (CI runs it after `make test`).
+wheel-smoke: setup
+	scripts/wheel-smoke
+
 bench-extract: setup
 	$(BIN)/python bench/extract_bench.py
 
@@ -34,4 +38,4 @@ bench-search: setup
 	$(BIN)/python bench/search_bench.py
 
 clean:
-	rm -rf $(VENV) archive.db archive.db-* test-artifacts .pytest_cache
+	rm -rf $(VENV) archive.db archive.db-* test-artifacts .pytest_cache build dist
