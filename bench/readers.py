@@ -90,7 +90,8 @@ def run(pages: int, per_page: int, latency: float, readers: int, workdir: Path) 
     db = storage.open_db(db_path)
     storage.ensure_schema(db)  # Datasette needs the file; the crawl fills it
     db.close()
-    with datasette_process(db_path, cwd=REPO) as base:
+    # trusted mode (--allow-sql): one of the reader queries is custom SQL, which the public default refuses
+    with datasette_process(db_path, cwd=REPO, extra=["--allow-sql"]) as base:
         with start_fault_web() as web:
             web.big_pages, web.per_page, web.latency = pages, per_page, latency
             sources = web.write_sources(workdir / "sources.yml", faulty=False, trap=False, wide=False, big=True)

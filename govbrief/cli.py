@@ -318,7 +318,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
           "(Ctrl-C stops)", flush=True)
     try:
         serve.run(path, args.host, args.port, allow_sql=args.allow_sql, show_captures=args.show_captures,
-                  immutable=immutable, settings=settings)
+                  immutable=immutable, settings=settings,
+                  limits={"heavy_slots": args.heavy_slots} if args.heavy_slots else None)
     except sqlite3.DatabaseError as exc:
         return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
     return EXIT_OK
@@ -426,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="open the archive immutable (default: when the file or its directory is read-only)")
         p.add_argument("--setting", nargs=2, action="append", metavar=("NAME", "VALUE"),
                        help="override a Datasette setting, e.g. --setting sql_time_limit_ms 500")
+        p.add_argument("--heavy-slots", type=int, metavar="N",
+                       help="expensive requests (search, facets, filters, SQL) run at once; the other SQL threads "
+                            "stay free for cheap pages (default: num_sql_threads - 2)")
         if name == "demo":
             p.add_argument("--no-serve", action="store_true", help="stop after the crawl")
         p.set_defaults(func=func)

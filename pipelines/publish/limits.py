@@ -43,10 +43,11 @@ PLUGIN = "govbrief-limits"
 MAX_VALUE_BYTES = 4 * 1024 * 1024
 # Everything SQLite allocates in the server process (page caches, sorters, temporary b-trees).
 SQLITE_HEAP_BYTES = 256 * 1024 * 1024
-# Requests that may run a query for the whole sql_time_limit_ms at the same time; Datasette runs SQL
-# in num_sql_threads threads (serve.SETTINGS), so num_sql_threads - heavy_slots stay free for cheap
-# pages. Two heavy queries already keep both cores of a small server busy.
-HEAVY_SLOTS = 2
+# Datasette runs SQL in num_sql_threads threads (serve.SETTINGS); this many are kept free of heavy
+# requests for cheap pages. By default heavy_slots = num_sql_threads - CHEAP_THREADS (at least 1):
+# requests that may run a query for the whole sql_time_limit_ms at the same time. With the default
+# 4 threads that is 2 heavy requests, which already keep both cores of a small server busy.
+CHEAP_THREADS = 2
 HEAVY_QUEUE = 64  # heavy requests allowed to wait for a slot; more get 503 at once
 HEAVY_WAIT_S = 15.0  # a heavy request waiting longer than this gets 503
 
@@ -55,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "show_captures": False,  # raw capture bodies (captures.body, capture-as-text) published
     "max_value_bytes": MAX_VALUE_BYTES,
     "sqlite_heap_bytes": SQLITE_HEAP_BYTES,
-    "heavy_slots": HEAVY_SLOTS,
+    "heavy_slots": None,  # None: num_sql_threads - CHEAP_THREADS
     "heavy_queue": HEAVY_QUEUE,
     "heavy_wait_s": HEAVY_WAIT_S,
 }
@@ -246,7 +247,8 @@ def asgi_wrapper(datasette: Any) -> Any:
                 await app(scope, receive, send)
                 return
             if gate is None:  # created inside the server's event loop
-                gate = HeavyGate(int(settings["heavy_slots"]), int(settings["heavy_queue"]),
+                slots = settings["heavy_slots"] or datasette.setting("num_sql_threads") - CHEAP_THREADS
+                gate = HeavyGate(int(slots), int(settings["heavy_queue"]),
                                  float(settings["heavy_wait_s"]))
             await gate.run(app, scope, receive, send)
 

@@ -53,8 +53,9 @@ SETTINGS: dict[str, Any] = {
     "max_csv_mb": 50,
     "truncate_cells_html": 300,
     "default_cache_ttl": 60,
-    # SQL threads: limits.HEAVY_SLOTS (2) for expensive requests, the other 2 always free for cheap
-    # pages (row pages, small tables); more threads than cores only split the same CPU.
+    # SQL threads: 2 for expensive requests (limits: heavy_slots = num_sql_threads - CHEAP_THREADS),
+    # the other 2 always free for cheap pages (row pages, small tables); more heavy threads than
+    # cores only split the same CPU.
     "num_sql_threads": 4,
 }
 
