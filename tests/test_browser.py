@@ -140,6 +140,8 @@ def test_article_page_shows_copies_captures_and_history(provenance_server: tuple
     copies = driver.find_elements(By.CSS_SELECTOR, "#also-published tbody tr")
     assert [c.find_element(By.CSS_SELECTOR, "td:nth-child(2) a").get_attribute("href") for c in copies] == [REPOST_URL]
     assert len(driver.find_elements(By.CSS_SELECTOR, "#captures tbody tr")) == 2
+    # the public default links capture records, never the raw bodies (govbrief serve --show-captures)
+    assert not driver.find_elements(By.CSS_SELECTOR, 'a[href*="/-/govbrief/capture/"]')
     assert [r.text.split()[0] for r in driver.find_elements(By.CSS_SELECTOR, "#versions tbody tr")] == ["v2", "v1"]
     driver.execute_script("document.getElementById('also-published').scrollIntoView()")
     driver.save_screenshot(str(ARTIFACTS / "browser-provenance.png"))
