@@ -20,6 +20,7 @@ from pathlib import Path
 from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
 from crawler.sources import SourcesError, load_sources
 from govbrief.lock import LockHeld, RunLock
+from pipelines.publish import serve as serve_defaults  # light: stdlib + yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -318,7 +319,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
           "(Ctrl-C stops)", flush=True)
     try:
         serve.run(path, args.host, args.port, allow_sql=args.allow_sql, show_captures=args.show_captures,
-                  immutable=immutable, settings=settings,
+                  immutable=immutable, settings=settings, memory_limit_mb=args.memory_limit_mb,
                   limits={"heavy_slots": args.heavy_slots} if args.heavy_slots else None)
     except sqlite3.DatabaseError as exc:
         return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
@@ -430,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--heavy-slots", type=int, metavar="N",
                        help="expensive requests (search, facets, filters, SQL) run at once; the other SQL threads "
                             "stay free for cheap pages (default: num_sql_threads - 2)")
+        p.add_argument("--memory-limit-mb", type=int, default=serve_defaults.MEMORY_LIMIT_MB, metavar="MB",
+                       help="data memory of the server process (RLIMIT_DATA); a request needing more fails "
+                            "with 503 (default %(default)s, 0: none)")
         if name == "demo":
             p.add_argument("--no-serve", action="store_true", help="stop after the crawl")
         p.set_defaults(func=func)

@@ -252,6 +252,13 @@ def test_trusted_mode_bounds_custom_sql(installed: Path, read_only_archive: Path
         for sql in BOMBS[:4]:
             status, body, seconds = server.get(f"/archive.json?sql={quote(sql)}")
             assert status == 400 and b"too big" in body and seconds < 3, (sql, body[:300])
+        # many rows of values just under the length limit: Python's copy of the rows is what grows,
+        # stopped by the time limit or the process's data limit (RLIMIT_DATA), never the server
+        many = ("with recursive c(x) as (select 1 union all select x + 1 from c limit 1000) "
+                "select zeroblob(4000000) from c")
+        status, body, seconds = server.get(f"/archive.json?sql={quote(many)}")
+        assert status in (400, 503) and seconds < 3, (status, body[:300])
+        assert server.get("/archive/sources")[0] == 200  # and the server lives on
         status, body, _ = server.get(f"/archive.json?sql={quote('select body from captures')}&_shape=array")
         assert status == 200 and b"raw evidence" not in body  # raw captures stay hidden without --show-captures
         assert server.peak_rss_mb() < 1024

@@ -26,6 +26,7 @@ metadata that ``pipelines.publish.serve`` builds; every key has the safe default
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import sqlite3
@@ -255,6 +256,26 @@ def asgi_wrapper(datasette: Any) -> Any:
         return limited
 
     return wrap
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    """A query stopped by a limit is the visitor's error (400), not the server's (500): Datasette's
+    table view reports sqlite3.OperationalError itself but lets DataError ("string or blob too big")
+    and MemoryError through."""
+    if isinstance(exception, sqlite3.DataError):
+        status, message = 400, (f"{exception}: this server refuses values over "
+                                f"{int(config(datasette)['max_value_bytes']) // 1024 // 1024} MiB")
+    elif isinstance(exception, MemoryError) or "out of memory" in str(exception).lower():
+        status, message = 503, "the query needs more memory than this server allows"
+    else:
+        return None
+    from datasette.utils.asgi import Response
+
+    if request.path.endswith(".json"):
+        return Response.json({"ok": False, "error": message, "status": status}, status=status)
+    body = f"<!DOCTYPE html><title>Error {status}</title><h1>Error {status}</h1><p>{html.escape(message)}</p>"
+    return Response.html(body, status=status)
 
 
 @hookimpl

@@ -59,6 +59,12 @@ SETTINGS: dict[str, Any] = {
     "num_sql_threads": 4,
 }
 
+# Address space the server process may use for data (RLIMIT_DATA): Python's copies of query results
+# are outside SQLite's heap limit, and a trusted-mode query like `select zeroblob(4000000) from
+# (1000 rows)` would otherwise hold 4 GB. Above it, allocations fail (MemoryError -> 503 for that
+# request) and the server lives on. Idle, the server uses ~150 MB of it.
+MEMORY_LIMIT_MB = 800
+
 # Seconds each table may take to count when an immutable archive is opened (then counted lazily).
 COUNT_SECONDS_PER_TABLE = 5.0
 
@@ -159,7 +165,17 @@ def wal_warning(db_path: str | Path) -> str | None:
     return None
 
 
-def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, **options: Any) -> None:
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's data segment (heap and private mappings) at megabytes (0: no cap)."""
+    import resource
+
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, memory_limit_mb: int = MEMORY_LIMIT_MB,
+        **options: Any) -> None:
     """Serve db_path in this process until SIGTERM/SIGINT (uvicorn stops within seconds:
     in-flight requests get 5 s, every query is time-limited)."""
     import asyncio
@@ -167,6 +183,7 @@ def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, **option
     import uvicorn
 
     ds = make_datasette(db_path, **options)
+    limit_memory(memory_limit_mb)
 
     async def start() -> None:
         await ds.invoke_startup()
