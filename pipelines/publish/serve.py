@@ -74,7 +74,7 @@ def metadata_path() -> Path:
     file people edit), else the copy the build put into this package (setup.py: build_py)."""
     if os.environ.get("GOVBRIEF_METADATA"):
         path = Path(os.environ["GOVBRIEF_METADATA"])
-    elif (REPO_ROOT / "metadata.yml").is_file():
+    elif (REPO_ROOT / "metadata.yml").is_file() and (REPO_ROOT / "pyproject.toml").is_file():  # a checkout
         path = REPO_ROOT / "metadata.yml"
     else:
         path = Path(str(resources.files(__package__).joinpath("metadata.yml")))
