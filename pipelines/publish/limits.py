@@ -106,7 +106,7 @@ def _printf_widths(fmt: str, args: tuple) -> Iterator[int]:
 
 
 def _guarded_printf(conn: sqlite3.Connection, max_value_bytes: int) -> None:
-    """printf()/format() that refuse a width or precision above the length limit before running.
+    """printf()/format() that refuse widths and precisions adding up beyond the length limit.
 
     SQLite 3.40 builds ``%.*c`` one character at a time, checking the length limit only to drop
     each append: ``printf('%.*c', 999999999, 'x')`` fails, but after 3 s of CPU that no progress
@@ -115,7 +115,9 @@ def _guarded_printf(conn: sqlite3.Connection, max_value_bytes: int) -> None:
     helper.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_value_bytes)
 
     def printf(fmt: Any, *args: Any) -> Any:
-        if isinstance(fmt, str) and any(n > max_value_bytes for n in _printf_widths(fmt, args)):
+        # the widths and precisions together bound the work (several %.*c just under the limit
+        # each would loop as long as one over it)
+        if isinstance(fmt, str) and sum(_printf_widths(fmt, args)) > max_value_bytes:
             # a result one byte over the limit: SQLite itself fails the statement with its own
             # "string or blob too big", as for every other oversized value
             return b"\0" * (max_value_bytes + 1)
