@@ -20,7 +20,7 @@ from pathlib import Path
 from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
 from crawler.sources import SourcesError, load_sources
 from govbrief.lock import LockHeld, RunLock
-from pipelines.publish import serve as serve_defaults  # light: stdlib + yaml
+from pipelines.publish import serve as publish  # light: stdlib + yaml; Datasette is imported when serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -300,8 +300,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Datasette on the archive, in this process: SIGTERM/SIGINT stop it (see pipelines/publish/serve.py)."""
-    from pipelines.publish import serve
-
+    serve = publish
     path = Path(args.db)
     if not path.is_file():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
@@ -431,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--heavy-slots", type=int, metavar="N",
                        help="expensive requests (search, facets, filters, SQL) run at once; the other SQL threads "
                             "stay free for cheap pages (default: num_sql_threads - 2)")
-        p.add_argument("--memory-limit-mb", type=int, default=serve_defaults.MEMORY_LIMIT_MB, metavar="MB",
+        p.add_argument("--memory-limit-mb", type=int, default=publish.MEMORY_LIMIT_MB, metavar="MB",
                        help="data memory of the server process (RLIMIT_DATA); a request needing more fails "
                             "with 503 (default %(default)s, 0: none)")
         if name == "demo":
