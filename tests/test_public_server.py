@@ -164,7 +164,7 @@ def test_served_from_the_wheel_immutable_with_counts(public: Server) -> None:
     assert status == 200 and b'"filtered_table_rows_count": 300' in body
     assert b"immutable" in public.log.read_bytes()  # read-only place: served immutable, counted at start
     status, body, _ = public.get("/archive/search.json?q=%E9%A1%B9%E7%9B%AE&_shape=array")  # canned search
-    assert status == 200 and json.loads(body)[0]["title"].startswith("项目")
+    assert status == 200 and json.loads(body)[0]["title"].startswith("项目"), body[:500]
     assert public.get("/archive/articles?_search=%E9%A1%B9%E7%9B%AE&_facet=region")[0] == 200
     assert public.get("/archive/articles/1")[0] == 200
     assert public.get("/archive/search_feed.atom?q=%E9%A1%B9%E7%9B%AE")[0] == 200

@@ -185,6 +185,11 @@ def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, memory_l
     ds = make_datasette(db_path, **options)
     limit_memory(memory_limit_mb)
 
+    # OpenCC's dictionary loads on first use (~0.5 s): now, not inside the first search's time limit
+    from pipelines.search import search_index
+
+    search_index.fold("項目")
+
     async def start() -> None:
         await ds.invoke_startup()
         for database in ds.databases.values():  # fail here, not on the first visitor
