@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     extract_facts("2023年1月14日，市委书记王强出席。总投资1亿元。", "2023-01-15")  # rules, place table, OpenCC
     first_call_ms = (time.perf_counter() - t0) * 1000
-    predictions = {p["id"]: extract_facts(p["text"], p.get("published", p["gold"].get("published")), None) for p in pages}
+    predictions = {p["id"]: extract_facts(p["text"], p.get("published", p["gold"].get("published")), None)
+                   for p in pages}
     per_article = []
     for _ in range(args.repeat):
         for page in pages:

@@ -128,7 +128,9 @@ def _investments(folded: str, original: str) -> list[dict]:
             fact["qualifier"] = qualifier
         project = _patterns()["project"].search(folded[max(0, m.start() - 40):m.start()])
         if project:
-            p_start = m.start() - len(project.group(1))
+            name = project.group(1)
+            lead = next((w for w in r["projects"]["lead_words"] if name.startswith(w) and len(name) - len(w) > 3), "")
+            p_start = m.start() - len(name) + len(lead)
             fact["project"] = original[p_start:m.start()]
             fact["project_offsets"] = [p_start, m.start()]
         facts.append(fact)

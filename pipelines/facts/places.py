@@ -122,20 +122,21 @@ def _pick(candidates: list[Place], context_codes: tuple[str, ...]) -> Place:
     return max(candidates, key=affinity)
 
 
+def _candidates(name: str) -> list[Place]:
+    if name in _places():
+        return _places()[name]
+    hit = _automaton().get(name, None)
+    if hit is None or hit[0] != name:
+        return []
+    return [p for n in hit[1] for p in _places()[n]]
+
+
 def resolve_place(name: str, context_codes: tuple[str, ...] = ()) -> dict | None:
     """`{name, level, admin_code, province, city, county}` for an administrative name (full or short,
     Simplified script), or None. `context_codes` (codes of other places the text or source names) decide
     between places that share a name."""
-    if not name:
-        return None
-    full_names = [name] if name in _places() else []
-    if not full_names:
-        hit = _automaton().get(name, None)
-        if hit is None or hit[0] != name:
-            return None
-        full_names = list(hit[1])
-    place = _pick([p for n in full_names for p in _places()[n]], context_codes)
-    return _describe(place)
+    candidates = _candidates(name) if name else []
+    return _describe(_pick(candidates, context_codes)) if candidates else None
 
 
 @lru_cache(maxsize=4096)
@@ -176,12 +177,11 @@ def find_places(folded: str, context_codes: tuple[str, ...] = ()) -> list[tuple[
             continue
         chosen.append((start, end, form))
         last_end = end
-    codes = list(context_codes)
+    # names that resolve to one place settle the ones several places share (鼓楼区 next to 福州市)
+    codes = list(context_codes) + [
+        place.code for _s, _e, form in chosen if len(candidates := _candidates(form)) == 1 for place in candidates]
     resolved = []
-    # two passes: unambiguous names first, so they can settle the ambiguous ones
-    first = [(s, e, f, resolve_place(f)) for s, e, f in chosen]
-    codes += [r["admin_code"] for *_x, r in first if r]
-    for start, end, form, _ in first:
+    for start, end, form in chosen:
         place = resolve_place(form, tuple(codes))
         if place:
             resolved.append((start, end, place))
