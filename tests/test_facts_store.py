@@ -30,7 +30,8 @@ def add_article(db, url, text=TEXT, published="2024-03-04"):
 
 def test_facts_and_projects_written_when_a_capture_is_archived(tmp_path):
     db = archive(tmp_path)
-    capture = Capture(url="http://jy.gov.cn/art/2024/3/4/1.html", final_url="http://jy.gov.cn/art/2024/3/4/1.html", status=200,
+    url = "http://jy.gov.cn/art/2024/3/4/1.html"
+    capture = Capture(url=url, final_url=url, status=200,
                       headers={"Content-Type": "text/html; charset=gbk"}, body=PAGE,
                       fetched_at="2024-03-05T00:00:00Z", source_id="a")
     archived = archive_capture(db, capture, region="江苏省泰州市")
