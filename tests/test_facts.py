@@ -59,6 +59,7 @@ def test_traditional_script_gives_the_same_facts_written_as_the_page_writes_them
     ("拟投资逾5000万元建设", 50000000, "CNY", "逾"),
     ("总投资额1,200万元", 12000000, "CNY", None),
     ("总投资两千万元", 20000000, "CNY", None),
+    ("总投资5375万的污水处理厂", 53750000, "CNY", None),  # 万/亿 without 元 is still yuan
 ])
 def test_investment_amounts_units_numerals_and_qualifiers(text, amount, currency, qualifier):
     [fact] = by_kind(extract_facts(text), "investment")
@@ -69,6 +70,9 @@ def test_investment_amounts_units_numerals_and_qualifiers(text, amount, currency
     "1至9月，完成项目投资308亿元。",  # money spent, not announced
     "投资额超过30亿元的项目由市级统筹。",  # a threshold
     "项目建成后预计年产值5亿元、年税收8000万元。",  # output and taxes are no investment
+    "最低投资金额为10万元。",  # a rule, not a project
+    "其中总投资超50亿元或5亿美元项目2个。",  # a size bracket
+    "政府投入一元钱，回报两元。",  # a figure of speech
 ])
 def test_spent_money_thresholds_and_output_are_not_investments(text):
     assert by_kind(extract_facts(text), "investment") == []

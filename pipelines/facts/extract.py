@@ -51,7 +51,7 @@ def _patterns() -> dict[str, re.Pattern]:
     inv = r["investment"]
     currency = _alternation(r["currencies"])
     amount = (rf"(?P<qual>{_alternation(inv['qualifiers'])})?(?P<num>{_NUM})?(?P<unit>{_UNIT})?"
-              rf"(?P<qual2>多|余)?(?P<cur>{currency})")
+              rf"(?P<qual2>多|余)?(?P<cur>{currency})?")
     off = r["official"]
     level = f"[{off['levels']}]"
     body = _alternation(off["bodies"])
@@ -105,8 +105,8 @@ def _investments(folded: str, original: str) -> list[dict]:
     inv = r["investment"]
     facts = []
     for m in _patterns()["investment"].finditer(folded):
-        if not m.group("num") and not m.group("unit"):
-            continue  # "投资元" is no amount
+        if not m.group("unit") and not (m.group("num") and m.group("cur")):
+            continue  # "投资元" is no amount; "投资3" without 万/亿 or 元 is no money
         # the clause before the trigger: "完成项目投资" / "累计完成固定资产投资" report money spent
         clause = re.search(rf"[{_CJK}]{{0,6}}$", folded[max(0, m.start() - 6):m.start()]).group(0)
         if any(w in clause for w in inv["spent_before"]):
@@ -114,12 +114,16 @@ def _investments(folded: str, original: str) -> list[dict]:
         after = folded[m.end():m.end() + 4]
         if any(after.startswith(w) for w in inv["threshold_after"]):
             continue
+        if any(w in clause for w in inv["threshold_before"]):
+            continue
         try:
             number = parse_number(m.group("num") or "一")
         except (ValueError, InvalidOperation, KeyError):
             continue
         amount = _as_number(number * _MULTIPLIER[m.group("unit") or ""])
-        currency = r["currencies"][m.group("cur")]
+        currency = r["currencies"][m.group("cur")] if m.group("cur") else inv["implied_currency"]
+        if currency == "CNY" and amount < inv["min_amount_cny"]:
+            continue
         qualifier = m.group("qual") or m.group("qual2")
         fact = {"kind": "investment", "text": original[m.start():m.end()], "amount": amount,
                 "amount_cny": amount if currency == "CNY" else None, "currency": currency,
