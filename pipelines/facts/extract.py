@@ -74,7 +74,9 @@ def _patterns() -> dict[str, re.Pattern]:
         "growth": re.compile(rf"(?:{_alternation(growth['bases'])})(?P<dir>{_alternation(growth['up'])}|"
                              rf"{_alternation(growth['down'])})(?P<num>\d+(?:\.\d+)?)%"),
         "date": re.compile(r"(?:(?P<y>(?:19|20)\d{2})年)?(?P<m>1[0-2]|0?[1-9])月(?P<d>3[01]|[12]\d|0?[1-9])日"),
-        "project": re.compile(r"([^，。；：、\s“”\"的,;]{2,40}?项目)$"),
+        # the project an amount belongs to: the clause right before it ending in 项目, 3+ characters before
+        # 项目 (外资项目 / 重点项目 are categories, not names)
+        "project": re.compile(r"([^，。；：、\s“”\"的,;]{3,40}?项目)$"),
     }
 
 
