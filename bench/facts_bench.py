@@ -16,7 +16,6 @@ pages first (`extract_manifest`, as `govbrief extract --manifest` does) and scor
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from pipelines.chinese import to_simplified  # noqa: E402
 from pipelines.facts import extract_facts  # noqa: E402
@@ -50,18 +50,16 @@ def seed_paragraph_prefixes(seeds_dir: Path) -> str:
 
 
 def load_pages(corpus: Path, seeds_text: str) -> list[dict]:
+    from lineage_bench import load_corpus  # bench/ is on sys.path when this script runs
+
     pages = []
-    for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        gold = json.loads((corpus / row["gold"]).read_text(encoding="utf-8"))
+    for row in load_corpus(corpus):
+        gold = row["gold"]
         body = gold["body"][1:] if gold.get("title_in_body") else gold["body"]
         # a seed-body page: one of its paragraphs is cut from a seed page (in either script)
         seeded = any(len(p) > 30 and to_simplified(p)[:30] in seeds_text for p in body)
-        pages.append({"id": row["id"], "page": str(corpus / row["page"]), "url": row["url"],
-                      "content_type": row.get("content_type"), "gold": gold, "text": "\n".join(body),
-                      "exhaustive": not seeded, "template": gold.get("template") or "?"})
+        pages.append({**row, "page": str(row["page"]), "text": "\n".join(body), "exhaustive": not seeded,
+                      "template": gold.get("template") or "?"})
     return pages
 
 

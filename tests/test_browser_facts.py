@@ -8,16 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 from fixture_facts import ARTICLES, build_facts_archive
+from support import served
 from test_browser import ARTIFACTS, driver, pytestmark  # noqa: F401 - the shared Chromium fixture and marks
-
-from pipelines.publish.serve import datasette_process
 
 
 @pytest.fixture(scope="module")
 def facts_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
     archive, ids = build_facts_archive(tmp_path_factory.mktemp("browser-facts"))
-    with open(tmp_path_factory.mktemp("log") / "datasette.log", "w") as log, \
-            datasette_process(archive, output=log) as base:
+    with served(archive, tmp_path_factory.mktemp("log")) as base:
         yield base, ids
 
 

@@ -4,12 +4,12 @@ functions in a real SQLite file and read through Datasette's own client."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 from typing import Any
 
 import pytest
 from fixture_facts import build_facts_archive
+from test_datasette_provenance import get  # Datasette's client, asserting 200
 
 from pipelines.publish.serve import make_datasette
 
@@ -18,15 +18,6 @@ from pipelines.publish.serve import make_datasette
 def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path, ids = build_facts_archive(tmp_path_factory.mktemp("facts"))
     return {"path": path, "ids": ids, "ds": make_datasette(str(path))}
-
-
-def get(ds: Any, path: str) -> Any:
-    async def go() -> Any:
-        return await ds.client.get(path)
-
-    response = asyncio.run(go())
-    assert response.status_code == 200, (path, response.status_code, response.text[:500])
-    return response
 
 
 def test_facts_table_facets_by_kind_place_level_and_month(archive):
