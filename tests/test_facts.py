@@ -126,3 +126,22 @@ def test_growth_direction_counts_and_no_facts_without_text():
 def test_fold_keeps_length_and_numbers_parse():
     assert len(fold(TRADITIONAL)) == len(TRADITIONAL) and fold(TRADITIONAL).startswith("9月3日，海陵区")
     assert parse_number("千") == 1000 and parse_number("167.2") * 10**8 == 16720000000
+
+
+def test_more_title_shapes_and_name_boundaries():
+    text = ("市委副书记、代市长李强出席。县委常委、宣传部部长王芳介绍。市统计局局长刘洋表示。"
+            "市政府党组成员、副市长孙伟指出。市委书记王昊说，要抓项目。由副市长任组长的调查组成立。曼谷市市长沙玛发布市长令。")
+    facts = extract_facts(text)
+    officials = [(f["title"], f["name"]) for f in by_kind(facts, "official")]
+    assert officials == [("市委副书记、代市长", "李强"), ("县委常委、宣传部部长", "王芳"), ("市统计局局长", "刘洋"),
+                         ("市政府党组成员、副市长", "孙伟"), ("市委书记", "王昊"), ("市长", "沙玛")]
+    assert "长沙" not in [p["name"] for p in by_kind(facts, "place")]  # inside the mayor's name
+
+
+def test_full_width_figures_and_former_or_newer_county_names():
+    facts = extract_facts("１至９月，外资项目１２个，同比增长３.５％。长泰区、淮阳县项目集中开工。")
+    assert [f["value"] for f in by_kind(facts, "count")] == [12]
+    assert [f["value"] for f in by_kind(facts, "growth")] == [3.5]
+    places = {f["name"]: (f["level"], f["admin_code"]) for f in by_kind(facts, "place")}
+    assert places["长泰区"][0] == "district" and places["长泰区"][1].startswith("3506")  # 撤县设区, table says 县
+    assert places["淮阳县"] == ("county", "411603")  # a former name: today's 淮阳区

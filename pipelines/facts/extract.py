@@ -56,9 +56,12 @@ def _patterns() -> dict[str, re.Pattern]:
     level = f"[{off['levels']}]"
     body = _alternation(off["bodies"])
     role = _alternation(off["roles"])
-    part = rf"(?:{level}(?:{body})(?:{role})|(?:常务)?副?{level}{off['head_suffix']})"
+    bureau = rf"[{_CJK}]{{1,{off['bureau_chars']}}}?局"
+    part = rf"(?:{level}(?:{body}|{bureau})(?:{role})|(?:常务)?副?代?{level}{off['head_suffix']})"
     bare = _alternation(off["bare_roles"])
-    title = rf"{part}(?:、(?:{part}|{bare}))*"
+    # after 、 the level may go unsaid: "县委常委、宣传部部长", "党工委书记、管委会主任"
+    unlevelled = rf"(?:{body})(?:{role})"
+    title = rf"{part}(?:、(?:{part}|{unlevelled}|{bare}))*"
     count = r["count"]
     units = "".join(count["units"])
     growth = r["growth"]
@@ -80,13 +83,17 @@ def _patterns() -> dict[str, re.Pattern]:
     }
 
 
+# Full-width digits and signs (１２个, ３.５％) as ASCII: one character for one, offsets unchanged.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
+
+
 def fold(text: str) -> str:
-    """Simplified form of `text` with the same length, so offsets found in it hold for the original.
-    OpenCC's phrase table may change lengths (rare); then characters are converted one by one."""
+    """Simplified, half-width form of `text` with the same length, so offsets found in it hold for the
+    original. OpenCC's phrase table may change lengths (rare); then characters are converted one by one."""
     folded = to_simplified(text)
-    if len(folded) == len(text):
-        return folded
-    return "".join(c if len(s := to_simplified(c)) != 1 else s for c in text)
+    if len(folded) != len(text):
+        folded = "".join(c if len(s := to_simplified(c)) != 1 else s for c in text)
+    return folded.translate(_HALF_WIDTH)
 
 
 def parse_number(num: str) -> Decimal:
@@ -155,13 +162,18 @@ def _name_after(folded: str, end: int) -> int:
     for n in (3, 2):
         if len(chars) < n or not re.fullmatch(f"[{_CJK}]{{{n}}}", chars[:n]):
             continue
-        if n == 3 and chars[2] in off["not_in_name"]:
-            continue
+        if n == 3 and (chars[2] in off["not_in_name"] or folded.startswith(followers, end + 2)):
+            continue  # "王昊说，" / "刘淇提出": the third character begins the verb
         rest = folded[end + n:end + n + 4]
         if not rest or rest[0] in _PUNCT or rest.startswith(followers):
             return n
     # nothing after the name tells: three characters, the commoner length of full names in the news
-    return 3 if len(chars) == 3 and re.fullmatch(f"[{_CJK}]{{3}}", chars) and chars[2] not in off["not_in_name"] else 0
+    # unless a function word follows ("由副市长任组长的…": no name at all)
+    after = folded[end + 3:end + 4]
+    if len(chars) == 3 and re.fullmatch(f"[{_CJK}]{{3}}", chars) and chars[2] not in off["not_in_name"] \
+            and (not after or after not in off["not_in_name"]):
+        return 3
+    return 0
 
 
 def _officials(folded: str, original: str) -> list[dict]:
@@ -268,8 +280,13 @@ def extract_facts(text: str | None, published: str | None = None, region: str | 
     if not text:
         return []
     folded = fold(text)
-    facts = (_investments(folded, text) + _officials(folded, text) + _counts(folded, text)
-             + _growths(folded, text) + _event_dates(folded, text, published) + _places(folded, text, region))
+    officials = _officials(folded, text)
+    # a place name running into an official's name is part of the name ("市长沙玛" is no 长沙)
+    names = [(f["offsets"][1] - len(f["name"]), f["offsets"][1]) for f in officials]
+    places = [p for p in _places(folded, text, region)
+              if not any(p["offsets"][0] < end and start < p["offsets"][1] for start, end in names)]
+    facts = (_investments(folded, text) + officials + _counts(folded, text)
+             + _growths(folded, text) + _event_dates(folded, text, published) + places)
     facts.sort(key=lambda f: (f["offsets"][0], f["kind"]))
     return _first_mentions(facts)
 

@@ -83,7 +83,29 @@ def _table() -> tuple[dict[str, list[Place]], dict[str, set[str]]]:
         # words and development-zone nicknames ("南湖", "经开区"); measured in docs/facts.md
         if depth <= 1 and len(fields) > 2 and len(fields[2]) >= 2 and fields[2] != name:
             short.setdefault(fields[2], set()).add(name)
+    _add_former_names(by_name, short)
     return by_name, short
+
+
+def _add_former_names(by_name: dict[str, list[Place]], short: dict[str, set[str]]) -> None:
+    """Names a county-level unit had or will soon have, resolving to the unit in the table:
+
+    - renamings the table's change list records (淮阳县 -> 淮阳区, 2019: older articles say 淮阳县);
+    - a 县 or county-level 市 turned district ("撤县设区", dozens a year): the text says X区 while the
+      table still has X县 / X市 (长泰县 -> 长泰区 in 2021). Only when X区 names no other unit."""
+    changes = _table_path().with_name("china_location_change.txt").read_text(encoding="utf-8")
+    for line in changes.splitlines():
+        fields = line.strip().split("\t")
+        if len(fields) < 10 or "=>" not in fields[7]:
+            continue
+        old, new = fields[6], fields[9]
+        if len(old) >= 2 and old not in by_name and new in by_name:
+            short.setdefault(old, set()).add(new)
+    for name, places in list(by_name.items()):
+        stem = name[:-1]
+        if len(stem) >= 2 and name[-1] in "县市" and any(p.level == "county" for p in places):
+            if stem + "区" not in by_name:
+                short.setdefault(stem + "区", set()).add(name)
 
 
 def _places() -> dict[str, list[Place]]:
@@ -183,6 +205,9 @@ def find_places(folded: str, context_codes: tuple[str, ...] = ()) -> list[tuple[
     resolved = []
     for start, end, form in chosen:
         place = resolve_place(form, tuple(codes))
+        if place and place["level"] in ("district", "county") and form != place["name"]:
+            # a former or newer name: its level is the one the text writes (长泰区 is a district)
+            place = {**place, "level": "district" if form.endswith("区") else "county"}
         if place:
             resolved.append((start, end, place))
     return resolved
