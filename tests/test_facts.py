@@ -93,6 +93,9 @@ def test_places_levels_codes_and_short_names():
     assert resolve_place("句容市") == {"name": "句容市", "level": "county", "admin_code": "321183",
                                        "province": "江苏省", "city": "镇江市", "county": "句容市"}
     assert resolve_place("不存在县") is None
+    # a short name opening a company's or university's name is not the place; the full name is
+    named = [f["name"] for f in by_kind(extract_facts("金昌环保科技有限公司落户金昌市，厦门大学参与研发。"), "place")]
+    assert named == ["金昌市"]
 
 
 def test_a_shared_district_name_is_settled_by_the_region():

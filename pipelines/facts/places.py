@@ -16,12 +16,17 @@ province / city / county it belongs to.
 from __future__ import annotations
 
 import importlib.util
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick
+
+# What follows a city's short name when it opens the name of a company or institution rather than
+# naming the place: "金昌环保科技有限公司", "厦门大学" (no punctuation in between).
+_INSTITUTION_AFTER = re.compile(r"[^，。；：、,.;:\s（）()“”]{0,10}?(?:有限公司|公司|集团|大学|学院|银行)")
 
 # Municipalities directly under the central government are provinces in GB/T 2260.
 _MUNICIPALITY_PREFIXES = {"11", "12", "31", "50"}
@@ -197,6 +202,8 @@ def find_places(folded: str, context_codes: tuple[str, ...] = ()) -> list[tuple[
     for start, end, form in hits:
         if start < last_end:
             continue
+        if form not in _places() and _INSTITUTION_AFTER.match(folded, end):
+            continue  # a short name opening an institution's name: 金昌环保科技有限公司, 厦门大学
         chosen.append((start, end, form))
         last_end = end
     # names that resolve to one place settle the ones several places share (鼓楼区 next to 福州市)
