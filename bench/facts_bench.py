@@ -132,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     predictions = {p["id"]: extract_facts(p["text"], p.get("published", p["gold"].get("published")), None)
                    for p in pages}
     per_article = []
+    best: dict[str, float] = {}  # per page, the fastest pass: the cost without other processes' noise
     for _ in range(args.repeat):
         for page in pages:
             t = time.perf_counter()
             extract_facts(page["text"], page.get("published", page["gold"].get("published")), None)
             per_article.append((time.perf_counter() - t) * 1000)
+            best[page["id"]] = min(best.get(page["id"], 1e9), per_article[-1])
     chars = statistics.mean(len(p["text"]) for p in pages)
 
     overall = score(pages, predictions)
@@ -153,9 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         r = score(subset, predictions)
         print(f"| {template} ({len(subset)}) | "
               + " | ".join(f"{_fmt(r[k]['precision'])}/{_fmt(r[k]['recall'])}" for k in KINDS) + " |")
-    print(f"\nTiming: {statistics.mean(per_article):.3f} ms per article on average "
-          f"(median {statistics.median(per_article):.3f}, max {max(per_article):.2f}; mean text {chars:.0f} chars; "
-          f"{args.repeat} passes), first call {first_call_ms:.0f} ms (loads rules, place table, OpenCC)")
+    print(f"\nTiming: {statistics.mean(per_article):.3f} ms per article on average over all passes "
+          f"(median {statistics.median(per_article):.3f}, max {max(per_article):.2f}); "
+          f"{statistics.mean(best.values()):.3f} ms on average of each page's fastest pass "
+          f"(max {max(best.values()):.2f}); mean text {chars:.0f} chars; {args.repeat} passes; "
+          f"first call {first_call_ms:.0f} ms (loads rules, place table, OpenCC)")
     if args.errors:
         for page_id, what, key in overall["_errors"][args.errors]:
             print(what, page_id, key)
