@@ -31,6 +31,7 @@ def test_facts_facets_chart_and_highlighted_article(facts_server: tuple[str, dic
     assert {"kind", "place", "place_level", "month"} <= facets
     place_facet = driver.find_element(By.CSS_SELECTOR, '.facet-info[data-column="place"]').text
     assert "姜堰区" in place_facet and "海陵区" in place_facet
+    driver.execute_script("document.querySelector('.facet-info').scrollIntoView({block: 'start'})")
     driver.save_screenshot(str(ARTIFACTS / "facts-facets.png"))
 
     driver.get(f"{base}/-/govbrief/facts-chart?place=姜堰")
