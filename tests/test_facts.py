@@ -60,6 +60,7 @@ def test_traditional_script_gives_the_same_facts_written_as_the_page_writes_them
     ("总投资额1,200万元", 12000000, "CNY", None),
     ("总投资两千万元", 20000000, "CNY", None),
     ("总投资5375万的污水处理厂", 53750000, "CNY", None),  # 万/亿 without 元 is still yuan
+    ("总投资20多亿元", 2000000000, "CNY", "多"),
 ])
 def test_investment_amounts_units_numerals_and_qualifiers(text, amount, currency, qualifier):
     [fact] = by_kind(extract_facts(text), "investment")

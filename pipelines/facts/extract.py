@@ -50,7 +50,8 @@ def _patterns() -> dict[str, re.Pattern]:
     r = _rules()
     inv = r["investment"]
     currency = _alternation(r["currencies"])
-    amount = (rf"(?P<qual>{_alternation(inv['qualifiers'])})?(?P<num>{_NUM})?(?P<unit>{_UNIT})?"
+    # "20多亿元" / "5000余万元" / "300万余元": 多/余 (more than) around the unit
+    amount = (rf"(?P<qual>{_alternation(inv['qualifiers'])})?(?P<num>{_NUM})?(?P<qual3>多|余)?(?P<unit>{_UNIT})?"
               rf"(?P<qual2>多|余)?(?P<cur>{currency})?")
     off = r["official"]
     level = f"[{off['levels']}]"
@@ -133,7 +134,7 @@ def _investments(folded: str, original: str) -> list[dict]:
         currency = r["currencies"][m.group("cur")] if m.group("cur") else inv["implied_currency"]
         if currency == "CNY" and amount < inv["min_amount_cny"]:
             continue
-        qualifier = m.group("qual") or m.group("qual2")
+        qualifier = m.group("qual") or m.group("qual3") or m.group("qual2")
         fact = {"kind": "investment", "text": original[m.start():m.end()], "amount": amount,
                 "amount_cny": amount if currency == "CNY" else None, "currency": currency,
                 "offsets": [m.start(), m.end()]}
