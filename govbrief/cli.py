@@ -216,6 +216,7 @@ def _manifest_rows(path: Path) -> Iterator[dict]:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from pipelines.extract import article as extract
+    from pipelines.facts import with_facts
 
     if args.manifest:
         try:
@@ -223,7 +224,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             return _fail(str(exc))
         for result in extract.extract_manifest(rows):
-            print(json.dumps(result, ensure_ascii=False), flush=False)
+            print(json.dumps(with_facts(result), ensure_ascii=False), flush=False)
         sys.stdout.flush()
         return EXIT_OK
     if not args.file:
@@ -236,7 +237,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if article is None:
         print(json.dumps({"url": args.url, "error": "no article text found"}, ensure_ascii=False))
         return EXIT_UNHEALTHY
-    print(json.dumps(article.as_dict(), ensure_ascii=False, indent=1))
+    print(json.dumps(with_facts(article.as_dict()), ensure_ascii=False, indent=1))
     return EXIT_OK
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,3 +32,12 @@ def rows(db: Path, sql: str, params: Sequence = ()) -> list[dict]:
         return [dict(r) for r in conn.execute(sql, params)]
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def served(archive: Path, log_dir: Path) -> Iterator[str]:
+    """`datasette serve` of an archive as a subprocess (logging to log_dir); yields its base URL."""
+    from pipelines.publish.serve import datasette_process
+
+    with open(log_dir / "datasette.log", "w") as log, datasette_process(archive, output=log) as base:
+        yield base

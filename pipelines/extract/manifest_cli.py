@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pipelines.extract.article import extract_manifest
+from pipelines.facts import with_facts
 
 
 def load_manifest(path: str | Path) -> list[dict]:
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     for out in extract_manifest(load_manifest(args[0])):
-        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(with_facts(out), ensure_ascii=False) + "\n")
     return 0
 
 

@@ -9,6 +9,8 @@ import sqlite_utils
 
 from pipelines.extract import boilerplate
 from pipelines.extract.article import extract_article
+from pipelines.facts import extract_facts
+from pipelines.facts.store import store_facts
 from pipelines.store import storage
 from pipelines.store.storage import Capture
 
@@ -44,6 +46,8 @@ def archive_capture(db: sqlite_utils.Database, capture: Capture, *, region: str 
     row = storage.article_row(article, source_id=capture.source_id, region=region, capture_id=capture_id,
                               fetched_at=capture.fetched_at)
     article_id, created = storage.upsert_article(db, row)
+    # facts (issue 15): a pure function of the stored row, then one write beside the article
+    store_facts(db, article_id, extract_facts(row["text"], row["published"], region))
     return Archived(capture_id, article_id, created)
 
 
@@ -61,7 +65,9 @@ def reextract_all(db: sqlite_utils.Database) -> dict[str, int]:
         row = storage.article_row(article, source_id=capture.source_id, region=regions.get(capture.source_id),
                                   capture_id=capture_id, fetched_at=capture.fetched_at)
         before = next(db.query("select title, text, published from articles where url = ?", [row["url"]]), None)
-        storage.upsert_article(db, row)
+        article_id, _created = storage.upsert_article(db, row)
+        # facts (issue 15): recomputed for every article, whether its text changed or the rules did
+        store_facts(db, article_id, extract_facts(row["text"], row["published"], row["region"]))
         if before != {"title": row["title"], "text": row["text"], "published": row["published"]}:
             counts["changed"] += 1
     return counts

@@ -78,6 +78,8 @@ import yaml
 
 from pipelines.extract import boilerplate
 from pipelines.extract.decode import decode_html
+from pipelines.facts import extract_facts
+from pipelines.facts.store import store_facts
 from pipelines.store import storage
 from pipelines.store.storage import Capture
 from pipelines.urls import looks_like_article_url, looks_like_list_url
@@ -696,7 +698,9 @@ def apply_recheck(db: sqlite_utils.Database, capture: Capture, *, region: str | 
                 row = storage.article_row(new, source_id=article["source_id"], region=region or article["region"],
                                           capture_id=capture_id, fetched_at=capture.fetched_at)
                 # through upsert_article: it keeps the full-text index in step with the new text
-                storage.upsert_article(db, {**row, "version_count": version, "last_changed": at})
+                article_id, _new = storage.upsert_article(db, {**row, "version_count": version, "last_changed": at})
+                # issue 15: the new text's facts replace the old ones
+                store_facts(db, article_id, extract_facts(row["text"], row["published"], row["region"]))
                 outcome = CHANGED
         if was_gone:
             gone_for = (parse_time(at) - parse_time(article["gone_since"])).days

@@ -33,9 +33,24 @@ def _baseline(db: sqlite_utils.Database) -> None:
     create_baseline_schema(db)
 
 
+def _facts_schema(db: sqlite_utils.Database) -> None:
+    from pipelines.facts.store import create_facts_schema
+
+    create_facts_schema(db)
+
+
+def _facts_backfill(db: sqlite_utils.Database) -> None:
+    from pipelines.facts.store import backfill_facts
+
+    backfill_facts(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
+    # 40-49: facts (issue 15, pipelines/facts/store.py)
+    Migration(40, "facts and projects tables, investment_announcements view", _facts_schema),
+    Migration(41, "facts of the articles archived before facts existed", _facts_backfill),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -1,0 +1,160 @@
+"""The `facts` and `projects` tables: migrations 40-41 and the one write processing calls.
+
+`store_facts(db, article_id, facts)` replaces an article's facts and projects (idempotent: storing the
+same article twice leaves one copy). Processing calls it right after the article upsert; the facts
+themselves come from the pure `extract_facts`, so the computation can run anywhere (a worker process)
+and only this write needs the archive.
+
+Every fact row also carries the article's *context place* (the place named nearest before it, else the
+first place of the article) and month (of the event date, else of publication): the columns journalists
+facet and sum by. Sums that must count each announcement once go through the view
+`investment_announcements`, which keeps one row per (lineage cluster, amount, currency): a press
+release reposted by twenty portals is one announcement (clusters: pipelines/lineage).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import sqlite_utils
+
+from pipelines.facts.extract import FACTS_VERSION, _rules, fold
+
+FACT_COLUMNS = {
+    "id": int, "article_id": int, "url": str, "kind": str, "text": str, "start": int, "end": int,
+    "amount": float, "amount_cny": float, "currency": str, "qualifier": str, "title": str, "name": str,
+    "level": str, "admin_code": str, "value": float, "unit": str, "date": str, "project": str,
+    "place": str, "place_code": str, "place_level": str, "month": str, "published": str,
+    "facts_version": int, "extra": str,
+}
+PROJECT_COLUMNS = {
+    "id": int, "article_id": int, "url": str, "fact_id": int, "name": str, "amount": float,
+    "amount_cny": float, "currency": str, "stage": str, "place": str, "place_code": str, "date": str,
+    "month": str, "start": int, "end": int,
+}
+_FIELDS = set(FACT_COLUMNS)
+
+INVESTMENT_VIEW = """
+create view if not exists investment_announcements as
+-- one row per announced investment: reposts in one lineage cluster stating the same amount count once
+select min(f.id) as fact_id, min(f.article_id) as article_id,
+       coalesce('cluster ' || ac.cluster_id, 'article ' || f.article_id) as lineage,
+       f.amount, f.amount_cny, f.currency, min(f.text) as text, min(f.project) as project,
+       min(f.place) as place, min(f.place_code) as place_code, min(f.place_level) as place_level,
+       min(f.month) as month, count(*) as copies
+from facts f left join article_clusters ac on ac.article_id = f.article_id
+where f.kind = 'investment'
+group by lineage, f.amount, f.currency
+"""
+
+
+def create_facts_schema(db: sqlite_utils.Database) -> None:
+    """Migration 40: facts and projects tables, their indexes and the de-duplicating view."""
+    db["facts"].create(FACT_COLUMNS, pk="id", if_not_exists=True)
+    db["projects"].create(PROJECT_COLUMNS, pk="id", if_not_exists=True)
+    for columns in (["article_id"], ["kind", "amount_cny"], ["place"], ["month"], ["name"], ["place_level"]):
+        db["facts"].create_index(columns, if_not_exists=True)
+    for columns in (["article_id"], ["place"], ["stage"]):
+        db["projects"].create_index(columns, if_not_exists=True)
+    from pipelines.lineage.clusters import ensure_lineage_schema
+
+    ensure_lineage_schema(db)  # the view joins article_clusters
+    db.execute(INVESTMENT_VIEW)
+
+
+def backfill_facts(db: sqlite_utils.Database) -> None:
+    """Migration 41: facts of the articles archived before facts existed."""
+    from pipelines.facts.extract import extract_facts
+
+    for row in list(db.query("select id, text, published, region from articles")):
+        store_facts(db, row["id"], extract_facts(row["text"], row["published"], row["region"]), commit=False)
+
+
+def _context_place(fact: dict, places: list[dict]) -> dict | None:
+    before = [p for p in places if p["offsets"][0] <= fact["offsets"][0]]
+    return before[-1] if before else (places[0] if places else None)
+
+
+def _stage(sentence: str) -> str | None:
+    stages: dict[str, str] = _rules()["projects"]["stages"]
+    hits = [(sentence.find(word), -len(word), stage) for word, stage in stages.items() if word in sentence]
+    return min(hits)[2] if hits else None
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    left = max(text.rfind(c, 0, start) for c in "。！？\n；") + 1
+    rights = [i for i in (text.find(c, end) for c in "。！？\n；") if i >= 0]
+    return text[left:min(rights) if rights else len(text)]
+
+
+def fact_rows(article: dict, facts: list[dict]) -> list[dict]:
+    """Rows of the facts table for one article (`article`: id, url, published)."""
+    places = [f for f in facts if f["kind"] == "place"]
+    dates = [f for f in facts if f["kind"] == "event_date" and f.get("date")]
+    month = (dates[0]["date"] if dates else (article.get("published") or ""))[:7] or None
+    rows = []
+    for fact in facts:
+        context = fact if fact["kind"] == "place" else _context_place(fact, places)
+        row = {k: v for k, v in fact.items() if k in _FIELDS}
+        extra = {k: v for k, v in fact.items() if k not in _FIELDS and k not in ("offsets", "kind")}
+        row.update({
+            "article_id": article["id"], "url": article.get("url"), "start": fact["offsets"][0],
+            "end": fact["offsets"][1], "place": context["name"] if context else None,
+            "place_code": context.get("admin_code") if context else None,
+            "place_level": context.get("level") if context else None,
+            "month": fact["date"][:7] if fact["kind"] == "event_date" and fact.get("date") else month,
+            "published": article.get("published"), "facts_version": FACTS_VERSION,
+            "extra": json.dumps(extra, ensure_ascii=False) if extra else None,
+        })
+        if fact["kind"] == "official":
+            row["text"] = fact["title"] + fact["name"]
+        elif fact["kind"] == "place":
+            row["text"] = fact["name"]
+        rows.append(row)
+    return rows
+
+
+def project_rows(article: dict, text: str, facts: list[dict], fact_ids: list[int]) -> list[dict]:
+    """A project per investment fact that names its project ("…项目总投资20亿元"): amount, stage
+    (签约 / 开工 / 竣工 / 投产, from its sentence), place and date."""
+    places = [f for f in facts if f["kind"] == "place"]
+    dates = [f["date"] for f in facts if f["kind"] == "event_date" and f.get("date")]
+    rows = []
+    folded = fold(text)
+    for fact, fact_id in zip(facts, fact_ids, strict=True):
+        if fact["kind"] != "investment" or not fact.get("project"):
+            continue
+        start, end = fact["project_offsets"]
+        place = _context_place(fact, places)
+        rows.append({
+            "article_id": article["id"], "url": article.get("url"), "fact_id": fact_id,
+            "name": re.sub(r"\s+", "", fact["project"]), "amount": fact["amount"], "amount_cny": fact["amount_cny"],
+            "currency": fact["currency"], "stage": _stage(_sentence(folded, start, fact["offsets"][1])),
+            "place": place["name"] if place else None, "place_code": place.get("admin_code") if place else None,
+            "date": dates[0] if dates else None,
+            "month": (dates[0] if dates else (article.get("published") or ""))[:7] or None,
+            "start": start, "end": end,
+        })
+    return rows
+
+
+def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *, commit: bool = True) -> int:
+    """Replace the facts and projects of one stored article. Returns the number of facts."""
+    article = next(db.query("select id, url, published, text from articles where id = ?", [article_id]), None)
+    if article is None:
+        raise ValueError(f"store_facts: no article with id {article_id}")
+
+    def write() -> int:
+        db.execute("delete from projects where article_id = ?", [article_id])
+        db.execute("delete from facts where article_id = ?", [article_id])
+        ids = [db["facts"].insert(row).last_pk for row in fact_rows(article, facts)]
+        projects = project_rows(article, article["text"] or "", facts, ids)
+        if projects:
+            db["projects"].insert_all(projects)
+        return len(ids)
+
+    if not commit:
+        return write()
+    with db.conn:
+        return write()
