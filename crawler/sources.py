@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from pipelines.urls import SOURCE_TYPES
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _DOMAIN = re.compile(r"^[a-z0-9.-]+(:\d+)?$")
 
@@ -34,6 +36,9 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "max_articles": (int, False),
     "enabled": (bool, False),
     "notes": (str, False),
+    # gov (a government body's own site), media (news organisations) or repost (portals, aggregators
+    # and content farms that republish); default inferred from the URLs (pipelines.urls.infer_source_type)
+    "source_type": (str, False),
 }
 
 
@@ -64,6 +69,7 @@ class Source:
     max_articles: int = 1000
     enabled: bool = True
     notes: str | None = None
+    source_type: str | None = None  # None: inferred from the URLs when stored
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +155,9 @@ def parse_sources(data: Any, path: str = "<sources>", lines: list[int] | None = 
                     re.compile(entry[key])
                 except re.error as exc:
                     problems.append(f"{label}.{key}: invalid regular expression: {exc}")
+        if entry.get("source_type") is not None and entry["source_type"] not in SOURCE_TYPES:
+            problems.append(f"{label}.source_type: must be one of {', '.join(SOURCE_TYPES)}, "
+                            f"got {entry['source_type']!r}")
         for key in ("max_pages", "max_depth", "max_articles"):
             if key in entry and entry[key] is not None and entry[key] < 1:
                 problems.append(f"{label}.{key}: must be at least 1")

@@ -27,6 +27,12 @@ class Migration:
     apply: Callable[[sqlite_utils.Database], None]
 
 
+def _region_levels(db: sqlite_utils.Database) -> None:
+    from pipelines.places.regions import add_region_levels
+
+    add_region_levels(db)
+
+
 def _baseline(db: sqlite_utils.Database) -> None:
     from pipelines.store.storage import create_baseline_schema
 
@@ -36,6 +42,7 @@ def _baseline(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
+    Migration(50, "sources: region as province/city/county with admin codes, source_type", _region_levels),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
