@@ -20,16 +20,17 @@ import gzip
 import html
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, urlsafe_components
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import NotFound, Request, Response
 from markupsafe import Markup, escape
 
 from pipelines.extract.decode import decode_html
 from pipelines.lineage import clusters as lineage
+from pipelines.publish.datasette_plugin import i18n, reader
 from pipelines.search import search_index
 
 # The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
@@ -57,14 +58,29 @@ def asgi_wrapper(datasette: Any) -> Any:
     def wrap(app: Any) -> Any:
         async def wrapped(scope: dict, receive: Any, send: Any) -> None:
             search = None
+            lang = i18n.DEFAULT
+            chosen = None
             if scope.get("type") == "http":
-                args = parse_qs(scope.get("query_string", b"").decode("ascii", "replace"))
-                search = (args.get("_search") or [None])[0]
+                args = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("ascii", "replace")).items()}
+                search = args.get("_search")
+                request = Request(scope, receive)
+                lang = i18n.language(args, request.cookies)
+                chosen = args.get("_lang") if args.get("_lang") in i18n.LANGUAGES else None
+
+            async def remember_language(message: dict) -> None:
+                # ?_lang= is remembered for the visitor's next pages (Datasette's own links drop it)
+                if chosen and message.get("type") == "http.response.start":
+                    cookie = f"{i18n.COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax".encode()
+                    message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+                await send(message)
+
             token = _current_search.set(search)
+            lang_token = i18n.current_language.set(lang)
             try:
-                await app(scope, receive, send)
+                await app(scope, receive, remember_language if chosen else send)
             finally:
                 _current_search.reset(token)
+                i18n.current_language.reset(lang_token)
 
         return wrapped
 
@@ -161,7 +177,11 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 @hookimpl
 def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
                         request: Any, datasette: Any) -> Any:
-    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES)}
+    lang = i18n.current_language.get()
+    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t,
+                           "govbrief_lang": lang, "govbrief_html_lang": i18n.HTML_LANG[lang],
+                           "govbrief_search_url": datasette.urls.path("-/search"),
+                           "govbrief_lang_url": _language_switch_url(request, lang)}
     if view_name == "table" and table in search_index.SEARCH_TABLES:
         # Datasette's own search filter runs too and reports supports_search=False for a table
         # without a detectable FTS table; template variables are applied last, so this wins.
@@ -176,6 +196,14 @@ def extra_template_vars(template: str, database: str | None, table: str | None, 
 
         return with_provenance
     return out
+
+
+def _language_switch_url(request: Any, lang: str) -> str:
+    """This page in the other language (the cookie set by ?_lang= keeps it on later pages)."""
+    if request is None:
+        return "?_lang=" + ("en" if lang == "zh" else "zh")
+    args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k != "_lang"]
+    return request.path + "?" + urlencode([*args, ("_lang", "en" if lang == "zh" else "zh")])
 
 
 # What the article page shows about where an article's text came from and what happened to it.
@@ -254,7 +282,11 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 
 @hookimpl
 def register_routes() -> list:
-    return [(r"^/-/govbrief/capture/(?P<database>[^/]+)/(?P<capture_id>\d+)$", capture_text)]
+    return [
+        (r"^/-/govbrief/capture/(?P<database>[^/]+)/(?P<capture_id>\d+)$", capture_text),
+        (r"^/$", reader.front_page),  # plugin routes come first: this replaces Datasette's database list
+        (r"^/-/search(\.(?P<format>csv|json|atom))?$", reader.search_page),
+    ]
 
 
 async def capture_text(datasette: Any, request: Any) -> Response:

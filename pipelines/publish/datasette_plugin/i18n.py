@@ -1,0 +1,181 @@
+"""The interface language: 简体中文 by default, English with ``?_lang=en`` (remembered in a cookie).
+
+Why a table here and not gettext: Datasette 0.65 has no translation layer, the strings are few, and
+the templates read them through one function ``t(key)``; a missing key shows the key itself, so an
+untranslated string is visible instead of silently English.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+COOKIE = "govbrief_lang"
+HTML_LANG = {"zh": "zh-Hans", "en": "en"}
+
+# The language of the request being served (set by the plugin's ASGI wrapper).
+current_language: ContextVar[str] = ContextVar("govbrief_language", default=DEFAULT)
+
+STRINGS: dict[str, dict[str, str]] = {
+    "site_title": {"zh": "地方政府项目新闻档案", "en": "Local-government project news archive"},
+    "site_tagline": {"zh": "检索各地政府网站发布的项目建设、招商引资新闻，保存原文与抓取证据。",
+                     "en": "Search project and investment news published by Chinese local governments, "
+                           "with the original text and the capture as evidence."},
+    "home": {"zh": "首页", "en": "Home"},
+    "crumb_home": {"zh": "首页", "en": "home"},
+    "menu": {"zh": "菜单", "en": "Menu"},
+    "log_out": {"zh": "退出登录", "en": "Log out"},
+    "powered_by": {"zh": "技术支持：", "en": "Powered by"},
+    "query_took": {"zh": "查询耗时", "en": "Queries took"},
+    "data_license": {"zh": "数据许可", "en": "Data license"},
+    "search": {"zh": "检索", "en": "Search"},
+    "search_placeholder": {"zh": "关键词，如 项目 开工（简繁体均可）",
+                           "en": "Words, e.g. 项目 开工 (Simplified or Traditional)"},
+    "search_help": {"zh": "查找标题或正文中包含这些字词的文章；多个词须同时出现，用引号表示词组。",
+                    "en": "Finds articles whose title or text contains these words; several words must all "
+                          "occur; quotes make a phrase."},
+    "date_from": {"zh": "起始日期", "en": "From"},
+    "date_to": {"zh": "截止日期", "en": "To"},
+    "date_placeholder": {"zh": "如 2023-03", "en": "e.g. 2023-03"},
+    "place": {"zh": "地区", "en": "Place"},
+    "any_place": {"zh": "全部地区", "en": "All places"},
+    "source": {"zh": "来源网站", "en": "Source"},
+    "any_source": {"zh": "全部来源", "en": "All sources"},
+    "source_type": {"zh": "来源类型", "en": "Source type"},
+    "any_type": {"zh": "全部类型", "en": "All types"},
+    "type_gov": {"zh": "政府网站", "en": "Government site"},
+    "type_media": {"zh": "新闻媒体", "en": "News media"},
+    "type_repost": {"zh": "转载网站", "en": "Repost site"},
+    "sort": {"zh": "排序", "en": "Sort"},
+    "sort_relevance": {"zh": "按相关度", "en": "By relevance"},
+    "sort_date": {"zh": "按日期", "en": "By date"},
+    "ordered_relevance": {"zh": "按相关度排序", "en": "ordered by relevance"},
+    "ordered_date": {"zh": "按发布日期排序（新→旧）", "en": "newest first"},
+    "ordered_date (too many hits to rank)": {"zh": "结果过多，按发布日期排序（新→旧）",
+                                             "en": "too many hits to rank: newest first"},
+    "archive_size": {"zh": "收录文章", "en": "Articles"},
+    "sources_count": {"zh": "来源网站", "en": "Sources"},
+    "date_span": {"zh": "发布时间跨度", "en": "Published between"},
+    "last_crawl": {"zh": "最近抓取", "en": "Last crawl"},
+    "articles_unit": {"zh": "篇", "en": ""},
+    "sources_unit": {"zh": "个", "en": ""},
+    "to": {"zh": "至", "en": "to"},
+    "health": {"zh": "各来源抓取状况", "en": "Crawl health per source"},
+    "health_ok": {"zh": "正常", "en": "healthy"},
+    "health_errors": {"zh": "上次抓取有错误", "en": "errors in the last run"},
+    "health_never": {"zh": "尚未抓取", "en": "never crawled"},
+    "health_failed": {"zh": "上次抓取失败", "en": "last run failed"},
+    "run_ok": {"zh": "正常", "en": "healthy"},
+    "run_failed": {"zh": "异常", "en": "unhealthy"},
+    "run_running": {"zh": "进行中", "en": "running"},
+    "articles": {"zh": "文章数", "en": "Articles"},
+    "newest_published": {"zh": "最新发布", "en": "Newest"},
+    "errors": {"zh": "错误", "en": "Errors"},
+    "status": {"zh": "状态", "en": "Status"},
+    "newest_articles": {"zh": "最新文章", "en": "Newest articles"},
+    "browse": {"zh": "浏览数据表", "en": "Browse the tables"},
+    "results": {"zh": "检索结果", "en": "Search results"},
+    "found": {"zh": "找到", "en": "Found"},
+    "no_results": {"zh": "没有找到符合条件的文章。可以减少关键词、放宽日期或地区。",
+                   "en": "No article matches. Try fewer words, a wider date range or another place."},
+    "all_articles": {"zh": "全部文章", "en": "All articles"},
+    "copies": {"zh": "共 {n} 个版本（转载）", "en": "{n} copies (reposts)"},
+    "canonical": {"zh": "原始发布", "en": "original"},
+    "collapsed_note": {"zh": "同一文章的转载已合并为一条。", "en": "Reposts of the same text are shown once."},
+    "show_all_copies": {"zh": "显示全部转载", "en": "Show every copy"},
+    "collapse_copies": {"zh": "合并转载", "en": "Group copies"},
+    "export": {"zh": "导出", "en": "Export"},
+    "subscribe": {"zh": "订阅（Atom）", "en": "Subscribe (Atom)"},
+    "facet_date": {"zh": "发布时间", "en": "Published"},
+    "facet_place": {"zh": "地区", "en": "Place"},
+    "facet_source": {"zh": "来源网站", "en": "Source"},
+    "facet_type": {"zh": "来源类型", "en": "Source type"},
+    "undated": {"zh": "日期不详", "en": "undated"},
+    "remove_filter": {"zh": "取消", "en": "remove"},
+    "refine": {"zh": "筛选", "en": "Refine"},
+    "prev": {"zh": "上一页", "en": "Previous"},
+    "next": {"zh": "下一页", "en": "Next"},
+    "page_of": {"zh": "第 {page} / {pages} 页", "en": "page {page} of {pages}"},
+    "bad_query": {"zh": "检索条件有误", "en": "Cannot read the search"},
+    "feed_title": {"zh": "政务项目新闻检索", "en": "govbrief search"},
+    "feed_all": {"zh": "全部文章", "en": "all articles"},
+    "language_switch": {"zh": "English", "en": "中文"},
+    # the reading view
+    "original_url": {"zh": "原文链接", "en": "Original"},
+    "published": {"zh": "发布日期", "en": "Published"},
+    "published_from": {"zh": "日期来自", "en": "date from"},
+    "publisher": {"zh": "发布机构", "en": "Publisher"},
+    "source_site": {"zh": "来源网站", "en": "Source site"},
+    "source_org": {"zh": "来源", "en": "Source (来源)"},
+    "author": {"zh": "作者", "en": "Author"},
+    "editor": {"zh": "编辑", "en": "editor"},
+    "fetched": {"zh": "抓取时间", "en": "Fetched"},
+    "first": {"zh": "首次", "en": "first"},
+    "latest": {"zh": "最近", "en": "latest"},
+    "capture": {"zh": "存档快照", "en": "Capture"},
+    "capture_text": {"zh": "存档的原始网页（纯文本）", "en": "stored response as text"},
+    "capture_record": {"zh": "快照记录", "en": "capture record"},
+    "warc_record": {"zh": "WARC 记录", "en": "WARC record"},
+    "characters": {"zh": "字", "en": "characters"},
+    "untitled": {"zh": "（无标题）", "en": "(untitled)"},
+    "unknown": {"zh": "不详", "en": "unknown"},
+    "cite": {"zh": "引用", "en": "Cite"},
+    "cite_help": {"zh": "复制下面的引用格式：", "en": "Copy this citation:"},
+    "copy": {"zh": "复制", "en": "Copy"},
+    "copied": {"zh": "已复制", "en": "Copied"},
+    "archived_on": {"zh": "存档于", "en": "archived"},
+    "gone": {"zh": "该网页自 {since} 起已从原网站删除（{reason}）。下面是删除前最后存档的版本。",
+             "en": "This page has been gone from its website since {since} ({reason}). The text below is "
+                   "the last version archived before it vanished."},
+    "also_published": {"zh": "同文转载", "en": "Also published at"},
+    "also_published_help": {"zh": "相同（或略经改动）的文字还存档于以下网址。"
+                                  "第一条为原始发布：政府网站优先，其次为最早发布。",
+                            "en": "The same text (or a light edit of it) was archived at these addresses. The "
+                                  "first listed is the canonical copy: a government site first, then the "
+                                  "earliest published."},
+    "this_is_canonical": {"zh": "本文即为原始发布。", "en": "This article is the canonical copy."},
+    "no_copies": {"zh": "档案中没有这篇文章的其他版本。", "en": "No other copy of this text is in the archive."},
+    "article": {"zh": "文章", "en": "Article"},
+    "host": {"zh": "网站", "en": "Host"},
+    "title": {"zh": "标题", "en": "Title"},
+    "similarity": {"zh": "相似度", "en": "Similarity"},
+    "evidence": {"zh": "依据", "en": "Evidence"},
+    "captures": {"zh": "存档快照", "en": "Captures"},
+    "captures_help": {"zh": "该网址每一次抓取保存的 HTTP 响应，新的在前（网页在何时说了什么的证据）。",
+                      "en": "Every stored HTTP response for this URL, newest first (the evidence of what the "
+                            "page said and when)."},
+    "all_as_table": {"zh": "以表格查看", "en": "All as a table"},
+    "fetched_utc": {"zh": "抓取时间（UTC）", "en": "Fetched (UTC)"},
+    "http_status": {"zh": "状态", "en": "Status"},
+    "bytes": {"zh": "字节", "en": "Bytes"},
+    "used_for_text": {"zh": "（正文取自此快照）", "en": "(used for the text above)"},
+    "history": {"zh": "修改记录", "en": "History"},
+    "version": {"zh": "版本", "en": "Version"},
+    "detected": {"zh": "发现时间（UTC）", "en": "Detected (UTC)"},
+    "what_changed": {"zh": "改动", "en": "What changed"},
+    "no_change": {"zh": "首次存档以来未发现改动", "en": "No change seen since the page was first archived"},
+    "last_rechecked": {"zh": "最近复查", "en": "last re-checked"},
+    "history_link": {"zh": "全部版本及差异", "en": "Every version with its diff"},
+    "events_link": {"zh": "该网址的全部复查记录", "en": "every re-check of this URL"},
+    "latest_event": {"zh": "最近", "en": "latest"},
+    "record": {"zh": "数据记录", "en": "Record"},
+    "back_to_search": {"zh": "返回检索", "en": "Back to search"},
+}
+
+
+def language(args: Any = None, cookies: Any = None) -> str:
+    """The language a request asks for: ?_lang=, else the cookie, else Chinese."""
+    for source, key in ((args, "_lang"), (cookies, COOKIE)):
+        value = source.get(key) if source is not None else None
+        if value in LANGUAGES:
+            return value
+    return DEFAULT
+
+
+def t(key: str, lang: str | None = None, **values: Any) -> str:
+    """The string for key in the current (or given) language; the key itself when unknown."""
+    entry = STRINGS.get(key)
+    text = entry.get(lang or current_language.get(), entry.get(DEFAULT, key)) if entry else key
+    return text.format(**values) if values else text
