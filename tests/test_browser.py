@@ -130,7 +130,7 @@ def test_article_page_shows_copies_captures_and_history(provenance_server: tuple
     base, ids = provenance_server
     driver.get(f"{base}/archive/articles/{ids['repost']}")
     copies = driver.find_elements(By.CSS_SELECTOR, "#also-published tbody tr")
-    assert len(copies) == 1 and "(canonical)" in copies[0].text
+    assert len(copies) == 1 and "（原始发布）" in copies[0].text
     original = copies[0].find_element(By.CSS_SELECTOR, "td:nth-child(2) a")
     assert original.get_attribute("href") == GOV_URL
     assert "<script>alert(1)</script>" in driver.find_element(By.ID, "article-title").text  # as text

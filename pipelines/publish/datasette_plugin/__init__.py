@@ -31,7 +31,8 @@ from markupsafe import Markup, escape
 from pipelines.extract.decode import decode_html
 from pipelines.lineage import clusters as lineage
 from pipelines.publish.datasette_plugin import i18n, reader
-from pipelines.search import search_index
+from pipelines.publish.warc import write_warc
+from pipelines.search import finder, search_index
 
 # The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
 # ASGI wrapper below sets this for the duration of each request (contextvars are per task).
@@ -230,10 +231,13 @@ async def article_provenance(datasette: Any, database: str, article_id: int) -> 
     lacks give empty lists."""
     db = datasette.get_database(database)
     tables = set(await db.table_names())
-    article = (await db.execute("select id, url from articles where id = ?", [article_id])).first()
+    article = (await db.execute("select id, url, source_id from articles where id = ?", [article_id])).first()
     result: dict[str, Any] = {name: [] for name in _PROVENANCE_QUERIES}
     if article is None:
         return result
+    sources = await db.execute_fn(finder.load_sources)
+    source = sources.get(article["source_id"])
+    result["source"] = {"name": source.name, "source_type": source.source_type, "place": source.place} if source else {}
     params = {"article_id": article_id, "url": article["url"]}
     for name, (needs, sql) in _PROVENANCE_QUERIES.items():
         if needs in tables:
@@ -284,13 +288,14 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 def register_routes() -> list:
     return [
         (r"^/-/govbrief/capture/(?P<database>[^/]+)/(?P<capture_id>\d+)$", capture_text),
+        (r"^/-/govbrief/warc/(?P<database>[^/]+)/(?P<capture_id>\d+)\.warc\.gz$", capture_warc),
         (r"^/$", reader.front_page),  # plugin routes come first: this replaces Datasette's database list
         (r"^/-/search(\.(?P<format>csv|json|atom))?$", reader.search_page),
     ]
 
 
-async def capture_text(datasette: Any, request: Any) -> Response:
-    """A stored capture's body as text/plain, never as HTML: the archived page cannot run."""
+async def _capture_row(datasette: Any, request: Any) -> Any:
+    """The capture named by the URL, for a visitor allowed to see the captures table."""
     database = request.url_vars["database"]
     try:
         db = datasette.get_database(database)
@@ -304,6 +309,33 @@ async def capture_text(datasette: Any, request: Any) -> Response:
     row = result.first()
     if row is None:
         raise NotFound("no such capture")
+    return row
+
+
+async def capture_warc(datasette: Any, request: Any) -> Response:
+    """One capture as a WARC file (response, reconstructed request, metadata): the evidence of one
+    page in the standard format, for replay tools and for handing over with a story."""
+    row = await _capture_row(datasette, request)
+    db = datasette.get_database(request.url_vars["database"])
+
+    def export(conn: Any) -> bytes:
+        import io
+
+        import sqlite_utils
+
+        out = io.BytesIO()
+        write_warc(sqlite_utils.Database(conn), out, capture_id=row["id"],
+                   filename=f"capture-{row['id']}.warc.gz")
+        return out.getvalue()
+
+    body = await db.execute_fn(export)
+    return Response(body, content_type="application/warc", headers={
+        "Content-Disposition": f'attachment; filename="capture-{row["id"]}.warc.gz"'})
+
+
+async def capture_text(datasette: Any, request: Any) -> Response:
+    """A stored capture's body as text/plain, never as HTML: the archived page cannot run."""
+    row = await _capture_row(datasette, request)
     body = row["body"] or b""
     if row["body_encoding"] == "gzip":
         body = gzip.decompress(body)
