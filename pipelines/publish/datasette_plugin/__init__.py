@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import html
+import time
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
@@ -78,6 +79,8 @@ def asgi_wrapper(datasette: Any) -> Any:
             token = _current_search.set(search)
             lang_token = i18n.current_language.set(lang)
             try:
+                if scope.get("type") == "http":
+                    scope = with_default_columns(scope)
                 await app(scope, receive, remember_language if chosen else send)
             finally:
                 _current_search.reset(token)
@@ -180,23 +183,65 @@ def extra_template_vars(template: str, database: str | None, table: str | None, 
                         request: Any, datasette: Any) -> Any:
     lang = i18n.current_language.get()
     out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t,
-                           "govbrief_lang": lang, "govbrief_html_lang": i18n.HTML_LANG[lang],
+                           "t_column": i18n.column_label, "govbrief_lang": lang,
+                           "govbrief_html_lang": i18n.HTML_LANG[lang],
                            "govbrief_search_url": datasette.urls.path("-/search"),
-                           "govbrief_lang_url": _language_switch_url(request, lang)}
+                           "govbrief_lang_url": _language_switch_url(request, lang),
+                           "govbrief_date_facets": DATE_FACETS, "govbrief_source_columns": ("source_id",),
+                           "govbrief_source_names": {}}
     if view_name == "table" and table in search_index.SEARCH_TABLES:
         # Datasette's own search filter runs too and reports supports_search=False for a table
         # without a detectable FTS table; template variables are applied last, so this wins.
         out["supports_search"] = True
         out["search"] = request.args.get("_search", "") if request else ""
-    if view_name == "row" and table in search_index.SEARCH_TABLES and request is not None:
-        async def with_provenance() -> dict[str, Any]:
+
+    async def with_database_vars() -> dict[str, Any]:
+        out["govbrief_source_names"] = await source_names(datasette, database)
+        if view_name == "row" and table in search_index.SEARCH_TABLES and request is not None:
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1 and str(pks[0]).isdigit():
                 out["govbrief_provenance"] = await article_provenance(datasette, database, int(pks[0]))
-            return out
+        return out
 
-        return with_provenance
-    return out
+    return with_database_vars if database and view_name in ("table", "row") else out
+
+
+# Facets shown in date order (newest first) rather than by count.
+DATE_FACETS = ("published_year", "published_month", "published")
+# The article table's columns when the visitor chose none: readable, and the text only once (as a
+# snippet). Any ?_col= / ?_nocol= of the visitor wins.
+DEFAULT_ARTICLE_COLUMNS = ("title", "published", "source_id", "region", "text")
+_SOURCE_NAMES_TTL = 60.0
+_source_names_cache: dict[str, tuple[float, dict[str, str]]] = {}
+
+
+async def source_names(datasette: Any, database: str | None) -> dict[str, str]:
+    """source id → publisher name (cached a minute: the registry changes once per crawl)."""
+    if not database:
+        return {}
+    cached = _source_names_cache.get(database)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    db = datasette.get_database(database)
+    names: dict[str, str] = {}
+    if "sources" in await db.table_names():
+        names = {r["id"]: r["name"] for r in (await db.execute("select id, name from sources")).rows if r["name"]}
+    _source_names_cache[database] = (time.monotonic() + _SOURCE_NAMES_TTL, names)
+    return names
+
+
+def with_default_columns(scope: dict) -> dict:
+    """The HTML articles table without ?_col/?_nocol shows DEFAULT_ARTICLE_COLUMNS (the query string
+    is rewritten inside the server; the visitor's URL stays as typed)."""
+    path = scope.get("path", "")
+    parts = path.strip("/").split("/")
+    if len(parts) != 2 or parts[1] not in search_index.SEARCH_TABLES or parts[0].startswith("-"):
+        return scope
+    query = scope.get("query_string", b"").decode("ascii", "replace")
+    if any(k in ("_col", "_nocol") for k, _ in parse_qsl(query, keep_blank_values=True)):
+        return scope
+    extra = urlencode([("_col", c) for c in DEFAULT_ARTICLE_COLUMNS])
+    return {**scope, "query_string": ((query + "&" if query else "") + extra).encode("ascii")}
 
 
 def _language_switch_url(request: Any, lang: str) -> str:
@@ -267,6 +312,12 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
             href = datasette.urls.row(database, tables[0], str(value))
             return Markup(f'<a href="{escape(href)}">{value}</a>')
         return None
+    if column == "source_id" and isinstance(value, str):
+        async def publisher() -> Any:
+            name = (await source_names(datasette, database)).get(value)
+            return Markup(f'<span title="{escape(value)}">{escape(name)}</span>') if name else None
+
+        return publisher
     if table not in search_index.SEARCH_TABLES or column not in _HIGHLIGHT_COLUMNS:
         return None
     search = _current_search.get()
@@ -279,8 +330,8 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         except (KeyError, IndexError):
             return Markup(text)
         return Markup(f'<a class="govbrief-title" href="{escape(href)}">{text}</a>')
-    if search and isinstance(value, str):
-        return Markup(search_index.snippet(value, search, width=SNIPPET_WIDTH))
+    if isinstance(value, str):  # the text as a snippet: around the first hit, else its start
+        return Markup(search_index.snippet(value, search or None, width=SNIPPET_WIDTH))
     return None
 
 

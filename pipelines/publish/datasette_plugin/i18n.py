@@ -25,6 +25,10 @@ STRINGS: dict[str, dict[str, str]] = {
                            "with the original text and the capture as evidence."},
     "home": {"zh": "首页", "en": "Home"},
     "crumb_home": {"zh": "首页", "en": "home"},
+    "crumb_archive": {"zh": "档案库", "en": "archive"},
+    "crumb_articles": {"zh": "文章", "en": "articles"},
+    "crumb_sources": {"zh": "来源网站", "en": "sources"},
+    "crumb_captures": {"zh": "存档快照", "en": "captures"},
     "menu": {"zh": "菜单", "en": "Menu"},
     "log_out": {"zh": "退出登录", "en": "Log out"},
     "powered_by": {"zh": "技术支持：", "en": "Powered by"},
@@ -162,7 +166,46 @@ STRINGS: dict[str, dict[str, str]] = {
     "latest_event": {"zh": "最近", "en": "latest"},
     "record": {"zh": "数据记录", "en": "Record"},
     "back_to_search": {"zh": "返回检索", "en": "Back to search"},
+    # Datasette's table pages
+    "rows_unit": {"zh": "条", "en": "rows"},
+    "rows_count": {"zh": "共 {n} 条", "en": "{n} rows"},
+    "search_contains": {"zh": "包含“{q}”", "en": "containing “{q}”"},
+    "search_page_link": {"zh": "用检索页查看（按相关度、可导出）",
+                         "en": "open in the search page (ranked, exportable)"},
+    "column_descriptions": {"zh": "字段说明", "en": "Column descriptions"},
+    "zero_records": {"zh": "没有记录", "en": "0 records"},
 }
+
+# Column headers and facet names on Datasette's table pages (Chinese only: in English the column
+# name itself is the label). Same name, same meaning in every table of the archive.
+COLUMN_LABELS: dict[str, str] = {
+    "id": "编号", "url": "原文链接", "host": "网站", "source_id": "来源网站", "region": "地区", "title": "标题",
+    "text": "正文", "published": "发布日期", "published_year": "发布年份", "published_month": "发布月份",
+    "published_source": "日期来源", "source_org": "来源（稿件）", "author": "作者", "editor": "编辑",
+    "script": "字体", "language": "语言", "title_simplified": "标题（简体）", "text_simplified": "正文（简体）",
+    "text_length": "字数", "capture_id": "快照", "first_fetched": "首次抓取", "fetched_at": "抓取时间",
+    "extracted_at": "抽取时间", "extractor_version": "抽取程序版本", "last_checked": "最近复查",
+    "last_check_outcome": "复查结果", "failed_checks": "复查失败次数", "last_seen": "最近可见",
+    "seen_capture_id": "最近可见快照", "gone_since": "删除于", "gone_reason": "删除方式", "gone_status": "删除状态码",
+    "gone_detail": "删除证据", "version_count": "版本数", "last_changed": "最近修改", "name": "名称",
+    "start_urls": "起始网址", "config": "配置", "updated_at": "更新时间", "source_type": "来源类型",
+    "province": "省", "city": "市", "county": "县（区）", "province_code": "省代码", "city_code": "市代码",
+    "county_code": "县代码", "final_url": "最终网址", "status": "状态", "headers": "响应头",
+    "content_type": "内容类型", "body": "内容", "body_encoding": "压缩方式", "body_size": "字节数",
+    "sha256": "SHA-256", "run_id": "抓取批次", "started_at": "开始时间", "finished_at": "结束时间",
+    "sources": "来源", "exit_status": "退出码", "pages_fetched": "抓取页数", "list_pages": "列表页数",
+    "articles_new": "新增文章", "articles_known": "已有文章", "errors": "错误数", "message": "说明",
+    "stats": "统计", "kind": "类型", "reason": "原因", "at": "时间", "article_id": "文章", "version": "版本",
+    "diff": "差异", "summary": "改动", "detected_at": "发现时间", "event": "事件", "detail": "详情",
+    "cluster_id": "转载组", "is_canonical": "原始发布", "similarity": "相似度", "jaccard": "Jaccard 相似度",
+    "evidence": "依据", "canonical_article_id": "原始文章", "size": "篇数", "snippet": "摘要",
+}
+
+
+def column_label(name: str, lang: str | None = None) -> str:
+    if (lang or current_language.get()) == "zh":
+        return COLUMN_LABELS.get(name, name)
+    return name
 
 
 def language(args: Any = None, cookies: Any = None) -> str:
