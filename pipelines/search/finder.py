@@ -286,7 +286,7 @@ def _page_ids(conn: Any, query: SearchQuery, match: str | None, where: list[str]
     if match is not None and query.sort == "relevance":
         ranked = conn.execute(f"select count(*) from ({_HITS} limit {rank_limit + 1})", {"match": match}).fetchone()[0]
         if ranked <= rank_limit:
-            rest = "".join(f" and {w}" for w in where if _HITS not in w)
+            rest = "".join(f" and {w}" for w in where if not w.endswith(f"a.id in ({_HITS})"))
             sql = (f"select a.id from {fts} join articles a on a.id = {fts}.rowid where {fts} match :match{rest} "
                    f"order by {fts}.rank, a.id limit :limit offset :offset")
             rows = conn.execute(sql, {**params, "limit": limit, "offset": offset})

@@ -174,6 +174,7 @@ STRINGS: dict[str, dict[str, str]] = {
                          "en": "open in the search page (ranked, exportable)"},
     "column_descriptions": {"zh": "字段说明", "en": "Column descriptions"},
     "zero_records": {"zh": "没有记录", "en": "0 records"},
+    "custom_sql": {"zh": "自定义 SQL 查询", "en": "Custom SQL query"},
 }
 
 # Column headers and facet names on Datasette's table pages (Chinese only: in English the column
