@@ -22,6 +22,7 @@ import time
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
+from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
@@ -212,21 +213,23 @@ DATE_FACETS = ("published_year", "published_month", "published")
 # snippet). Any ?_col= / ?_nocol= of the visitor wins.
 DEFAULT_ARTICLE_COLUMNS = ("title", "published", "source_id", "region", "text")
 _SOURCE_NAMES_TTL = 60.0
-_source_names_cache: dict[str, tuple[float, dict[str, str]]] = {}
+# per Datasette instance (tests run several in one process), per database
+_source_names_cache: WeakKeyDictionary[Any, dict[str, tuple[float, dict[str, str]]]] = WeakKeyDictionary()
 
 
 async def source_names(datasette: Any, database: str | None) -> dict[str, str]:
     """source id → publisher name (cached a minute: the registry changes once per crawl)."""
     if not database:
         return {}
-    cached = _source_names_cache.get(database)
+    cache = _source_names_cache.setdefault(datasette, {})
+    cached = cache.get(database)
     if cached and cached[0] > time.monotonic():
         return cached[1]
     db = datasette.get_database(database)
     names: dict[str, str] = {}
     if "sources" in await db.table_names():
         names = {r["id"]: r["name"] for r in (await db.execute("select id, name from sources")).rows if r["name"]}
-    _source_names_cache[database] = (time.monotonic() + _SOURCE_NAMES_TTL, names)
+    cache[database] = (time.monotonic() + _SOURCE_NAMES_TTL, names)
     return names
 
 
