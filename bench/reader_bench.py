@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from search_bench import DB_NAME, Client, build_archive, pct, pick_queries  # noqa: E402
+from search_bench import DB_NAME, Client, archive_for, pct, pick_queries  # noqa: E402
 
 from pipelines.store import storage  # noqa: E402
 
@@ -89,12 +89,7 @@ def run(args: argparse.Namespace) -> dict:
     from pipelines.publish.serve import datasette_process
 
     path = Path(args.db)
-    if args.reuse and path.exists():
-        build = json.loads(Path(str(path) + ".build.json").read_text())
-    else:
-        print(f"building {args.articles:,} articles in {path} ...", flush=True)
-        build = build_archive(path, args.articles)
-        Path(str(path) + ".build.json").write_text(json.dumps(build))
+    build = archive_for(path, args.articles, args.reuse)
     register_sources(path)
     print(json.dumps(build), flush=True)
     queries = pick_queries(path, args.queries)

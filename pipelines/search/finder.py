@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pipelines.places import regions
 from pipelines.places.regions import resolve_region
 from pipelines.search import search_index
 from pipelines.urls import SOURCE_TYPES
@@ -113,20 +114,19 @@ class Source:
     name: str
     region: str | None
     source_type: str | None
-    province: str | None = None
-    province_code: str | None = None
-    city: str | None = None
-    city_code: str | None = None
-    county: str | None = None
-    county_code: str | None = None
+    levels: regions.Place = regions.EMPTY  # province / city / county with codes (migration 50)
 
     @property
     def place(self) -> str:
-        return "".join(p for p in (self.province, self.city, self.county) if p) or (self.region or "")
+        return self.levels.name or (self.region or "")
+
+    @property
+    def codes(self) -> tuple[str | None, str | None, str | None]:
+        return self.levels.province_code, self.levels.city_code, self.levels.county_code
 
 
 @dataclass
-class Place:
+class PlaceOption:
     code: str
     name: str
     level: int  # 0 province, 1 city, 2 county
@@ -153,18 +153,20 @@ def load_sources(conn: Any) -> dict[str, Source]:
     wanted = ["id", "name", "region", "source_type", "province", "province_code", "city", "city_code",
               "county", "county_code"]
     select = ", ".join(c if c in columns else f"null as {c}" for c in wanted)
-    return {r[0]: Source(*r) for r in conn.execute(f"select {select} from sources order by id")}
+    return {r[0]: Source(*r[:4], levels=regions.Place(*r[4:]))
+            for r in conn.execute(f"select {select} from sources order by id")}
 
 
-def places(sources: Mapping[str, Source]) -> list[Place]:
+def places(sources: Mapping[str, Source]) -> list[PlaceOption]:
     """Every province, city and county a source belongs to, as a tree in reading order."""
-    found: dict[str, Place] = {}
+    found: dict[str, PlaceOption] = {}
     for s in sources.values():
-        levels = [(s.province_code, s.province), (s.city_code, s.city), (s.county_code, s.county)]
+        p = s.levels
+        levels = [(p.province_code, p.province), (p.city_code, p.city), (p.county_code, p.county)]
         parent = None
         for depth, (code, name) in enumerate(levels):
             if code and name:
-                found.setdefault(code, Place(code, name, depth, parent))
+                found.setdefault(code, PlaceOption(code, name, depth, parent))
                 parent = code
     return sorted(found.values(), key=lambda p: p.code)
 
@@ -191,7 +193,7 @@ def matching_source_ids(query: SearchQuery, sources: Mapping[str, Source]) -> li
     return [s.id for s in sources.values()
             if (not query.source or s.id == query.source)
             and (not query.source_type or (s.source_type or "media") == query.source_type)
-            and (not code or code in (s.province_code, s.city_code, s.county_code))]
+            and (not code or code in s.codes)]
 
 
 def _conditions(query: SearchQuery, source_ids: list[str] | None, membership: str | None
@@ -249,7 +251,7 @@ def _facets(conn: Any, where: list[str], params: dict[str, Any], sources: Mappin
     for source_id, count in by_source.items():
         s = sources.get(source_id)
         by_type[(s.source_type if s else None) or "media"] += count
-        for code in {s.province_code, s.city_code, s.county_code} - {None} if s else ():
+        for code in set(s.codes) - {None} if s else ():
             by_place[code] += count
     names = {p.code: p for p in places(sources)}
     dated = sorted(((m, c) for m, c in by_month.items() if m), reverse=True)
