@@ -216,6 +216,11 @@ def test_english_on_request_and_remembered(ds: Any) -> None:
     assert "检索结果" in get(ds, "/-/search?q=项目").text
 
 
+def test_error_pages_are_chinese(ds: Any) -> None:
+    page = get(ds, "/archive/articles/999")
+    assert page.status_code == 404 and "<title>找不到该页面（404） – 地方政府项目新闻档案</title>" in page.text
+
+
 def test_bad_filter_is_a_400_with_the_reason(ds: Any) -> None:
     page = get(ds, "/-/search?q=项目&from=March")
     assert page.status_code == 400 and 'id="gb-error"' in page.text and "from" in page.text
