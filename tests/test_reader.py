@@ -223,7 +223,9 @@ def test_error_pages_are_chinese(ds: Any) -> None:
 
 def test_bad_filter_is_a_400_with_the_reason(ds: Any) -> None:
     page = get(ds, "/-/search?q=项目&from=March")
-    assert page.status_code == 400 and 'id="gb-error"' in page.text and "from" in page.text
+    assert page.status_code == 400 and 'id="gb-error"' in page.text
+    assert "无法识别“起始日期”的值“March”" in page.text
+    assert "from: expected a date" in get(ds, "/-/search?from=March&_lang=en").text
     assert get(ds, "/-/search.json?from=March").status_code == 400
 
 

@@ -39,7 +39,13 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 
 
 class BadQuery(ValueError):
-    """A filter value that cannot be understood; the message says which and why (shown to the reader)."""
+    """A filter value that cannot be understood; the message says which and why. ``param`` and
+    ``value`` let a page say it in the reader's language."""
+
+    def __init__(self, message: str, param: str, value: object):
+        super().__init__(message)
+        self.param = param
+        self.value = value
 
 
 def _date_bound(value: str | None, upper: bool, name: str) -> str | None:
@@ -49,10 +55,10 @@ def _date_bound(value: str | None, upper: bool, name: str) -> str | None:
         return None
     m = _DATE.match(value)
     if not m:
-        raise BadQuery(f"{name}: expected a date such as 2023-03-05, 2023-03 or 2023, got {value!r}")
+        raise BadQuery(f"{name}: expected a date such as 2023-03-05, 2023-03 or 2023, got {value!r}", name, value)
     year, month, day = m.group(1), m.group(2), m.group(3)
     if month and not 1 <= int(month) <= 12 or day and not 1 <= int(day) <= 31:
-        raise BadQuery(f"{name}: no such date {value!r}")
+        raise BadQuery(f"{name}: no such date {value!r}", name, value)
     parts = [year, f"{int(month):02d}" if month else ("12" if upper else "01")]
     parts.append(f"{int(day):02d}" if day else ("99" if upper else "00"))  # "99"/"00": whole month
     return "-".join(parts)
@@ -78,14 +84,15 @@ class SearchQuery:
 
         source_type = get("type")
         if source_type and source_type not in SOURCE_TYPES:
-            raise BadQuery(f"type: expected one of {', '.join(SOURCE_TYPES)}, got {source_type!r}")
+            raise BadQuery(f"type: expected one of {', '.join(SOURCE_TYPES)}, got {source_type!r}", "type",
+                           source_type)
         sort = get("sort") or "relevance"
         if sort not in ("relevance", "date"):
-            raise BadQuery(f"sort: expected relevance or date, got {sort!r}")
+            raise BadQuery(f"sort: expected relevance or date, got {sort!r}", "sort", sort)
         try:
             page = max(1, int(get("page") or 1))
         except ValueError:
-            raise BadQuery(f"page: expected a number, got {get('page')!r}") from None
+            raise BadQuery(f"page: expected a number, got {get('page')!r}", "page", get("page")) from None
         query = cls(q=(get("q") or "")[:200], date_from=get("from"), date_to=get("to"), place=get("place"),
                     source=get("source"), source_type=source_type, sort=sort, page=min(page, 500),
                     all_copies=get("copies") == "all")

@@ -146,7 +146,9 @@ async def search_page(datasette: Any, request: Any) -> Response:
         if fmt:
             return Response.json({"error": str(exc)}, status=400)
         overview = await _run(datasette, database, archive_overview)
-        context = _context(datasette, request, database, error=str(exc), query=finder.SearchQuery(),
+        message = str(exc) if current_language.get() == "en" else t(
+            "bad_param", name=t(BAD_PARAM_LABELS.get(exc.param, exc.param)), value=exc.value)
+        context = _context(datasette, request, database, error=message, query=finder.SearchQuery(),
                            overview=overview, result=None, description="")
         return Response.html(await datasette.render_template("govbrief_search.html", context, request=request,
                                                              view_name="govbrief_search"), status=400)
@@ -184,6 +186,8 @@ async def search_page(datasette: Any, request: Any) -> Response:
     return Response.html(await datasette.render_template("govbrief_search.html", context, request=request,
                                                          view_name="govbrief_search"))
 
+
+BAD_PARAM_LABELS = {"from": "date_from", "to": "date_to", "type": "source_type", "sort": "sort", "page": "page"}
 
 EXPORT_FIELDS = ("id", "title", "published", "publisher", "source_id", "source_type", "place", "url",
                  "article_page", "snippet", "copies")
