@@ -24,6 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
                      "en": "Search project and investment news published by Chinese local governments, "
                            "with the original text and the capture as evidence."},
     "home": {"zh": "首页", "en": "Home"},
+    "colon": {"zh": "：", "en": ": "},
     "crumb_home": {"zh": "首页", "en": "home"},
     "crumb_archive": {"zh": "档案库", "en": "archive"},
     "crumb_articles": {"zh": "文章", "en": "articles"},

@@ -218,7 +218,7 @@ def _atom_response(datasette: Any, request: Any, database: str, result: finder.S
                                                                 else ""))
     html_url = datasette.absolute_url(request, datasette.urls.path("-/search") + "?" + urlencode(
         result.query.as_args(sort="date")))
-    title = t("feed_title") + ("：" if current_language.get() == "zh" else ": ") + description
+    title = t("feed_title") + t("colon") + description
     entries = []
     for row in result.rows:
         page = datasette.absolute_url(request, datasette.urls.row(database, ARTICLES, str(row["id"])))
