@@ -33,6 +33,12 @@ def _region_levels(db: sqlite_utils.Database) -> None:
     add_region_levels(db)
 
 
+def _facet_index(db: sqlite_utils.Database) -> None:
+    from pipelines.search.finder import add_facet_index
+
+    add_facet_index(db)
+
+
 def _baseline(db: sqlite_utils.Database) -> None:
     from pipelines.store.storage import create_baseline_schema
 
@@ -43,6 +49,8 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
     Migration(50, "sources: region as province/city/county with admin codes, source_type", _region_levels),
+    Migration(51, "articles: (source_id, published_month, published) index for the reader's counts and facets",
+              _facet_index),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

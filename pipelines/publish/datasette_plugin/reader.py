@@ -153,7 +153,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
         return Response.html(await datasette.render_template("govbrief_search.html", context, request=request,
                                                              view_name="govbrief_search"), status=400)
     config = datasette.plugin_config("govbrief", database=database) or {}
-    rank_limit = int(config.get("rank_limit", finder.RANK_LIMIT))
+    rank_limit = int(config.get("page_rank_limit", finder.RANK_LIMIT))
     if fmt == "atom":
         query = finder.SearchQuery(**{**query.__dict__, "sort": "date", "page": 1})
     page_size = finder.EXPORT_LIMIT if fmt in ("csv", "json") else FEED_SIZE if fmt == "atom" else finder.PAGE_SIZE
