@@ -216,6 +216,16 @@ def test_english_on_request_and_remembered(ds: Any) -> None:
     assert "检索结果" in get(ds, "/-/search?q=项目").text
 
 
+@pytest.mark.parametrize("path", [
+    "/", "/-/search?q=项目", "/archive", "/archive/articles", "/archive/articles/1", "/archive/sources",
+    "/archive/sources/taixing-gov", "/archive/captures/1", "/archive/crawl_runs", "/archive/fetch_errors",
+    "/archive/clusters", "/archive/search?q=项目", "/archive/crawl_health", "/archive/nothing/1",
+])
+def test_every_page_title_is_chinese(ds: Any, path: str) -> None:
+    title = re.search(r"<title>(.*?)</title>", get(ds, path).text, re.S).group(1)
+    assert re.search(r"[\u4e00-\u9fff]", title) and "select" not in title.lower(), (path, title)
+
+
 def test_error_pages_are_chinese(ds: Any) -> None:
     page = get(ds, "/archive/articles/999")
     assert page.status_code == 404 and "<title>找不到该页面（404） – 地方政府项目新闻档案</title>" in page.text
