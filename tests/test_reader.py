@@ -266,6 +266,8 @@ def test_articles_table_shows_readable_columns(ds: Any) -> None:
     months = [m for m in ("2023-04", "2023-03", "2023-02", "2023-01") if m in facet[:3000]]
     assert months == ["2023-04", "2023-03", "2023-02", "2023-01"]
     assert [facet.index(m) for m in months] == sorted(facet.index(m) for m in months)
+    assert 'value="应用"' in html and "Apply" not in html and "Advanced export" not in html
+    assert "<summary>表结构（SQL）</summary>" in html  # the schema only for whoever opens it
     # the visitor's own column choice still wins, and the JSON API is untouched
     assert "text_simplified" in get(ds, "/archive/articles?_col=text_simplified").text
     assert "text_simplified" in get(ds, "/archive/articles.json?_shape=array&_size=1").json()[0]
