@@ -34,7 +34,7 @@ MAX_PROBLEMS = 20  # listed in one message; the rest are counted
 
 # Field order for messages ("known: ...").
 _FIELDS = ("id", "name", "region", "start_urls", "allowed_domains", "article_url_pattern", "list_url_pattern",
-           "sitemap_urls", "feed_urls", "max_pages", "max_depth", "max_articles", "enabled", "notes")
+           "sitemap_urls", "feed_urls", "max_pages", "max_depth", "max_articles", "enabled", "notes", "source_type")
 
 
 class SourcesError(ValueError):
@@ -64,6 +64,7 @@ class Source:
     max_articles: int = 1000
     enabled: bool = True
     notes: str | None = None
+    source_type: str | None = None  # None: inferred from the URLs when stored
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -336,21 +336,33 @@ def _sample_web():
     if (checkout / "sampleweb" / "__init__.py").is_file() and str(checkout) not in sys.path:
         sys.path.insert(0, str(checkout))
     try:
-        from sampleweb import start_sample_web
+        from sampleweb import SITE_IDS, start_sample_web
     except ImportError:
         raise ImportError("the demo needs the sample web of a source checkout (sampleweb/ next to govbrief/); "
                           "run `make demo` in a clone of the repository") from None
-    return start_sample_web
+    return start_sample_web, SITE_IDS
+
+
+# The sample web's first port for `govbrief demo`: fixed, so a second demo run finds the same article
+# URLs (http://127.0.0.1:18401/...) and updates the archive instead of adding a copy of everything.
+DEMO_WEB_PORT = 18401
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the bundled sample web on 127.0.0.1, crawl it into the archive, then serve the archive."""
     try:
-        start_sample_web = _sample_web()
+        start_sample_web, SITE_IDS = _sample_web()  # noqa: N806 (the module's constant)
     except ImportError as exc:
         return _fail(str(exc))
 
-    with start_sample_web() as web, tempfile.TemporaryDirectory(prefix="govbrief-demo-") as tmp:
+    try:
+        web_context = start_sample_web(base_port=args.web_port)
+    except OSError as exc:
+        last = args.web_port + len(SITE_IDS) - 1
+        return _fail(f"demo: cannot start the sample web on 127.0.0.1 ports {args.web_port}-{last} ({exc}); "
+                     "free them or choose --web-port (the same one every run, or the archive gets a "
+                     "second copy of every article)", EXIT_BAD_INPUT)
+    with web_context as web, tempfile.TemporaryDirectory(prefix="govbrief-demo-") as tmp:
         sources = Path(tmp) / "sources.yml"
         web.write_sources(sources)
         print("sample web:", ", ".join(f"{k} {v}" for k, v in web.base_urls.items()), flush=True)
@@ -436,6 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "with 503 (default %(default)s, 0: none)")
         if name == "demo":
             p.add_argument("--no-serve", action="store_true", help="stop after the crawl")
+            p.add_argument("--web-port", type=int, default=DEMO_WEB_PORT,
+                           help=f"first port of the sample web (its sites take consecutive ports; default "
+                                f"{DEMO_WEB_PORT}). Keep it the same between runs: the article "
+                                "URLs include it, so another port would archive every article again")
         p.set_defaults(func=func)
 
     p = sub.add_parser("check-sources", help="validate a sources registry")

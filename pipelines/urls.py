@@ -70,3 +70,26 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
+
+
+# --- Source types -------------------------------------------------------------------------------
+
+SOURCE_TYPES = ("gov", "media", "repost")
+# Hosts whose pages are mostly copies of other publishers' articles: portals' self-media channels,
+# aggregators and document-sharing sites (the places a government text is reposted to).
+_REPOST_HOSTS = re.compile(
+    r"(^|\.)(sohu\.com|163\.com|qq\.com|toutiao\.com|baijiahao\.baidu\.com|sina\.com\.cn|sina\.cn|"
+    r"ifeng\.com|wenku\.baidu\.com|360doc\.com|docin\.com|doc88\.com|book118\.com|zhihu\.com|"
+    r"weixin\.qq\.com|jianshu\.com)$", re.I)
+
+
+def infer_source_type(urls: list[str]) -> str:
+    """The registry's default `source_type` for a source with these URLs: "gov" for government
+    domains (*.gov.cn, the reserved second-level domain of Chinese government bodies), "repost" for
+    portals and aggregators that mostly republish, else "media". A registry entry can always say."""
+    hosts = [(urlsplit(u).hostname or "").lower() for u in urls if isinstance(u, str)]
+    if any(h == "gov.cn" or h.endswith(".gov.cn") for h in hosts):
+        return "gov"
+    if hosts and all(_REPOST_HOSTS.search(h) for h in hosts):
+        return "repost"
+    return "media"

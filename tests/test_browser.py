@@ -7,29 +7,18 @@ only when they are missing. Screenshots are kept in test-artifacts/ at the repos
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS, chromium, needs_chromium
 from conftest_search import XSS_TITLE, build_archive
 from fixture_provenance import GOV_URL, REPOST_URL, build_provenance_archive
 
 from pipelines.publish.serve import datasette_process
 from pipelines.search.search_index import fold
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-                       reason="needs Debian packages chromium and chromium-driver "
-                              f"({CHROMIUM}, {CHROMEDRIVER})"),
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +39,8 @@ def provenance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    # the machine's network is closed: no background, component or sync traffic to wait for
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    browser.set_page_load_timeout(30)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_search_highlight_and_open_article(server: str, driver: object) -> None:
@@ -130,7 +103,7 @@ def test_article_page_shows_copies_captures_and_history(provenance_server: tuple
     base, ids = provenance_server
     driver.get(f"{base}/archive/articles/{ids['repost']}")
     copies = driver.find_elements(By.CSS_SELECTOR, "#also-published tbody tr")
-    assert len(copies) == 1 and "(canonical)" in copies[0].text
+    assert len(copies) == 1 and "（原始发布）" in copies[0].text
     original = copies[0].find_element(By.CSS_SELECTOR, "td:nth-child(2) a")
     assert original.get_attribute("href") == GOV_URL
     assert "<script>alert(1)</script>" in driver.find_element(By.ID, "article-title").text  # as text

@@ -59,4 +59,4 @@ def test_facts_facets_chart_and_highlighted_article(facts_server: tuple[str, dic
     driver.execute_script("document.getElementById('article-text').scrollIntoView()")
     driver.save_screenshot(str(ARTIFACTS / "facts-article.png"))
     driver.get(link)
-    assert "/archive/facts/" in driver.current_url and "facts" in driver.title
+    assert "/archive/facts/" in driver.current_url and "新闻要素" in driver.title

@@ -57,11 +57,11 @@ def test_article_page_shows_also_published_at(archive: dict) -> None:
     gov = get(ds, f"/archive/articles/{ids['gov']}").text
     table = section(gov, "also-published")
     assert f'href="{REPOST_URL}"' in table and f"/archive/articles/{ids['repost']}" in table
-    assert "This article is the canonical copy" in gov
+    assert "本文即为原始发布" in gov
     repost = get(ds, f"/archive/articles/{ids['repost']}").text
     table = section(repost, "also-published")
-    assert f'href="{GOV_URL}"' in table and "(canonical)" in table
-    assert "This article is the canonical copy" not in repost
+    assert f'href="{GOV_URL}"' in table and "（原始发布）" in table
+    assert "本文即为原始发布" not in repost
     other = get(ds, f"/archive/articles/{ids['other']}").text
     assert 'id="also-published-none"' in other and 'id="also-published"' not in other
 
@@ -77,7 +77,7 @@ def test_article_page_lists_every_capture_and_the_versions(archive: dict) -> Non
     captures = section(page, "captures")
     positions = [captures.index(f'href="/-/govbrief/capture/archive/{c}"') for c in capture_ids]
     assert positions == sorted(positions)  # newest first
-    assert "(used for the text above)" in captures
+    assert "（正文取自此快照）" in captures
     versions = section(page, "versions")
     assert "v2" in versions and "v1" in versions and "共3[-2-]{+5+}个" in html.unescape(versions)
     link = section(page, "article-history-link")
@@ -109,7 +109,7 @@ def test_challenge_is_logged_but_not_a_deletion(archive: dict) -> None:
     ds, ids = archive["ds"], archive["ids"]
     page = get(ds, f"/archive/articles/{ids['blocked']}").text
     assert 'id="article-gone"' not in page
-    assert "latest: challenge" in page
+    assert "最近：challenge" in page
     log = get(ds, f"/archive/recheck_log.json?url={quote(BLOCKED_URL)}&_shape=array").json()
     assert [(r["event"], r["status"]) for r in log] == [("challenge", 521)]
 

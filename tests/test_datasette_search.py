@@ -5,6 +5,7 @@ and that archived markup never runs."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest_search import XSS_TITLE, build_archive
+from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.publish.serve import SETTINGS, load_metadata, make_datasette
 from pipelines.search import search_index
@@ -110,7 +112,7 @@ def test_search_page_has_box_and_highlighted_hits(ds: Any) -> None:
     assert 'name="_search" value="农业"' in html
     assert "<mark>農業</mark>" in html and "<mark>农业</mark>" in html
     assert 'class="govbrief-title" href="/archive/articles/' in html
-    assert "search matches" in html
+    assert "包含“农业”" in html  # the count line names the search
     # the unfiltered page has the search box as well, and no stale highlighting
     plain = get(ds, "/archive/articles").text
     assert 'name="_search"' in plain and "<mark>" not in plain
@@ -164,7 +166,7 @@ def test_crawl_health_and_newest_by_region(ds: Any) -> None:
 def test_article_page(ds: Any, archive: Path, articles: dict) -> None:
     a = articles[1]
     html = get(ds, "/archive/articles/1").text
-    assert f'<h2 id="article-title">{a["title"]}</h2>' in html
+    assert f'<h1 id="article-title">{a["title"]}</h1>' in html
     for para in a["text"].split("\n"):
         assert f"<p>{para}</p>" in html
     assert f'href="{a["url"]}"' in html
@@ -172,6 +174,7 @@ def test_article_page(ds: Any, archive: Path, articles: dict) -> None:
     # public default: the capture record (status, headers, sha256), never its raw body
     assert 'href="/-/govbrief/capture/archive/1"' not in html and 'href="/archive/captures/1"' in html
     assert get(ds, "/-/govbrief/capture/archive/1").status_code == 403
+    assert get(ds, "/-/govbrief/warc/archive/1.warc.gz").status_code == 403
     assert get(ds, "/archive/captures/1.json?_shape=array").json()[0]["body"] is None
     ds = make_datasette(archive, show_captures=True)  # the operator publishes raw captures
     assert 'href="/-/govbrief/capture/archive/1"' in get(ds, "/archive/articles/1").text
@@ -181,6 +184,14 @@ def test_article_page(ds: Any, archive: Path, articles: dict) -> None:
     assert "sandbox" in capture.headers["content-security-policy"]
     assert "泰州市举行重大项目集中开工仪式" in capture.text
     assert get(ds, "/-/govbrief/capture/archive/999").status_code == 404
+    assert 'href="/-/govbrief/warc/archive/1.warc.gz"' not in html  # public: no raw captures, also as WARC
+    assert 'href="/-/govbrief/warc/archive/1.warc.gz"' in get(ds, "/archive/articles/1").text
+    warc = get(ds, "/-/govbrief/warc/archive/1.warc.gz")
+    assert warc.headers["content-type"] == "application/warc"
+    records = list(ArchiveIterator(io.BytesIO(warc.content)))
+    assert [r.rec_type for r in records] == ["warcinfo", "response", "request", "metadata"]
+    assert records[1].rec_headers.get_header("WARC-Target-URI") == "https://gov.example.cn/taizhou-gov/0.html"
+    assert get(ds, "/-/govbrief/warc/archive/999.warc.gz").status_code == 404
 
 
 XSS_RAW = ["<script>alert(1)</script>", "<script>document.title", "<img src=x onerror"]

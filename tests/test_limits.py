@@ -76,8 +76,9 @@ def datasette(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize(("path", "query", "heavy"), [
     ("/", "", False), ("/-/versions.json", "", False), ("/archive", "", False),
-    ("/archive/articles/1", "", False), ("/archive/sources", "", False),
-    ("/archive/sources.json", "_shape=array", False),
+    ("/archive/articles/1", "", False), ("/archive/crawl_runs", "", False),
+    ("/archive/crawl_runs.json", "_shape=array", False), ("/archive/sources", "", True),  # sources has facets
+    ("/-/search", "q=x", True), ("/-/search.json", "q=x", True),
     ("/archive/articles", "", True),  # default facets
     ("/archive/sources", "_sort=name", True), ("/archive/sources", "region=x", True),
     ("/archive/articles.json", "_search=%E9%A1%B9", True), ("/archive/search", "q=x", True),

@@ -217,7 +217,7 @@ def test_cheap_pages_stay_fast_under_six_heavy_clients(public: Server) -> None:
     time.sleep(2)  # every heavy client busy
     timings = []
     for n in range(40):
-        status, _, seconds = public.get("/archive/sources" if n % 2 else "/archive/articles/1")
+        status, _, seconds = public.get("/archive/crawl_runs" if n % 2 else "/archive/articles/1")
         assert status == 200
         timings.append(seconds)
         time.sleep(0.05)

@@ -159,7 +159,11 @@ def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Any) 
 _CHEAP_ARGS = frozenset({"_shape", "_labels", "_nl", "_json", "_trace", "_context"})
 _TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<name>[^/]+?)(?:\.(?P<format>\w+))?$")
 _HIDDEN_IN_PUBLIC = re.compile(r"^/-/(databases|threads)(\.json)?$")
-_CAPTURE_TEXT = re.compile(r"^/-/govbrief/capture/")
+_CAPTURE_TEXT = re.compile(r"^/-/govbrief/(capture|warc)/")  # raw capture as text, one capture as WARC
+
+
+# Plugin routes that search or aggregate (pipelines/publish/datasette_plugin/reader.py, facts_plugin.py).
+_HEAVY_ROUTES = ("/-/search", "/-/govbrief/facts-chart")
 
 
 def is_heavy(datasette: Any, path: str, query_string: str) -> bool:
@@ -168,6 +172,8 @@ def is_heavy(datasette: Any, path: str, query_string: str) -> bool:
     Cheap: Datasette's own pages (/, /-/...), database pages without SQL, row pages (primary-key
     lookups) and a table page without options whose table has no default facets. Everything else:
     canned queries, custom SQL, search, filters, facets, sorting, CSV."""
+    if path.startswith(_HEAVY_ROUTES):
+        return True  # the reader's search result list and its exports, the facts chart: queries over hits
     if path.startswith("/-/") or path == "/":
         return False
     args = {part.split("=", 1)[0] for part in query_string.split("&") if part}

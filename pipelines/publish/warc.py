@@ -109,12 +109,16 @@ def request_headers(url: str, user_agent: str | None) -> StatusAndHeaders:
     return StatusAndHeaders(f"GET {target} {_HTTP_PROTOCOL}", pairs, is_http_request=True)
 
 
-def _iter_captures(db: sqlite_utils.Database, source_id: str | None) -> Iterator[dict]:
+def _iter_captures(db: sqlite_utils.Database, source_id: str | None, capture_id: int | None = None
+                   ) -> Iterator[dict]:
     sql = "select * from captures"
     params: list[Any] = []
     if source_id is not None:
         sql += " where source_id = ?"
         params.append(source_id)
+    if capture_id is not None:
+        sql += (" and" if params else " where") + " id = ?"
+        params.append(capture_id)
     # A cursor, not a list: rows arrive one at a time.
     yield from db.query(sql + " order by id", params)
 
@@ -127,8 +131,10 @@ def _body(row: dict) -> bytes:
 
 
 def write_warc(db: sqlite_utils.Database, out: BinaryIO, *, source_id: str | None = None,
-               filename: str | None = None, user_agent: str | None = None) -> dict[str, int]:
-    """Write warcinfo + (request, response, metadata) per capture to a binary stream. Returns counts."""
+               filename: str | None = None, user_agent: str | None = None,
+               capture_id: int | None = None) -> dict[str, int]:
+    """Write warcinfo + (request, response, metadata) per capture to a binary stream (only one capture
+    with capture_id: the article page links it). Returns counts."""
     writer = WARCWriter(out, gzip=True)
     user_agent = user_agent if user_agent is not None else _crawl_user_agent()
     info = {
@@ -145,7 +151,7 @@ def write_warc(db: sqlite_utils.Database, out: BinaryIO, *, source_id: str | Non
 
     counts = {"captures": 0, "records": 1, "requests": 0, "responses": 0, "metadata": 0,
               "skipped_undated": 0, "bytes_payload": 0}
-    for row in _iter_captures(db, source_id):
+    for row in _iter_captures(db, source_id, capture_id):
         date = warc_date(row.get("fetched_at"))
         if date is None:
             # Evidence without a fetch time proves nothing; counted so the caller sees the gap.

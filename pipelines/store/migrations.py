@@ -27,6 +27,18 @@ class Migration:
     apply: Callable[[sqlite_utils.Database], None]
 
 
+def _region_levels(db: sqlite_utils.Database) -> None:
+    from pipelines.places.regions import add_region_levels
+
+    add_region_levels(db)
+
+
+def _facet_index(db: sqlite_utils.Database) -> None:
+    from pipelines.search.finder import add_facet_index
+
+    add_facet_index(db)
+
+
 def _baseline(db: sqlite_utils.Database) -> None:
     from pipelines.store.storage import create_baseline_schema
 
@@ -51,6 +63,9 @@ MIGRATIONS: list[Migration] = [
     # 40-49: facts (issue 15, pipelines/facts/store.py)
     Migration(40, "facts and projects tables, investment_announcements view", _facts_schema),
     Migration(41, "facts of the articles archived before facts existed", _facts_backfill),
+    Migration(50, "sources: region as province/city/county with admin codes, source_type", _region_levels),
+    Migration(51, "articles: (source_id, published_month, published) index for the reader's counts and facets",
+              _facet_index),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

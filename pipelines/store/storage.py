@@ -157,10 +157,17 @@ def _reindex(db: sqlite_utils.Database, article_id: int) -> None:
 
 
 def upsert_sources(db: sqlite_utils.Database, sources: Iterable[Any]) -> None:
+    """The registry as loaded, with the region as administrative levels and the source type (given,
+    else inferred from the URLs) so the archive can be filtered by place and kind of publisher."""
+    from pipelines.places.regions import resolve_region
+    from pipelines.urls import infer_source_type
+
     now = utc_now()
     rows = [
         {"id": s.id, "name": s.name, "region": s.region, "start_urls": json.dumps(s.start_urls),
-         "config": json.dumps(s.as_dict(), ensure_ascii=False), "updated_at": now}
+         "config": json.dumps(s.as_dict(), ensure_ascii=False), "updated_at": now,
+         **resolve_region(s.region).as_row(),
+         "source_type": getattr(s, "source_type", None) or infer_source_type(s.start_urls)}
         for s in sources
     ]
     if rows:

@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import gzip
 import html
+import time
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
+from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, urlsafe_components
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import NotFound, Request, Response
 from markupsafe import Markup, escape
 
 from pipelines.extract.decode import decode_html
 from pipelines.lineage import clusters as lineage
-from pipelines.search import search_index
+from pipelines.publish.datasette_plugin import i18n, reader
+from pipelines.publish.warc import write_warc
+from pipelines.search import finder, search_index
 
 # The current request's ?_search= value. render_cell gets no request in Datasette 0.65, so the
 # ASGI wrapper below sets this for the duration of each request (contextvars are per task).
@@ -57,14 +61,31 @@ def asgi_wrapper(datasette: Any) -> Any:
     def wrap(app: Any) -> Any:
         async def wrapped(scope: dict, receive: Any, send: Any) -> None:
             search = None
+            lang = i18n.DEFAULT
+            chosen = None
             if scope.get("type") == "http":
-                args = parse_qs(scope.get("query_string", b"").decode("ascii", "replace"))
-                search = (args.get("_search") or [None])[0]
+                args = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("ascii", "replace")).items()}
+                search = args.get("_search")
+                request = Request(scope, receive)
+                lang = i18n.language(args, request.cookies)
+                chosen = args.get("_lang") if args.get("_lang") in i18n.LANGUAGES else None
+
+            async def remember_language(message: dict) -> None:
+                # ?_lang= is remembered for the visitor's next pages (Datasette's own links drop it)
+                if chosen and message.get("type") == "http.response.start":
+                    cookie = f"{i18n.COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax".encode()
+                    message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+                await send(message)
+
             token = _current_search.set(search)
+            lang_token = i18n.current_language.set(lang)
             try:
-                await app(scope, receive, send)
+                if scope.get("type") == "http":
+                    scope = with_default_columns(scope)
+                await app(scope, receive, remember_language if chosen else send)
             finally:
                 _current_search.reset(token)
+                i18n.current_language.reset(lang_token)
 
         return wrapped
 
@@ -161,21 +182,77 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 @hookimpl
 def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
                         request: Any, datasette: Any) -> Any:
-    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES)}
+    lang = i18n.current_language.get()
+    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t,
+                           "t_column": i18n.column_label, "govbrief_lang": lang,
+                           "govbrief_html_lang": i18n.HTML_LANG[lang],
+                           "govbrief_search_url": datasette.urls.path("-/search"),
+                           "govbrief_lang_url": _language_switch_url(request, lang),
+                           "govbrief_date_facets": DATE_FACETS, "govbrief_source_columns": ("source_id",),
+                           "govbrief_source_names": {}}
     if view_name == "table" and table in search_index.SEARCH_TABLES:
         # Datasette's own search filter runs too and reports supports_search=False for a table
         # without a detectable FTS table; template variables are applied last, so this wins.
         out["supports_search"] = True
         out["search"] = request.args.get("_search", "") if request else ""
-    if view_name == "row" and table in search_index.SEARCH_TABLES and request is not None:
-        async def with_provenance() -> dict[str, Any]:
+
+    async def with_database_vars() -> dict[str, Any]:
+        out["govbrief_source_names"] = await source_names(datasette, database)
+        if view_name == "row" and table in search_index.SEARCH_TABLES and request is not None:
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1 and str(pks[0]).isdigit():
                 out["govbrief_provenance"] = await article_provenance(datasette, database, int(pks[0]))
-            return out
+        return out
 
-        return with_provenance
-    return out
+    return with_database_vars if database and view_name in ("table", "row") else out
+
+
+# Facets shown in date order (newest first) rather than by count.
+DATE_FACETS = ("published_year", "published_month", "published")
+# The article table's columns when the visitor chose none: readable, and the text only once (as a
+# snippet). Any ?_col= / ?_nocol= of the visitor wins.
+DEFAULT_ARTICLE_COLUMNS = ("title", "published", "source_id", "region", "text")
+_SOURCE_NAMES_TTL = 60.0
+# per Datasette instance (tests run several in one process), per database
+_source_names_cache: WeakKeyDictionary[Any, dict[str, tuple[float, dict[str, str]]]] = WeakKeyDictionary()
+
+
+async def source_names(datasette: Any, database: str | None) -> dict[str, str]:
+    """source id → publisher name (cached a minute: the registry changes once per crawl)."""
+    if not database:
+        return {}
+    cache = _source_names_cache.setdefault(datasette, {})
+    cached = cache.get(database)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    db = datasette.get_database(database)
+    names: dict[str, str] = {}
+    if "sources" in await db.table_names():
+        names = {r["id"]: r["name"] for r in (await db.execute("select id, name from sources")).rows if r["name"]}
+    cache[database] = (time.monotonic() + _SOURCE_NAMES_TTL, names)
+    return names
+
+
+def with_default_columns(scope: dict) -> dict:
+    """The HTML articles table without ?_col/?_nocol shows DEFAULT_ARTICLE_COLUMNS (the query string
+    is rewritten inside the server; the visitor's URL stays as typed)."""
+    path = scope.get("path", "")
+    parts = path.strip("/").split("/")
+    if len(parts) != 2 or parts[1] not in search_index.SEARCH_TABLES or parts[0].startswith("-"):
+        return scope
+    query = scope.get("query_string", b"").decode("ascii", "replace")
+    if any(k in ("_col", "_nocol") for k, _ in parse_qsl(query, keep_blank_values=True)):
+        return scope
+    extra = urlencode([("_col", c) for c in DEFAULT_ARTICLE_COLUMNS])
+    return {**scope, "query_string": ((query + "&" if query else "") + extra).encode("ascii")}
+
+
+def _language_switch_url(request: Any, lang: str) -> str:
+    """This page in the other language (the cookie set by ?_lang= keeps it on later pages)."""
+    if request is None:
+        return "?_lang=" + ("en" if lang == "zh" else "zh")
+    args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k != "_lang"]
+    return request.path + "?" + urlencode([*args, ("_lang", "en" if lang == "zh" else "zh")])
 
 
 # What the article page shows about where an article's text came from and what happened to it.
@@ -202,10 +279,13 @@ async def article_provenance(datasette: Any, database: str, article_id: int) -> 
     lacks give empty lists."""
     db = datasette.get_database(database)
     tables = set(await db.table_names())
-    article = (await db.execute("select id, url from articles where id = ?", [article_id])).first()
+    article = (await db.execute("select id, url, source_id from articles where id = ?", [article_id])).first()
     result: dict[str, Any] = {name: [] for name in _PROVENANCE_QUERIES}
     if article is None:
         return result
+    sources = await db.execute_fn(finder.load_sources)
+    source = sources.get(article["source_id"])
+    result["source"] = {"name": source.name, "source_type": source.source_type, "place": source.place} if source else {}
     params = {"article_id": article_id, "url": article["url"]}
     for name, (needs, sql) in _PROVENANCE_QUERIES.items():
         if needs in tables:
@@ -235,6 +315,12 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
             href = datasette.urls.row(database, tables[0], str(value))
             return Markup(f'<a href="{escape(href)}">{value}</a>')
         return None
+    if column == "source_id" and isinstance(value, str):
+        async def publisher() -> Any:
+            name = (await source_names(datasette, database)).get(value)
+            return Markup(f'<span title="{escape(value)}">{escape(name)}</span>') if name else None
+
+        return publisher
     if table not in search_index.SEARCH_TABLES or column not in _HIGHLIGHT_COLUMNS:
         return None
     search = _current_search.get()
@@ -247,18 +333,23 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         except (KeyError, IndexError):
             return Markup(text)
         return Markup(f'<a class="govbrief-title" href="{escape(href)}">{text}</a>')
-    if search and isinstance(value, str):
-        return Markup(search_index.snippet(value, search, width=SNIPPET_WIDTH))
+    if isinstance(value, str):  # the text as a snippet: around the first hit, else its start
+        return Markup(search_index.snippet(value, search or None, width=SNIPPET_WIDTH))
     return None
 
 
 @hookimpl
 def register_routes() -> list:
-    return [(r"^/-/govbrief/capture/(?P<database>[^/]+)/(?P<capture_id>\d+)$", capture_text)]
+    return [
+        (r"^/-/govbrief/capture/(?P<database>[^/]+)/(?P<capture_id>\d+)$", capture_text),
+        (r"^/-/govbrief/warc/(?P<database>[^/]+)/(?P<capture_id>\d+)\.warc\.gz$", capture_warc),
+        (r"^/$", reader.front_page),  # plugin routes come first: this replaces Datasette's database list
+        (r"^/-/search(\.(?P<format>csv|json|atom))?$", reader.search_page),
+    ]
 
 
-async def capture_text(datasette: Any, request: Any) -> Response:
-    """A stored capture's body as text/plain, never as HTML: the archived page cannot run."""
+async def _capture_row(datasette: Any, request: Any) -> Any:
+    """The capture named by the URL, for a visitor allowed to see the captures table."""
     database = request.url_vars["database"]
     try:
         db = datasette.get_database(database)
@@ -272,6 +363,33 @@ async def capture_text(datasette: Any, request: Any) -> Response:
     row = result.first()
     if row is None:
         raise NotFound("no such capture")
+    return row
+
+
+async def capture_warc(datasette: Any, request: Any) -> Response:
+    """One capture as a WARC file (response, reconstructed request, metadata): the evidence of one
+    page in the standard format, for replay tools and for handing over with a story."""
+    row = await _capture_row(datasette, request)
+    db = datasette.get_database(request.url_vars["database"])
+
+    def export(conn: Any) -> bytes:
+        import io
+
+        import sqlite_utils
+
+        out = io.BytesIO()
+        write_warc(sqlite_utils.Database(conn), out, capture_id=row["id"],
+                   filename=f"capture-{row['id']}.warc.gz")
+        return out.getvalue()
+
+    body = await db.execute_fn(export)
+    return Response(body, content_type="application/warc", headers={
+        "Content-Disposition": f'attachment; filename="capture-{row["id"]}.warc.gz"'})
+
+
+async def capture_text(datasette: Any, request: Any) -> Response:
+    """A stored capture's body as text/plain, never as HTML: the archived page cannot run."""
+    row = await _capture_row(datasette, request)
     body = row["body"] or b""
     if row["body_encoding"] == "gzip":
         body = gzip.decompress(body)
