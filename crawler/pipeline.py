@@ -9,7 +9,7 @@ from scrapy import signals
 
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
 from pipelines.process.archive import archive_capture
-from pipelines.store import storage
+from pipelines.store import frontier, storage
 from pipelines.store.storage import Capture
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class ArchivePipeline:
             self.owns_run = True
         spider.fetch_errors = []
         spider.error_sink = lambda: self._flush_errors(spider)  # errors reach the archive at once
-        spider.archive_write = lambda function, *args: self._write(spider, function, *args)
+        spider.archive_write = lambda function, *args, **kwargs: self._write(spider, function, *args, **kwargs)
         spider.run_id = self.run_id
 
     def process_item(self, item, spider=None):
@@ -101,24 +101,31 @@ class ArchivePipeline:
             stats["article_failed"] += 1
             return {"url": capture.url, "archived": False}
         if archived.article_id is None:
+            # fetched fine but no article (no text, not HTML, a soft 404): dead, looked at again on a backoff
             stats["articles_empty"] += 1
+            reason = archived.reason or _empty_reason(capture)
+            frontier.mark_failed(self.db, source.id, capture.url, "article", reason, permanent=True,
+                                 base_hours=spider.retry_base_hours)
             spider.fetch_errors.append({"source_id": source.id, "url": capture.url, "kind": "article",
-                                        "reason": _empty_reason(capture), "status": capture.status})
-        elif archived.created:
-            stats["articles_new"] += 1
+                                        "reason": reason, "status": capture.status, "category": "no_article"})
+        else:
+            frontier.mark_done(self.db, source.id, [capture.url])
+            if archived.created:
+                stats["articles_new"] += 1
         self._flush_errors(spider)
         return {"url": capture.url, "article_id": archived.article_id, "created": archived.created}
 
-    def _write(self, spider, function, *args) -> None:
+    def _write(self, spider, function, *args, **kwargs):
         """Run one storage write for the spider (frontier rows); a failing archive stops the run."""
         if self.db is None or self.storage_error:
-            return
+            return None
         try:
-            function(self.db, *args)
+            return function(self.db, *args, **kwargs)
         except Exception as exc:
             if not storage.is_storage_failure(exc):
                 raise
             self._storage_failed(spider, exc)
+            return None
 
     def _flush_errors(self, spider) -> None:
         if not spider.fetch_errors or self.db is None or self.storage_error:
@@ -139,20 +146,24 @@ class ArchivePipeline:
         if self.db is None:
             return
         self._flush_errors(spider)
-        for source_id in spider.sources:
-            self._write(spider, storage.frontier_settle, source_id)
+        if reason == "finished" and not self.storage_error:
+            for source_id in spider.sources:  # walked to the end once: from now on incremental
+                self._write(spider, frontier.settle_backlog, source_id)
         verdict = assess_run(spider.source_stats, reason)
         if self.storage_error:
             verdict = RunVerdict(EXIT_STORAGE, "storage_error", [self.storage_error, *verdict.problems])
         totals = sum(spider.source_stats.values(), Counter())
         spider.verdict = verdict
         try:
+            errors = storage.run_error_counts(self.db, self.run_id)
             storage.finish_run(
                 self.db, self.run_id, status=verdict.status, exit_status=verdict.exit_status,
                 pages_fetched=totals["list_ok"] + totals["article_ok"] + totals["sitemap_ok"] + totals["feed_ok"],
                 list_pages=totals["list_ok"], articles_new=totals["articles_new"],
-                articles_known=totals["articles_known"],
-                errors=sum(v for k, v in totals.items() if k.endswith("_failed")),
+                articles_known=totals["articles_known"], errors=errors["new"], new_failures=errors["new"],
+                known_dead_failures=errors["known_dead"], refused=errors["refused"],
+                no_article=errors["no_article"],
+                skipped=totals["list_budget_exhausted"] + totals["article_budget_exhausted"],
                 message=verdict.message, stats={k: dict(v) for k, v in spider.source_stats.items()},
             )
         except Exception as exc:  # a full disk may refuse even this row; cmd_crawl reports it

@@ -68,6 +68,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SourceScopeMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Scrapy's, fixed so that every request waiting for robots.txt is checked (see the class)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
 }
 ITEM_PIPELINES = {
     "crawler.pipeline.ArchivePipeline": 300,

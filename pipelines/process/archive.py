@@ -18,6 +18,7 @@ class Archived:
     capture_id: int
     article_id: int | None  # None: the page held no article text
     created: bool
+    reason: str | None = None  # why there is no article, when it is not simply "no article text"
 
 
 def _boilerplate(db: sqlite_utils.Database, capture: Capture) -> frozenset[str]:

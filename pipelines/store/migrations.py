@@ -33,9 +33,24 @@ def _baseline(db: sqlite_utils.Database) -> None:
     create_baseline_schema(db)
 
 
+def _frontier_states(db: sqlite_utils.Database) -> None:
+    from pipelines.store.frontier import migrate_frontier_states
+
+    migrate_frontier_states(db)
+
+
+def _error_categories(db: sqlite_utils.Database) -> None:
+    from pipelines.store.storage import migrate_error_categories
+
+    migrate_error_categories(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
+    Migration(10, "crawl_frontier states (pending/done/failed, attempts, next try), crawl_backlog", _frontier_states),
+    Migration(11, "fetch_errors.category; crawl_runs new/known-dead/refused/no-article/skipped counts",
+              _error_categories),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
