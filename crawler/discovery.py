@@ -346,35 +346,52 @@ def _pages_from_shape(page_url: str, next_url: str | None, last_url: str | None,
         return [numbered[n] for n in sorted(numbered)] + [u for u in (next_url, last_url) if u]
     template = max(shaped, key=lambda t: len(shaped[t]))
     tokens = {token for _, token in shaped[template]}
-    offsets = [token - number for number, token in shaped[template] if number is not None]
     current = _shape_of(page_url, rules)
     on_template = current is not None and current[0] == template
-    if not offsets and next_url and not on_template:
-        next_shape = _shape_of(next_url, rules)
-        if next_shape and next_shape[0] == template:
-            offsets = [next_shape[1] - 2]  # a first page without a number: the next page is page 2
-    offset = max(set(offsets), key=offsets.count) if offsets else None
-    last = max(tokens)
-    if count is not None and offset is not None:
-        last = max(last, count + offset)
-    first = min(tokens | ({current[1]} if on_template else set()))
-    if offset is not None:
-        first = min(first, 2 + offset) if not on_template else min(first, 1 + offset)
+    if on_template:
+        tokens.add(current[1])
+    next_token = _token_on(next_url, template, rules)
+    last_token = _token_on(last_url, template, rules)
+    pairs = sorted((number, token) for number, token in shaped[template] if number is not None)
+    descending = (len(pairs) >= 2 and pairs[-1][1] < pairs[0][1]) or (
+        next_token is not None and last_token is not None and last_token < next_token)
+    if descending:  # VSB/博达 and some JSP lists number pages down to 1 (the newest page has no number)
+        low = last_token if last_token is not None else min(tokens)
+        if last_token is None and count is not None and pairs:
+            low = min(low, pairs[0][0] + pairs[0][1] - count)
+        first, last = max(low, 0), max(tokens)
+    else:
+        offsets = [token - number for number, token in pairs]
+        if not offsets and next_token is not None and not on_template:
+            offsets = [next_token - 2]  # a first page without a number: the next page is page 2
+        offset = max(set(offsets), key=offsets.count) if offsets else None
+        last = max(tokens)
+        if count is not None and offset is not None:
+            last = max(last, count + offset)
+        first = min(tokens)
+        if offset is not None:
+            first = min(first, (1 if on_template else 2) + offset)
     if last - first >= MAX_PAGES_NAMED:
         return sorted({template.format(n=t) for t in tokens})
-    named = [template.format(n=t) for t in range(max(first, 0), last + 1)]
+    numbers = range(last, first - 1, -1) if descending else range(max(first, 0), last + 1)
+    named = [template.format(n=t) for t in numbers]
     return [u for u in named if u != page_url]
+
+
+def _token_on(url: str | None, template: str, rules: PagerRules) -> int | None:
+    shape = _shape_of(url, rules) if url else None
+    return shape[1] if shape and shape[0] == template else None
 
 
 def _following(page_url: str, pages: list[str], rules: PagerRules) -> str | None:
     """The page after this one among the named pages (same shape, next number), else the first."""
     current = _shape_of(page_url, rules)
     if current is not None:
-        wanted = current[0].format(n=current[1] + 1)
-        if wanted in pages:
-            return wanted
-        later = [u for u in pages if (s := _shape_of(u, rules)) and s[0] == current[0] and s[1] > current[1]]
-        return later[0] if later else None
+        for step in (1, -1):  # numbered up (index_2 -> index_3) or down (VSB 5.htm -> 4.htm)
+            wanted = current[0].format(n=current[1] + step)
+            if wanted in pages:
+                return wanted
+        return None
     return pages[0] if pages else None
 
 

@@ -71,6 +71,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's, fixed so that every request waiting for robots.txt is checked (see the class)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # Scrapy's, except that a refresh to javascript:/mailto: keeps the page instead of raising ValueError
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 ITEM_PIPELINES = {
     "crawler.pipeline.ArchivePipeline": 300,

@@ -11,6 +11,7 @@ from pipelines.extract import boilerplate
 from pipelines.extract.article import extract_article
 from pipelines.store import storage
 from pipelines.store.storage import Capture
+from pipelines.urls import looks_like_article_url, looks_like_list_url
 
 
 @dataclass
@@ -34,10 +35,41 @@ def extract_capture(db: sqlite_utils.Database, capture: Capture, *, learn: bool 
     return extract_article(capture.body, capture.final_url or capture.url, capture.content_type, **kwargs)
 
 
+def not_an_article(capture: Capture) -> str | None:
+    """Why a fetched response can never be an article row, or None.
+
+    - not HTML: a PDF, spreadsheet or archive served where an article link pointed (attachments are
+      archived as such, never as articles); HTML is recognised by its Content-Type, or by its first
+      bytes when the header is missing or generic;
+    - a soft 404: the article URL redirected to the site's home page or to a list page (deleted
+      articles on most CMS), recorded as dead rather than archived as an article."""
+    content_type = (capture.content_type or "").split(";")[0].strip().lower()
+    head = capture.body[:1024].lstrip().lower()
+    sniffed_html = head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head
+    if content_type and "html" not in content_type and not (
+            content_type in ("application/octet-stream", "text/plain") and sniffed_html):
+        return f"not an article: {content_type} response"
+    if not content_type and not sniffed_html:
+        return "not an article: not HTML"
+    final, asked = capture.final_url or capture.url, capture.url
+    if final != asked:
+        path = urlsplit(final).path
+        if path in ("", "/") or path.rsplit("/", 1)[-1].lower() in ("index.html", "index.htm", "index.shtml",
+                                                                    "default.html", "default.htm"):
+            if not looks_like_article_url(final):
+                return f"soft 404: redirected to the home or column page {final}"
+        elif looks_like_list_url(final) and not looks_like_article_url(final):
+            return f"soft 404: redirected to a list page {final}"
+    return None
+
+
 def archive_capture(db: sqlite_utils.Database, capture: Capture, *, region: str | None,
                     run_id: int | None = None) -> Archived:
     """Store the raw capture, extract its article and upsert it (keyed by the requested URL)."""
     capture_id = storage.insert_capture(db, capture, run_id=run_id)
+    refusal = not_an_article(capture)
+    if refusal:
+        return Archived(capture_id, None, False, refusal)
     article = extract_capture(db, capture)
     if article is None:
         return Archived(capture_id, None, False)

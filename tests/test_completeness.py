@@ -1,0 +1,89 @@
+"""Sites never seen before (tests/unseenweb.py): every pager shape, every article exactly once.
+
+One module-scoped archive, crawled twice by real `govbrief crawl` processes over real HTTP. No source
+names an article_url_pattern: the pager rules (crawler/rules/pagers.yml) and the generic list rules
+are what finds the articles.
+"""
+
+from __future__ import annotations
+
+import pytest
+from support import rows, run_crawl
+from unseenweb import COLUMNS, JPAGE_FORM, JPAGE_TOTAL, META_JS, SOFT_404, SPREADSHEET_LINK, start_unseen_web
+
+
+@pytest.fixture(scope="module")
+def unseen(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("unseen")
+    with start_unseen_web() as web:
+        sources, db = tmp / "sources.yml", tmp / "archive.db"
+        sources.write_text(web.sources_yaml(), encoding="utf-8")
+        first = run_crawl(sources, db)
+        first_hits = len(web.hits)
+        second = run_crawl(sources, db)
+        yield {"web": web, "db": db, "first": first, "second": second,
+               "second_hits": list(web.hits[first_hits:])}
+
+
+def archived_urls(unseen) -> list[str]:
+    return [r["url"] for r in rows(unseen["db"], "select url from articles")]
+
+
+def test_every_article_of_every_pager_shape_archived_once(unseen):
+    assert unseen["first"].returncode == 0, unseen["first"].stdout + unseen["first"].stderr[-2000:]
+    urls = archived_urls(unseen)
+    assert len(urls) == len(set(urls))
+    expected = unseen["web"].expected_articles()
+    assert set(urls) == expected, {"missing": sorted(expected - set(urls)), "extra": sorted(set(urls) - expected)}
+
+
+@pytest.mark.parametrize("column", COLUMNS, ids=[c.kind for c in COLUMNS])
+def test_each_column_complete(unseen, column):
+    web = unseen["web"]
+    got = set(archived_urls(unseen))
+    assert {web.url(p) for p in column.all_articles()} <= got
+
+
+def test_hanweb_jpage_records_fetched_by_post_with_the_column_form(unseen):
+    web = unseen["web"]
+    posts = web.posts
+    assert posts, "no POST to the jpage data proxy"
+    for post in posts:
+        assert post["request"].startswith("/module/web/jpage/dataproxy.jsp?startrecord=")
+        assert {k: post[k] for k in ("columnid", "unitid", "webid")} == {
+            k: JPAGE_FORM[k] for k in ("columnid", "unitid", "webid")}
+    jpage = [u for u in archived_urls(unseen) if "/art/2024/" in u]
+    assert len(jpage) == JPAGE_TOTAL
+
+
+def test_non_articles_never_become_article_rows(unseen):
+    web, urls = unseen["web"], set(archived_urls(unseen))
+    assert web.url(SOFT_404) not in urls and web.url(SPREADSHEET_LINK) not in urls
+    reasons = {r["url"]: r["reason"] for r in rows(unseen["db"], "select url, reason from fetch_errors")}
+    assert reasons[web.url(SOFT_404)].startswith("soft 404")
+    assert reasons[web.url(SPREADSHEET_LINK)].startswith("not an article")
+    # a meta refresh to javascript: is ignored and the page kept
+    assert web.url(META_JS) in urls
+
+
+def test_javascript_and_mailto_never_requested(unseen):
+    assert not [p for _, p in unseen["web"].hits if "javascript" in p.lower() or "mailto" in p.lower()]
+
+
+def test_second_run_over_unchanged_site_fetches_no_article_and_exits_0(unseen):
+    second = unseen["second"]
+    assert second.returncode == 0, second.stdout + second.stderr[-2000:]
+    web = unseen["web"]
+    expected_paths = {u.removeprefix(web.url("")) for u in web.expected_articles()}
+    refetched = [p for _, p in unseen["second_hits"] if p in expected_paths or p in (SOFT_404, SPREADSHEET_LINK)]
+    assert refetched == []
+    assert not [m for m, _ in unseen["second_hits"] if m == "POST"]  # nothing new on the column page
+    [run] = rows(unseen["db"], "select * from crawl_runs order by id desc limit 1")
+    assert (run["articles_new"], run["new_failures"], run["exit_status"]) == (0, 0, 0)
+
+
+def test_backlog_walked_then_incremental(unseen):
+    walked = {r["source_id"] for r in rows(unseen["db"], "select source_id from crawl_backlog where walked_at > ''")}
+    assert walked >= {f"col-{c.kind}" for c in COLUMNS}
+    left = rows(unseen["db"], "select url, state from crawl_frontier where state = 'pending'")
+    assert left == []
