@@ -7,9 +7,21 @@ are what finds the articles.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from support import rows, run_crawl
-from unseenweb import COLUMNS, JPAGE_FORM, JPAGE_TOTAL, META_JS, SOFT_404, SPREADSHEET_LINK, start_unseen_web
+from unseenweb import (
+    COLUMNS,
+    DEAD_LINK,
+    JPAGE_FORM,
+    JPAGE_TOTAL,
+    META_JS,
+    ROBOTS_REFUSED,
+    SOFT_404,
+    SPREADSHEET_LINK,
+    start_unseen_web,
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +33,16 @@ def unseen(tmp_path_factory):
         first = run_crawl(sources, db)
         first_hits = len(web.hits)
         second = run_crawl(sources, db)
-        yield {"web": web, "db": db, "first": first, "second": second,
-               "second_hits": list(web.hits[first_hits:])}
+        second_hits = len(web.hits)
+        # a later run once the dead link's backoff is over: its next try moved into the past
+        conn = sqlite3.connect(db)
+        with conn:
+            conn.execute("update crawl_frontier set next_try = '2000-01-01T00:00:00Z' where url = ?",
+                         [web.url(DEAD_LINK)])
+        conn.close()
+        third = run_crawl(sources, db)
+        yield {"web": web, "db": db, "first": first, "second": second, "third": third,
+               "second_hits": list(web.hits[first_hits:second_hits]), "third_hits": list(web.hits[second_hits:])}
 
 
 def archived_urls(unseen) -> list[str]:
@@ -75,7 +95,8 @@ def test_second_run_over_unchanged_site_fetches_no_article_and_exits_0(unseen):
     assert second.returncode == 0, second.stdout + second.stderr[-2000:]
     web = unseen["web"]
     expected_paths = {u.removeprefix(web.url("")) for u in web.expected_articles()}
-    refetched = [p for _, p in unseen["second_hits"] if p in expected_paths or p in (SOFT_404, SPREADSHEET_LINK)]
+    refetched = [p for _, p in unseen["second_hits"]
+                 if p in expected_paths or p in (SOFT_404, SPREADSHEET_LINK, DEAD_LINK)]
     assert refetched == []
     assert not [m for m, _ in unseen["second_hits"] if m == "POST"]  # nothing new on the column page
     [run] = rows(unseen["db"], "select * from crawl_runs order by id desc limit 1")
@@ -87,3 +108,29 @@ def test_backlog_walked_then_incremental(unseen):
     assert walked >= {f"col-{c.kind}" for c in COLUMNS}
     left = rows(unseen["db"], "select url, state from crawl_frontier where state = 'pending'")
     assert left == []
+
+
+def test_known_dead_links_retried_on_backoff_without_failing_the_run(unseen):
+    web, db = unseen["web"], unseen["db"]
+    assert ("GET", DEAD_LINK) in unseen["third_hits"]  # due again: looked at
+    assert unseen["third"].returncode == 0, unseen["third"].stdout
+    runs = rows(db, "select id, new_failures, known_dead_failures, refused, no_article, errors from crawl_runs"
+                    " order by id")
+    assert [r["new_failures"] for r in runs] == [1, 0, 0]  # the 404, once
+    assert [r["known_dead_failures"] for r in runs] == [0, 0, 1]
+    [dead] = rows(db, "select state, attempts from crawl_frontier where url = ?", [web.url(DEAD_LINK)])
+    assert dead == {"state": "failed", "attempts": 2}
+    assert ("GET", ROBOTS_REFUSED) not in web.hits
+
+
+def test_run_counts_agree_with_fetch_errors(unseen):
+    db = unseen["db"]
+    for run in rows(db, "select * from crawl_runs"):
+        by_category = {r["category"]: r["n"] for r in rows(
+            db, "select category, count(*) n from fetch_errors where run_id = ? group by category", [run["id"]])}
+        assert run["new_failures"] == run["errors"] == by_category.get("new", 0)
+        assert run["known_dead_failures"] == by_category.get("known_dead", 0)
+        assert run["refused"] == by_category.get("refused", 0)
+        assert run["no_article"] == by_category.get("no_article", 0)
+    [first] = rows(db, "select refused from crawl_runs where id = 1")
+    assert first["refused"] == 1  # the robots.txt refusal: counted, separately from failures

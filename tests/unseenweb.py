@@ -196,6 +196,8 @@ ATTACHMENTS = {"/files/plan.pdf": "项目计划表", "/files/notice.docx": "通�
 SOFT_404 = "/plain/news/content_5002.html"  # 302 to the home page
 SPREADSHEET_LINK = "/plain/news/content_5003.html"  # an .xls served where an article link points
 META_JS = "/plain/news/content_5004.html"  # meta refresh to javascript:, the page itself is an article
+DEAD_LINK = "/plain/news/content_5005.html"  # 404: a known-dead link after the first run
+ROBOTS_REFUSED = "/private/content_5006.html"  # disallowed by robots.txt: refused, never requested
 EXTRA_LIST = "/plain/special/list.html"  # a list of the extra articles
 EXTRA_ARTICLES = [MULTIPAGE, WITH_ATTACHMENTS, META_JS]  # the ones that must be archived
 
@@ -384,7 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _extras(self, bare: str) -> None:  # noqa: PLR0911
         if bare == EXTRA_LIST:
             items = [(MULTIPAGE, "多页文章"), (WITH_ATTACHMENTS, "附件文章"), (SOFT_404, "已删除"),
-                     (SPREADSHEET_LINK, "表格"), (META_JS, "跳转页")]
+                     (SPREADSHEET_LINK, "表格"), (META_JS, "跳转页"), (DEAD_LINK, "失效链接"),
+                     (ROBOTS_REFUSED, "内部")]
             return self._send(200, list_page(items, ""))
         stem = MULTIPAGE.removesuffix(".html")
         parts = [MULTIPAGE, f"{stem}_1.html", f"{stem}_2.html"]
