@@ -171,7 +171,10 @@ class ArchivePipeline:
                 raise
             spider.storage_error = self.storage_error or f"cannot record the run ({exc})"
             logger.error("run %s: could not record the verdict: %s", self.run_id, exc)
-        logger.info("run %s: %s (exit %s)", self.run_id, verdict.message, verdict.exit_status)
+        # the stats dump is off in the cron log (crawler/logs.py); the figure worth keeping is the peak memory
+        peak = self.crawler.stats.get_value("memusage/max") if self.crawler.stats else None
+        logger.info("run %s: %s (exit %s, peak memory %s MB)", self.run_id, verdict.message, verdict.exit_status,
+                    f"{peak / 2**20:.1f}" if peak else "unknown")
         self.db.close()
         self.db = None
 

@@ -41,6 +41,7 @@ COOKIES_ENABLED = True  # some CMS anti-bot pages set a cookie and expect it bac
 TELNETCONSOLE_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
+LOG_VERSIONS: list[str] = []  # no library version banner in every cron log (crawler/logs.py quiets the rest)
 
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is a failed fetch (retried next run), never an article
 # Safety net: Scrapy closes the run (reason memusage_exceeded -> exit 1) rather than let it swap.
