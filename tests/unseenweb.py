@@ -18,7 +18,7 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 PER_PAGE = 4
 
@@ -42,6 +42,11 @@ def list_page(items: list[tuple[str, str]], pager: str, head: str = "") -> bytes
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>工作动态</title>{head}</head><body>'
             f'<div class="nav"><a href="/">首页</a><a href="/about.html">机构概况</a></div>'
             f'<ul class="news-list">{rows}</ul>{pager}</body></html>').encode()
+
+
+def _same_request(path_and_query: str) -> tuple[str, tuple]:
+    parts = urlsplit(path_and_query)
+    return parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
 
 
 @dataclass
@@ -100,8 +105,10 @@ class Column:
         return [self.article_path(n) for n in range(1, self.pages * PER_PAGE + 1)]
 
     def page_of(self, path_and_query: str) -> int | None:
+        """Which list page a request asks for; like real servers, the order of query parameters is free."""
+        wanted = _same_request(path_and_query)
         for page in range(1, self.pages + 1):
-            if self.page_path(page) == path_and_query:
+            if _same_request(self.page_path(page)) == wanted:
                 return page
         return None
 
@@ -369,8 +376,9 @@ class _Handler(BaseHTTPRequestHandler):
             page = column.page_of(path)
             if page:
                 return self._send(200, column.render(page))
-            if path in column.all_articles():
-                n = column.all_articles().index(path) + 1
+            articles = [_same_request(p) for p in column.all_articles()]
+            if _same_request(path) in articles:
+                n = articles.index(_same_request(path)) + 1
                 return self._send(200, article_page(column.key, f"{column.key}项目建设动态第{n}期", day=n))
         if bare == "/frame/index.html":
             return self._send(200, b'<!DOCTYPE html><html><head><meta charset="utf-8"><title>frame</title></head>'

@@ -226,3 +226,35 @@ def unfinished(db: sqlite_utils.Database, source_id: str | None = None) -> int:
         sql += " and source_id = ?"
         params.append(source_id)
     return db.execute(sql, params).fetchone()[0]
+
+
+def migrate_canonical_keys(db: sqlite_utils.Database) -> None:
+    """Migration 12: URL keys of older archives re-canonicalised with pipelines.urls.canonical_url (w3lib),
+    so an article stored as `?b=2&a=1` or with a lower-case escape is not fetched again under its new key.
+
+    Articles whose new key already exists (the same page archived twice under two spellings) keep the
+    older spelling rather than merging rows here; every other table follows its rows' new keys."""
+    from pipelines.urls import canonical_url
+
+    def changed(table: str, column: str = "url") -> list[tuple[str, str]]:
+        pairs = []
+        for (url,) in db.execute(f"select distinct [{column}] from [{table}] where [{column}] is not null").fetchall():
+            key = canonical_url(url)
+            if key != url:
+                pairs.append((url, key))
+        return pairs
+
+    tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'").fetchall()}
+    taken = {r[0] for r in db.execute("select url from articles").fetchall()}
+    for old, new in changed("articles"):
+        if new not in taken:
+            db.execute("update articles set url = ? where url = ?", [new, old])
+            taken.add(new)
+    for table, column in (("captures", "url"), ("fetch_errors", "url"), ("article_events", "url"),
+                          ("boilerplate_pages", "url")):
+        if table in tables:
+            db.conn.executemany(f"update [{table}] set [{column}] = ? where [{column}] = ?",
+                                [(new, old) for old, new in changed(table, column)])
+    for old, new in changed("crawl_frontier"):
+        db.execute("update or ignore crawl_frontier set url = ? where url = ?", [new, old])
+        db.execute("delete from crawl_frontier where url = ?", [old])  # a row already held the new key

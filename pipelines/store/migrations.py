@@ -39,6 +39,12 @@ def _frontier_states(db: sqlite_utils.Database) -> None:
     migrate_frontier_states(db)
 
 
+def _canonical_keys(db: sqlite_utils.Database) -> None:
+    from pipelines.store.frontier import migrate_canonical_keys
+
+    migrate_canonical_keys(db)
+
+
 def _error_categories(db: sqlite_utils.Database) -> None:
     from pipelines.store.storage import migrate_error_categories
 
@@ -51,6 +57,7 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "crawl_frontier states (pending/done/failed, attempts, next try), crawl_backlog", _frontier_states),
     Migration(11, "fetch_errors.category; crawl_runs new/known-dead/refused/no-article/skipped counts",
               _error_categories),
+    Migration(12, "URL keys re-canonicalised with w3lib (percent-encoding, parameter order)", _canonical_keys),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
