@@ -528,6 +528,60 @@ def parse_jpage_records(body: str, base_url: str) -> list[Link]:
     return links
 
 
+# --- article pages: continuation pages and attachments --------------------------------------------
+
+# Files an article announces as attachments (附件, 相关附件, file links in the body). WPS/ET are the WPS
+# Office (金山) formats many county offices publish in; OFD is China's fixed-layout standard (GB/T 33190).
+ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "wps", "et", "ofd", "zip")
+_ATTACHMENT_PATH = re.compile(r"\.(" + "|".join(ATTACHMENT_EXTENSIONS) + r")$", re.I)
+# download endpoints that name the file in the query (Hanweb downfile.jsp?filename=…pdf, ?file=, ?fileName=)
+_ATTACHMENT_QUERY = re.compile(r"(?:^|&)(?:file|filename|fname|name|path)=[^&]*\.(" + "|".join(ATTACHMENT_EXTENSIONS)
+                               + r")(?:&|$)", re.I)
+
+
+def attachment_links(html: str, base_url: str) -> list[Link]:
+    """Links of an article page to attachment files, canonical, with the text the page gives them."""
+    doc = parse_html(html)
+    if doc is None:
+        return []
+    base_url = page_base(doc, base_url)
+    found: dict[str, Link] = {}
+    for anchor in doc.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not is_request_href(href):
+            continue
+        url = canonical_url(urljoin(base_url, href))
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            continue
+        if _ATTACHMENT_PATH.search(parts.path) or _ATTACHMENT_QUERY.search(parts.query):
+            text = " ".join(anchor.text_content().split()) or anchor.get("title") or parts.path.rsplit("/", 1)[-1]
+            found.setdefault(url, Link(url, text[:300]))
+    return list(found.values())
+
+
+def article_parts(html: str, url: str) -> list[str]:
+    """The continuation pages of an article split over several pages (TRS/most CMS: t…_1.html,
+    t…_2.html next to t….html, linked by 下一页 / 1 2 3 / 共N页 inside the article), in order."""
+    doc = parse_html(html)
+    if doc is None:
+        return []
+    page_url = canonical_url(url)
+    pager = find_pager(doc, html, page_base(doc, url), page_url)
+    base = urlsplit(page_url)
+    stem, dot, ext = base.path.rpartition(".")
+    if not dot:
+        return []
+    part = re.compile(re.escape(stem) + r"_(\d{1,3})\." + re.escape(ext) + "$")
+    numbered = {}
+    for candidate in [*pager.pages, *([pager.next_page] if pager.next_page else [])]:
+        parts = urlsplit(candidate)
+        match = part.match(parts.path)
+        if match and parts.netloc == base.netloc:
+            numbered[int(match.group(1))] = candidate
+    return [numbered[n] for n in sorted(numbered)]
+
+
 # --- sitemaps and feeds -------------------------------------------------------------------------
 
 

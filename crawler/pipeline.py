@@ -8,6 +8,7 @@ from collections import Counter
 from scrapy import signals
 
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
+from pipelines.attachments.store import archive_attachment
 from pipelines.process.archive import archive_capture
 from pipelines.store import frontier, storage
 from pipelines.store.storage import Capture
@@ -71,10 +72,14 @@ class ArchivePipeline:
 
     def _process(self, item, spider):
         source = spider.sources[item["source_id"]]
-        capture = Capture(url=item["url"], final_url=item["final_url"], status=item["status"],
-                          headers=item["headers"], body=item["body"], fetched_at=item["fetched_at"],
-                          source_id=source.id)
+        capture = _capture(item, source.id)
         stats = spider.source_stats[source.id]
+        if item.get("kind") == "attachment":
+            archive_attachment(self.db, capture, article_url=item["article_url"], link_text=item["link_text"],
+                               run_id=self.run_id)
+            frontier.mark_done(self.db, source.id, [capture.url], kind="attachment")
+            stats["attachments_new"] += 1
+            return {"url": capture.url, "attachment_of": item["article_url"]}
         if item.get("kind") == "recheck":
             from pipelines.recheck import policy as recheck
 
@@ -91,7 +96,8 @@ class ArchivePipeline:
             self._flush_errors(spider)
             return {"url": capture.url, "recheck": outcome}
         try:
-            archived = archive_capture(self.db, capture, region=source.region, run_id=self.run_id)
+            parts = [_capture(part, source.id) for part in item.get("parts", [])]
+            archived = archive_capture(self.db, capture, region=source.region, run_id=self.run_id, parts=parts)
         except Exception as exc:  # one bad page must not stop the run or lose what is archived
             if storage.is_storage_failure(exc):
                 raise
@@ -177,6 +183,11 @@ class ArchivePipeline:
                     f"{peak / 2**20:.1f}" if peak else "unknown")
         self.db.close()
         self.db = None
+
+
+def _capture(item: dict, source_id: str) -> Capture:
+    return Capture(url=item["url"], final_url=item["final_url"], status=item["status"], headers=item["headers"],
+                   body=item["body"], fetched_at=item["fetched_at"], source_id=source_id)
 
 
 def _empty_reason(capture: Capture) -> str:

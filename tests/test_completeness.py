@@ -8,18 +8,23 @@ are what finds the articles.
 from __future__ import annotations
 
 import sqlite3
+import urllib.request
 
 import pytest
 from support import rows, run_crawl
 from unseenweb import (
+    ATTACHMENTS,
     COLUMNS,
     DEAD_LINK,
     JPAGE_FORM,
     JPAGE_TOTAL,
     META_JS,
+    MULTIPAGE,
+    MULTIPAGE_PARTS,
     ROBOTS_REFUSED,
     SOFT_404,
     SPREADSHEET_LINK,
+    WITH_ATTACHMENTS,
     start_unseen_web,
 )
 
@@ -134,3 +139,46 @@ def test_run_counts_agree_with_fetch_errors(unseen):
         assert run["no_article"] == by_category.get("no_article", 0)
     [first] = rows(db, "select refused from crawl_runs where id = 1")
     assert first["refused"] == 1  # the robots.txt refusal: counted, separately from failures
+
+
+def test_multi_page_article_is_one_article_with_every_page_a_capture(unseen):
+    web, db = unseen["web"], unseen["db"]
+    [article] = rows(db, "select text, capture_id from articles where url = ?", [web.url(MULTIPAGE)])
+    positions = [article["text"].find(part) for part in MULTIPAGE_PARTS]
+    assert -1 not in positions and positions == sorted(positions), article["text"]
+    parts = rows(db, "select url, part_no from captures where part_of = ? order by part_no", [article["capture_id"]])
+    stem = web.url(MULTIPAGE).removesuffix(".html")
+    assert parts == [{"url": f"{stem}_1.html", "part_no": 1}, {"url": f"{stem}_2.html", "part_no": 2}]
+    archived = set(archived_urls(unseen))
+    assert not {p["url"] for p in parts} & archived  # the later pages are not articles of their own
+
+
+def test_attachments_archived_listed_and_searchable(unseen):
+    web, db = unseen["web"], unseen["db"]
+    found = rows(db, "select * from attachments order by url")
+    assert {r["url"] for r in found} == {web.url(p) for p in ATTACHMENTS}
+    for row in found:
+        assert row["article_url"] == web.url(WITH_ATTACHMENTS)
+        [capture] = rows(db, "select sha256, body_size from captures where id = ?", [row["capture_id"]])
+        assert (capture["sha256"], capture["body_size"]) == (row["sha256"], row["size"])
+        assert row["link_text"].startswith(ATTACHMENTS[row["url"].removeprefix(web.url(""))])
+    texts = {r["kind"]: r["text"] for r in found}
+    assert "Project plan 2024" in texts["pdf"] and "通知全文" in texts["docx"] and "道路改造工程" in texts["sheet"]
+    assert "说明.txt" in texts["zip"]
+    hits = rows(db, "select a.url from attachments a join attachments_fts f on f.rowid = a.id"
+                    " where attachments_fts match ?", ['"道路改造"'])
+    assert hits == [{"url": web.url("/files/budget.xlsx")}]
+    # attachments are never articles, and a second run does not fetch them again
+    assert not {r["url"] for r in found} & set(archived_urls(unseen))
+    assert not [p for _, p in unseen["second_hits"] if p.startswith("/files/")]
+
+
+def test_article_page_lists_its_attachments(unseen):
+    from pipelines.publish.serve import datasette_process
+
+    [article] = rows(unseen["db"], "select id from articles where url = ?", [unseen["web"].url(WITH_ATTACHMENTS)])
+    with datasette_process(unseen["db"]) as base:
+        html = urllib.request.urlopen(f"{base}/archive/articles/{article['id']}", timeout=30).read().decode()
+    assert 'id="article-attachments"' in html
+    for name in ATTACHMENTS.values():
+        assert name in html

@@ -26,6 +26,8 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import (
     ListPage,
+    article_parts,
+    attachment_links,
     canonical_url,
     looks_like_article_url,
     looks_like_list_url,
@@ -35,6 +37,7 @@ from crawler.discovery import (
 )
 from crawler.scope import Scope
 from crawler.sources import load_sources
+from pipelines.attachments.store import known_attachment_urls
 from pipelines.extract.decode import decode_html
 from pipelines.store import frontier, storage
 
@@ -75,6 +78,9 @@ class GovSpider(scrapy.Spider):
         spider.known: dict[str, set[str]] = {}
         spider.scheduled_articles: set[str] = set()
         spider.seen_lists: dict[str, set[str]] = {s.id: set() for s in sources}
+        spider.known_attachments: set[str] = set()
+        spider.scheduled_attachments: set[str] = set()
+        spider.attachment_maxsize = crawler.settings.getint("GOVBRIEF_ATTACHMENT_MAXSIZE", 20 * 1024 * 1024)
         spider.recheck_enabled = crawler.settings.getbool("GOVBRIEF_RECHECK", True)
         spider.retry_base_hours = crawler.settings.getfloat("GOVBRIEF_RETRY_BASE_HOURS", 20.0)
         spider.retry_after_max = crawler.settings.getfloat("GOVBRIEF_RETRY_AFTER_MAX", 120.0)
@@ -98,6 +104,7 @@ class GovSpider(scrapy.Spider):
             plans[source.id] = frontier.plan(db, source.id)
             self.known[source.id] = storage.known_article_urls(db, source.id) | plans[source.id].settled
             rechecks[source.id] = _due_rechecks(db, source.id) if self.recheck_enabled else []
+        self.known_attachments = known_attachment_urls(db)
         db.close()
         self.plans = plans
         for source in self.sources.values():
@@ -116,6 +123,10 @@ class GovSpider(scrapy.Spider):
                 yield self._request(url, source.id, "feed", self.parse_feed)
             for url in plan.articles:  # queued, or failed and due for another try
                 request = self._article_request(source.id, url, via="frontier")
+                if request:
+                    yield request
+            for url, article_url, text in plan.attachments:
+                request = self._attachment_request(source.id, url, article_url, text)
                 if request:
                     yield request
             for target in rechecks[source.id]:  # known articles due for a check: changed? deleted?
@@ -216,9 +227,9 @@ class GovSpider(scrapy.Spider):
         if response.meta.get("via") == "jpage":  # a data-proxy answer: XML records, nothing else
             return ListPage(articles=parse_jpage_records(response.text if hasattr(response, "text") else
                                                          response.body.decode("utf-8", "replace"), response.url))
-        if not _is_html(response):
+        html = _html_of(response)
+        if html is None:
             return ListPage()
-        html, _ = decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
         return parse_list_page(html, response.url, article_pattern=self.article_patterns[source_id],
                                list_pattern=self.list_patterns[source_id])
 
@@ -301,8 +312,50 @@ class GovSpider(scrapy.Spider):
         yield from self._queue_articles(source_id, [r for r in requests if r])
 
     def parse_article(self, response: Response):
-        self.source_stats[response.meta["source_id"]]["article_ok"] += 1
-        yield _capture_item(response, "article")
+        """An article page: archived as one item; an article split over pages (t…_1.html …) waits until
+        its last page is fetched and becomes one item with its parts; attachments are requested."""
+        source_id = response.meta["source_id"]
+        item = _capture_item(response, "article")
+        article_url = response.meta.get("article_url")
+        html = _html_of(response)
+        if html is not None:
+            for link in attachment_links(html, response.url):
+                request = self._attachment_request(source_id, link.url, article_url or item["url"], link.text)
+                if request:
+                    yield request
+        if article_url is None:  # the article's first page
+            self.source_stats[source_id]["article_ok"] += 1
+            parts = article_parts(html, response.url) if html is not None else []
+            if not parts:
+                yield item
+                return
+            yield self._part_request(source_id, item, parts)
+            return
+        collected = response.meta["collected"]
+        item = {**collected[0], "parts": [*collected[0].get("parts", []), item]}
+        rest = response.meta["rest"]
+        if rest:
+            yield self._part_request(source_id, item, rest)
+        else:
+            yield item
+
+    def _part_request(self, source_id: str, item: dict, parts: list[str]) -> scrapy.Request:
+        """The next page of a multi-page article; the pages so far ride along (a failure fails the article)."""
+        return self._request(parts[0], source_id, "article", self.parse_article, article_url=item["url"],
+                             collected=[item], rest=parts[1:], frontier_url=item["url"])
+
+    def _attachment_request(self, source_id: str, url: str, article_url: str, text: str) -> scrapy.Request | None:
+        if url in self.known_attachments or url in self.scheduled_attachments or not self.scopes[source_id].allows(url):
+            return None
+        self.scheduled_attachments.add(url)
+        self._write(frontier.queue_attachment, source_id, url, article_url, text)
+        return self._request(url, source_id, "attachment", self.parse_attachment, article_url=article_url,
+                             link_text=text, frontier_url=url, download_maxsize=self.attachment_maxsize)
+
+    def parse_attachment(self, response: Response):
+        self.source_stats[response.meta["source_id"]]["attachment_ok"] += 1
+        yield {**_capture_item(response, "attachment"), "article_url": response.meta["article_url"],
+               "link_text": response.meta.get("link_text") or ""}
 
     def parse_recheck(self, response: Response):
         """Any status comes here (404, 410, 412, 304 …): the pipeline decides what it means."""
@@ -324,13 +377,13 @@ class GovSpider(scrapy.Spider):
             # (journalists may ask why a page is missing) but neither counted against the source's
             # health nor retried by URL (a list that links the page again is refused again).
             stats["refused"] += 1
-            if kind in ("list", "article") and source_id:  # out of the queue; looked at again on a backoff
+            if kind in ("list", "article", "attachment") and source_id:  # out of the queue; retried on a backoff
                 self._write(frontier.mark_failed, source_id, request.meta.get("frontier_url") or url, kind, reason,
                             permanent=True, base_hours=self.retry_base_hours)
             self.record_error(source_id, url, kind, reason, status, category="refused")
             return
         key = request.meta.get("frontier_url") or url
-        if kind in ("list", "article") and source_id:
+        if kind in ("list", "article", "attachment") and source_id:
             # failed with a next try: a list page is never marked done by a failure (its backlog waits)
             known_dead = key in self.plans[source_id].failed_before if hasattr(self, "plans") else False
             self._write(frontier.mark_failed, source_id, key, kind, reason, permanent=_permanent(status),
@@ -446,6 +499,13 @@ def _due_rechecks(db, source_id: str) -> list:
     except ImportError:
         return []
     return recheck.due_for_recheck(db, source_id)
+
+
+def _html_of(response: Response) -> str | None:
+    """The decoded HTML of a response, None when it is not HTML (a PDF, an image …)."""
+    if not _is_html(response):
+        return None
+    return decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))[0]
 
 
 def _is_html(response: Response) -> bool:

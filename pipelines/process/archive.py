@@ -64,20 +64,58 @@ def not_an_article(capture: Capture) -> str | None:
 
 
 def archive_capture(db: sqlite_utils.Database, capture: Capture, *, region: str | None,
-                    run_id: int | None = None) -> Archived:
-    """Store the raw capture, extract its article and upsert it (keyed by the requested URL)."""
+                    run_id: int | None = None, parts: list[Capture] | tuple = ()) -> Archived:
+    """Store the raw capture, extract its article and upsert it (keyed by the requested URL).
+
+    `parts`: the later pages of an article split over pages (t…_1.html, t…_2.html), in order. Each is
+    stored as a capture of its own (linked to the first by captures.part_of/part_no); the article is the
+    first page's, with the pages' texts joined in order."""
     capture_id = storage.insert_capture(db, capture, run_id=run_id)
+    for number, part in enumerate(parts, start=1):
+        part_id = storage.insert_capture(db, part, run_id=run_id)
+        with db.conn:
+            db.execute("update captures set part_of = ?, part_no = ? where id = ?", [capture_id, number, part_id])
     refusal = not_an_article(capture)
     if refusal:
         return Archived(capture_id, None, False, refusal)
     article = extract_capture(db, capture)
     if article is None:
         return Archived(capture_id, None, False)
+    if parts:
+        join_parts(article, [extract_capture(db, part) for part in parts])
     article.url = capture.url
     row = storage.article_row(article, source_id=capture.source_id, region=region, capture_id=capture_id,
                               fetched_at=capture.fetched_at)
     article_id, created = storage.upsert_article(db, row)
     return Archived(capture_id, article_id, created)
+
+
+def join_parts(article, later_pages: list) -> None:
+    """One article from the pages of a multi-page article: texts joined in page order."""
+    pages = [page for page in later_pages if page is not None and page.text]
+    if not pages:
+        return
+    article.text = "\n\n".join([article.text, *(page.text for page in pages)])
+    if article.text_simplified is not None:
+        article.text_simplified = "\n\n".join(
+            [article.text_simplified, *((page.text_simplified or page.text) for page in pages)])
+
+
+def part_captures(db: sqlite_utils.Database, capture_id: int) -> list[Capture]:
+    """The later pages stored with a multi-page article's first capture, in order."""
+    if "part_of" not in db["captures"].columns_dict:
+        return []
+    return [storage.load_capture(row) for row in db.query(
+        "select * from captures where part_of = ? order by part_no", [capture_id])]
+
+
+def migrate_capture_parts(db: sqlite_utils.Database) -> None:
+    """Migration 14: captures.part_of / part_no link the later pages of a multi-page article to its first."""
+    columns = db["captures"].columns_dict
+    for name in ("part_of", "part_no"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE captures ADD COLUMN [{name}] INTEGER")
+    db["captures"].create_index(["part_of"], if_not_exists=True)
 
 
 def reextract_all(db: sqlite_utils.Database) -> dict[str, int]:
@@ -90,6 +128,7 @@ def reextract_all(db: sqlite_utils.Database) -> dict[str, int]:
         if article is None:
             counts["empty"] += 1
             continue
+        join_parts(article, [extract_capture(db, part, learn=False) for part in part_captures(db, capture_id)])
         article.url = capture.url
         row = storage.article_row(article, source_id=capture.source_id, region=regions.get(capture.source_id),
                                   capture_id=capture_id, fetched_at=capture.fetched_at)

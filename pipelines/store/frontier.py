@@ -101,6 +101,7 @@ class SourcePlan:
     settled: set[str] = field(default_factory=set)  # article keys done, or failed and not due yet
     failed_before: set[str] = field(default_factory=set)  # keys that failed in an earlier run
     done_lists: set[str] = field(default_factory=set)  # list pages already processed
+    attachments: list[tuple[str, str, str]] = field(default_factory=list)  # (url, article URL, link text) due
 
 
 def plan(db: sqlite_utils.Database, source_id: str, now: str | None = None) -> SourcePlan:
@@ -126,7 +127,20 @@ def plan(db: sqlite_utils.Database, source_id: str, now: str | None = None) -> S
                 result.articles.append(url)
             else:
                 result.settled.add(url)
+        elif kind == "attachment" and due and request:
+            found = json.loads(request)
+            result.attachments.append((url, found.get("article_url", ""), found.get("text", "")))
     return result
+
+
+def queue_attachment(db: sqlite_utils.Database, source_id: str, url: str, article_url: str, text: str) -> None:
+    """An attachment link of an article, queued with what it needs to be listed under that article."""
+    now = utc_now()
+    with db.conn:
+        db.execute("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at, state, updated_at,"
+                   " request) values (?, ?, 'attachment', 0, ?, 'pending', ?, ?)",
+                   [source_id, url, now, now, json.dumps({"article_url": article_url, "text": text},
+                                                         ensure_ascii=False)])
 
 
 def queue(db: sqlite_utils.Database, source_id: str, *, articles: Iterable[str] = (),

@@ -45,6 +45,18 @@ def _canonical_keys(db: sqlite_utils.Database) -> None:
     migrate_canonical_keys(db)
 
 
+def _attachments(db: sqlite_utils.Database) -> None:
+    from pipelines.attachments.store import migrate_attachments
+
+    migrate_attachments(db)
+
+
+def _capture_parts(db: sqlite_utils.Database) -> None:
+    from pipelines.process.archive import migrate_capture_parts
+
+    migrate_capture_parts(db)
+
+
 def _error_categories(db: sqlite_utils.Database) -> None:
     from pipelines.store.storage import migrate_error_categories
 
@@ -58,6 +70,8 @@ MIGRATIONS: list[Migration] = [
     Migration(11, "fetch_errors.category; crawl_runs new/known-dead/refused/no-article/skipped counts",
               _error_categories),
     Migration(12, "URL keys re-canonicalised with w3lib (percent-encoding, parameter order)", _canonical_keys),
+    Migration(13, "attachments: files linked by articles, with extracted text and a full-text index", _attachments),
+    Migration(14, "captures.part_of/part_no: the later pages of a multi-page article", _capture_parts),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
