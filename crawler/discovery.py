@@ -364,6 +364,8 @@ def _pages_from_shape(page_url: str, next_url: str | None, last_url: str | None,
         offsets = [token - number for number, token in pairs]
         if not offsets and next_token is not None and not on_template:
             offsets = [next_token - 2]  # a first page without a number: the next page is page 2
+        elif not offsets and on_template and count is not None:
+            offsets = [0 if min(tokens) >= 1 else -1]  # ?page=1 is page 1 (or ?page=0 when counting from 0)
         offset = max(set(offsets), key=offsets.count) if offsets else None
         last = max(tokens)
         if count is not None and offset is not None:
@@ -583,6 +585,29 @@ def article_parts(html: str, url: str) -> list[str]:
 
 
 # --- sitemaps and feeds -------------------------------------------------------------------------
+
+
+_ROBOTS_SITEMAP = re.compile(rb"^\s*sitemap\s*:\s*(\S+)", re.I | re.M)
+
+
+def sitemaps_in_robots(body: bytes, robots_url: str) -> list[str]:
+    """The `Sitemap:` URLs a robots.txt announces (absolute, canonical, http(s) only)."""
+    urls = []
+    for match in _ROBOTS_SITEMAP.finditer(body[:500_000]):
+        url = canonical_url(urljoin(robots_url, match.group(1).decode("utf-8", "replace")))
+        if urlsplit(url).scheme in ("http", "https") and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def sitemap_body(body: bytes, max_size: int) -> bytes:
+    """A sitemap's XML: `.xml.gz` files arrive as gzip bytes (no Content-Encoding), inflated here with
+    Scrapy's bounded gunzip, so a gzip bomb stops at max_size."""
+    if body[:2] == b"\x1f\x8b":
+        from scrapy.utils.gz import gunzip
+
+        return gunzip(body, max_size=max_size)
+    return body
 
 
 def parse_feed(body: bytes) -> list[str]:

@@ -25,6 +25,7 @@ from unseenweb import (
     SOFT_404,
     SPREADSHEET_LINK,
     WITH_ATTACHMENTS,
+    sitemap_article,
     start_unseen_web,
 )
 
@@ -45,6 +46,9 @@ def unseen(tmp_path_factory):
             conn.execute("update crawl_frontier set next_try = '2000-01-01T00:00:00Z' where url = ?",
                          [web.url(DEAD_LINK)])
         conn.close()
+        # and the site changed one sitemap: new <lastmod>, one more article
+        web.sitemap_lastmod["/sm/b.xml"] = "2024-06-01"
+        web.sitemap_extra.append(9)
         third = run_crawl(sources, db)
         yield {"web": web, "db": db, "first": first, "second": second, "third": third,
                "second_hits": list(web.hits[first_hits:second_hits]), "third_hits": list(web.hits[second_hits:])}
@@ -59,7 +63,9 @@ def test_every_article_of_every_pager_shape_archived_once(unseen):
     urls = archived_urls(unseen)
     assert len(urls) == len(set(urls))
     expected = unseen["web"].expected_articles()
-    assert set(urls) == expected, {"missing": sorted(expected - set(urls)), "extra": sorted(set(urls) - expected)}
+    expected.discard(unseen["web"].url(sitemap_article(9)))  # added to the site before the third run
+    assert set(urls) - {unseen["web"].url(sitemap_article(9))} == expected, {
+        "missing": sorted(expected - set(urls)), "extra": sorted(set(urls) - expected)}
 
 
 @pytest.mark.parametrize("column", COLUMNS, ids=[c.kind for c in COLUMNS])
@@ -104,7 +110,7 @@ def test_second_run_over_unchanged_site_fetches_no_article_and_exits_0(unseen):
                  if p in expected_paths or p in (SOFT_404, SPREADSHEET_LINK, DEAD_LINK)]
     assert refetched == []
     assert not [m for m, _ in unseen["second_hits"] if m == "POST"]  # nothing new on the column page
-    [run] = rows(unseen["db"], "select * from crawl_runs order by id desc limit 1")
+    [run] = rows(unseen["db"], "select * from crawl_runs where id = 2")
     assert (run["articles_new"], run["new_failures"], run["exit_status"]) == (0, 0, 0)
 
 
@@ -182,3 +188,16 @@ def test_article_page_lists_its_attachments(unseen):
     assert 'id="article-attachments"' in html
     for name in ATTACHMENTS.values():
         assert name in html
+
+
+def test_sitemaps_found_through_robots_index_gzip_and_lastmod(unseen):
+    web = unseen["web"]
+    first_gets = [p for m, p in unseen["web"].hits if m == "GET"]
+    assert "/sm/a.xml.gz" in first_gets and "/sitemap_index.xml" in first_gets
+    # unchanged <lastmod>: the second run read the index but neither sitemap
+    second = [p for _, p in unseen["second_hits"]]
+    assert "/sitemap_index.xml" in second and "/sm/a.xml.gz" not in second and "/sm/b.xml" not in second
+    # the third run: only the sitemap whose <lastmod> changed, and its new article
+    third = [p for _, p in unseen["third_hits"]]
+    assert "/sm/b.xml" in third and "/sm/a.xml.gz" not in third
+    assert web.url(sitemap_article(9)) in set(archived_urls(unseen))

@@ -13,6 +13,7 @@ meta refresh points to javascript:, javascript:/mailto: links.
 
 from __future__ import annotations
 
+import gzip
 import io
 import threading
 import zipfile
@@ -209,10 +210,21 @@ EXTRA_LIST = "/plain/special/list.html"  # a list of the extra articles
 EXTRA_ARTICLES = [MULTIPAGE, WITH_ATTACHMENTS, META_JS]  # the ones that must be archived
 
 
+# Sitemaps announced only by robots.txt: an index (with <lastmod>) of a gzip sitemap and a plain one.
+SITEMAP_INDEX = "/sitemap_index.xml"
+SITEMAP_FILES = {"/sm/a.xml.gz": range(1, 4), "/sm/b.xml": range(4, 7)}
+
+
+def sitemap_article(n: int) -> str:
+    return f"/sm/news/2024/0501/{700 + n}.html"
+
+
 @dataclass
 class UnseenWeb:
     host: str
     port: int
+    sitemap_lastmod: dict[str, str] = field(default_factory=lambda: {p: "2024-05-01" for p in SITEMAP_FILES})
+    sitemap_extra: list[int] = field(default_factory=list)  # articles added to /sm/b.xml later
     hits: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query)
     posts: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -224,6 +236,7 @@ class UnseenWeb:
     def expected_articles(self) -> set[str]:
         urls = {self.url(p) for c in COLUMNS for p in c.all_articles()}
         urls |= {self.url(jpage_article(n)) for n in range(1, JPAGE_TOTAL + 1)}
+        urls |= {self.url(sitemap_article(n)) for numbers in SITEMAP_FILES.values() for n in numbers}
         return urls | {self.url(p) for p in EXTRA_ARTICLES}
 
     def sources_yaml(self) -> str:
@@ -369,7 +382,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, path: str) -> None:  # noqa: PLR0911
         bare = urlsplit(path).path
         if bare == "/robots.txt":
-            return self._send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+            return self._send(200, f"User-agent: *\nDisallow: /private/\nSitemap: {SITEMAP_INDEX}\n".encode(),
+                              "text/plain")
+        if bare in (SITEMAP_INDEX, *SITEMAP_FILES) or bare.startswith("/sm/news/"):
+            return self._sitemaps(bare)
         if bare == "/":
             return self._send(200, list_page([("/about.html", "机构概况")], ""))
         for column in COLUMNS:
@@ -424,6 +440,26 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, article_page("跳转", "跳转页面也是文章").replace(
                 b"<head>", b'<head><meta http-equiv="refresh" content="0;url=javascript:alert(1)">'))
         return self._send(404, "<html><body><h1>404 页面不存在</h1></body></html>".encode())
+
+    def _sitemaps(self, bare: str) -> None:
+        web = self.server.web
+        if bare == SITEMAP_INDEX:
+            entries = "".join(f"<sitemap><loc>{web.url(p)}</loc><lastmod>{web.sitemap_lastmod[p]}</lastmod></sitemap>"
+                              for p in SITEMAP_FILES)
+            return self._send(200, ('<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/'
+                                    f'schemas/sitemap/0.9">{entries}</sitemapindex>').encode(), "application/xml")
+        if bare in SITEMAP_FILES:
+            numbers = [*SITEMAP_FILES[bare], *(web.sitemap_extra if bare == "/sm/b.xml" else [])]
+            urls = "".join(f"<url><loc>{web.url(sitemap_article(n))}</loc></url>" for n in numbers)
+            xml = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                   f"{urls}</urlset>").encode()
+            if bare.endswith(".gz"):  # a gzip file, not a gzip transfer: no Content-Encoding
+                return self._send(200, gzip.compress(xml), "application/x-gzip")
+            return self._send(200, xml, "application/xml")
+        for n in range(1, 100):
+            if bare == sitemap_article(n):
+                return self._send(200, article_page("站点地图", f"站点地图文章{n}", day=n))
+        return self._send(404, b"not found", "text/plain")
 
     def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
               headers: dict[str, str] | None = None) -> None:

@@ -34,6 +34,8 @@ from crawler.discovery import (
     parse_feed,
     parse_jpage_records,
     parse_list_page,
+    sitemap_body,
+    sitemaps_in_robots,
 )
 from crawler.scope import Scope
 from crawler.sources import load_sources
@@ -79,6 +81,7 @@ class GovSpider(scrapy.Spider):
         spider.scheduled_articles: set[str] = set()
         spider.seen_lists: dict[str, set[str]] = {s.id: set() for s in sources}
         spider.known_attachments: set[str] = set()
+        spider.seen_sitemaps: dict[str, set[str]] = {s.id: set() for s in sources}
         spider.scheduled_attachments: set[str] = set()
         spider.attachment_maxsize = crawler.settings.getint("GOVBRIEF_ATTACHMENT_MAXSIZE", 20 * 1024 * 1024)
         spider.recheck_enabled = crawler.settings.getbool("GOVBRIEF_RECHECK", True)
@@ -107,6 +110,15 @@ class GovSpider(scrapy.Spider):
         self.known_attachments = known_attachment_urls(db)
         db.close()
         self.plans = plans
+        robots_origins: dict[str, list[str]] = {}
+        claimed: set[str] = set()
+        for source in self.sources.values():  # each origin's robots.txt read for the first source naming it
+            for url in source.start_urls:
+                parts = urlsplit(url)
+                origin = f"{parts.scheme}://{parts.netloc}"
+                if origin not in claimed:
+                    claimed.add(origin)
+                    robots_origins.setdefault(source.id, []).append(origin)
         for source in self.sources.values():
             plan = plans[source.id]
             for url in source.start_urls:
@@ -118,7 +130,12 @@ class GovSpider(scrapy.Spider):
                 if request:
                     yield request
             for url in source.sitemap_urls:
-                yield self._request(url, source.id, "sitemap", self.parse_sitemap)
+                request = self._sitemap_request(source.id, url)
+                if request:
+                    yield request
+            for origin in robots_origins.get(source.id, []):  # Sitemap: lines of robots.txt
+                yield self._request(f"{origin}/robots.txt", source.id, "robots", self.parse_robots,
+                                    handle_httpstatus_all=True)
             for url in source.feed_urls:
                 yield self._request(url, source.id, "feed", self.parse_feed)
             for url in plan.articles:  # queued, or failed and due for another try
@@ -266,11 +283,32 @@ class GovSpider(scrapy.Spider):
         reread = [q.url for q in follow if walked]  # incremental: lists change, read them again
         return follow, reread
 
+    def parse_robots(self, response: Response):
+        """robots.txt of a source's origin: its `Sitemap:` lines are sitemaps of the source."""
+        source_id = response.meta["source_id"]
+        if response.status != 200:
+            return
+        for url in sitemaps_in_robots(response.body, response.url):
+            request = self._sitemap_request(source_id, url)
+            if request:
+                yield request
+
+    def _sitemap_request(self, source_id: str, url: str, lastmod: str | None = None) -> scrapy.Request | None:
+        """A sitemap to read, unless it was read with this <lastmod> already (then nothing in it changed)."""
+        url = canonical_url(url)
+        if url in self.seen_sitemaps[source_id] or not self.scopes[source_id].allows(url):
+            return None
+        self.seen_sitemaps[source_id].add(url)
+        if lastmod and self.plans[source_id].sitemap_lastmods.get(url) == lastmod:
+            self.source_stats[source_id]["sitemap_unchanged"] += 1
+            return None
+        return self._request(url, source_id, "sitemap", self.parse_sitemap, lastmod=lastmod, frontier_url=url)
+
     def parse_sitemap(self, response: Response):
         source_id = response.meta["source_id"]
         stats = self.source_stats[source_id]
         try:
-            sitemap = Sitemap(response.body)
+            sitemap = Sitemap(sitemap_body(response.body, self.settings.getint("DOWNLOAD_MAXSIZE")))
         except Exception as exc:  # lxml raises several types on garbage; a broken sitemap is one failure
             stats["sitemap_failed"] += 1
             self.logger.warning("unreadable sitemap %s", response.url)
@@ -283,14 +321,20 @@ class GovSpider(scrapy.Spider):
                               response.status)
             return
         stats["sitemap_ok"] += 1
-        yield from self._queue_articles(source_id, list(self._sitemap_requests(response, sitemap, source_id)))
+        requests = list(self._sitemap_requests(response, sitemap, source_id))
+        articles = [r.url for r in requests if r.meta.get("kind") == "article"]
+        # its articles queued and the sitemap remembered with its <lastmod>, in one transaction
+        self._write(frontier.sitemap_processed, source_id, response.meta.get("frontier_url") or response.url,
+                    response.meta.get("lastmod"), articles)
+        yield from requests
 
     def _sitemap_requests(self, response: Response, sitemap: Sitemap, source_id: str):
         for entry in sitemap:
             url = canonical_url(response.urljoin(entry.get("loc", "")))
             if sitemap.type == "sitemapindex":
-                if self.scopes[source_id].allows(url):
-                    yield self._request(url, source_id, "sitemap", self.parse_sitemap)
+                request = self._sitemap_request(source_id, url, (entry.get("lastmod") or "").strip() or None)
+                if request:
+                    yield request
             elif looks_like_list_url(url, self.list_patterns[source_id]) and not looks_like_article_url(
                     url, self.article_patterns[source_id]):
                 request = self._list_request(source_id, frontier.QueuedList(url, 1, "sitemap"))

@@ -102,6 +102,7 @@ class SourcePlan:
     failed_before: set[str] = field(default_factory=set)  # keys that failed in an earlier run
     done_lists: set[str] = field(default_factory=set)  # list pages already processed
     attachments: list[tuple[str, str, str]] = field(default_factory=list)  # (url, article URL, link text) due
+    sitemap_lastmods: dict[str, str] = field(default_factory=dict)  # sitemap URL -> <lastmod> when last read
 
 
 def plan(db: sqlite_utils.Database, source_id: str, now: str | None = None) -> SourcePlan:
@@ -110,9 +111,13 @@ def plan(db: sqlite_utils.Database, source_id: str, now: str | None = None) -> S
     walked = db.execute("select 1 from crawl_backlog where source_id = ? and walked_at is not null",
                         [source_id]).fetchone() is not None
     result = SourcePlan(walked)
-    rows = db.execute("select url, kind, depth, state, next_try, via, request, attempts from crawl_frontier"
+    rows = db.execute("select url, kind, depth, state, next_try, via, request, attempts, lastmod from crawl_frontier"
                       " where source_id = ? order by rowid", [source_id]).fetchall()
-    for url, kind, depth, state, next_try, via, request, attempts in rows:
+    for url, kind, depth, state, next_try, via, request, attempts, lastmod in rows:
+        if kind == "sitemap":
+            if state == DONE and lastmod:
+                result.sitemap_lastmods[url] = lastmod
+            continue
         due = state == PENDING or (state == FAILED and (next_try or "") <= now)
         if state == FAILED or (state == PENDING and attempts):
             result.failed_before.add(url)
@@ -131,6 +136,19 @@ def plan(db: sqlite_utils.Database, source_id: str, now: str | None = None) -> S
             found = json.loads(request)
             result.attachments.append((url, found.get("article_url", ""), found.get("text", "")))
     return result
+
+
+def sitemap_processed(db: sqlite_utils.Database, source_id: str, url: str, lastmod: str | None,
+                      articles: Iterable[str]) -> None:
+    """A sitemap was read: its articles queued and the sitemap remembered with the <lastmod> its index gave
+    (a later run skips it while that date is unchanged), in one transaction."""
+    now = utc_now()
+    with db.conn:
+        _queue(db, source_id, articles, (), (), now)
+        db.execute("insert into crawl_frontier (source_id, url, kind, depth, added_at, state, lastmod, updated_at)"
+                   " values (?, ?, 'sitemap', 0, ?, 'done', ?, ?) on conflict (source_id, url) do update set"
+                   " state = 'done', lastmod = excluded.lastmod, updated_at = excluded.updated_at",
+                   [source_id, url, now, lastmod, now])
 
 
 def queue_attachment(db: sqlite_utils.Database, source_id: str, url: str, article_url: str, text: str) -> None:
