@@ -170,15 +170,19 @@ def parse_list_page(html: str, base_url: str, *, article_pattern: re.Pattern[str
     return result
 
 
+def _linked(doc: lxml.html.HtmlElement, base_url: str, tags: tuple[str, ...], attribute: str = "href"):
+    """(element, absolute canonical URL) for each element of these tags whose link is a request."""
+    for element in doc.iter(*tags):
+        value = (element.get(attribute) or "").strip()
+        if is_request_href(value):
+            yield element, canonical_url(urljoin(base_url, value))
+
+
 def frame_lists(doc: lxml.html.HtmlElement, base_url: str) -> list[str]:
     """Pages shown inside <iframe>/<frame> on the same host: a list may live only there."""
     host = urlsplit(base_url).netloc
     urls = []
-    for frame in doc.iter("iframe", "frame"):
-        src = (frame.get("src") or "").strip()
-        if not is_request_href(src):
-            continue
-        url = canonical_url(urljoin(base_url, src))
+    for _, url in _linked(doc, base_url, ("iframe", "frame"), "src"):
         if urlsplit(url).netloc == host and is_html_url(url) and url not in urls:
             urls.append(url)
     return urls
@@ -280,11 +284,7 @@ def find_pager(doc: lxml.html.HtmlElement, html: str, base_url: str, page_url: s
     last_url: str | None = None
     numbered: dict[int, str] = {}
     containers = []
-    for element in doc.iter("a", "link"):
-        href = (element.get("href") or "").strip()
-        if not is_request_href(href):
-            continue
-        url = canonical_url(urljoin(base_url, href))
+    for element, url in _linked(doc, base_url, ("a", "link")):
         if url == page_url or not is_html_url(url):
             continue
         if element.tag == "link":
@@ -548,11 +548,7 @@ def attachment_links(html: str, base_url: str) -> list[Link]:
         return []
     base_url = page_base(doc, base_url)
     found: dict[str, Link] = {}
-    for anchor in doc.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if not is_request_href(href):
-            continue
-        url = canonical_url(urljoin(base_url, href))
+    for anchor, url in _linked(doc, base_url, ("a",)):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             continue

@@ -27,8 +27,8 @@ def crawl_process(sources: Path, db: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def kill_when_list_page_served(web, sources: Path, db: Path, page: int) -> bool:
-    """Start a crawl, SIGKILL it as soon as /big/list_<page>.html was served; True if it was still at work."""
+def kill_when_list_page_served(web, sources: Path, db: Path, page: int, sig: int = signal.SIGKILL) -> bool:
+    """Start a crawl, signal it as soon as /big/list_<page>.html was served; True if it was still at work."""
     before = web.count(f"/big/list_{page}.html")
     process = crawl_process(sources, db)
     deadline = time.monotonic() + 120
@@ -36,8 +36,8 @@ def kill_when_list_page_served(web, sources: Path, db: Path, page: int) -> bool:
         time.sleep(0.005)
     alive = process.poll() is None
     if alive:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+        os.kill(process.pid, sig)
+    process.wait(timeout=120)
     return alive
 
 
@@ -85,3 +85,16 @@ def test_list_pages_answering_503_are_retried_by_later_runs(tmp_path):
         assert rows(db, "select count(*) n from crawl_frontier where state != 'done'") == [{"n": 0}]
         # a list page is never marked done by a failure: every failed page was read once it healed
         assert {web.count(f"/big/list_{n}.html") >= 2 for n in (3, 7)} == {True}
+
+
+def test_sigterm_mid_pagination_loses_nothing(tmp_path):
+    with start_fault_web() as web:
+        web.big_pages, web.per_page, web.latency = 8, PER_PAGE, 0.01
+        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        db = tmp_path / "archive.db"
+        assert kill_when_list_page_served(web, sources, db, 4, signal.SIGTERM)
+        [run] = rows(db, "select status, exit_status from crawl_runs")
+        assert run["exit_status"] == 1  # stopped early: not healthy, but recorded
+        final = run_crawl(sources, db, *FAST_RETRY)
+        assert final.returncode == 0, final.stdout + final.stderr[-2000:]
+        assert kill9.check_archive(db)["articles"] == 8 * PER_PAGE

@@ -14,6 +14,7 @@ leaves the archive at a well-defined version. Rules for a new migration:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,45 +34,27 @@ def _baseline(db: sqlite_utils.Database) -> None:
     create_baseline_schema(db)
 
 
-def _frontier_states(db: sqlite_utils.Database) -> None:
-    from pipelines.store.frontier import migrate_frontier_states
+def _step(module: str, function: str) -> Callable[[sqlite_utils.Database], None]:
+    """A migration step that lives in its feature's module, imported only when the step runs."""
+    def apply(db: sqlite_utils.Database) -> None:
+        getattr(importlib.import_module(module), function)(db)
 
-    migrate_frontier_states(db)
-
-
-def _canonical_keys(db: sqlite_utils.Database) -> None:
-    from pipelines.store.frontier import migrate_canonical_keys
-
-    migrate_canonical_keys(db)
-
-
-def _attachments(db: sqlite_utils.Database) -> None:
-    from pipelines.attachments.store import migrate_attachments
-
-    migrate_attachments(db)
-
-
-def _capture_parts(db: sqlite_utils.Database) -> None:
-    from pipelines.process.archive import migrate_capture_parts
-
-    migrate_capture_parts(db)
-
-
-def _error_categories(db: sqlite_utils.Database) -> None:
-    from pipelines.store.storage import migrate_error_categories
-
-    migrate_error_categories(db)
+    return apply
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
-    Migration(10, "crawl_frontier states (pending/done/failed, attempts, next try), crawl_backlog", _frontier_states),
+    Migration(10, "crawl_frontier states (pending/done/failed, attempts, next try), crawl_backlog",
+              _step("pipelines.store.frontier", "migrate_frontier_states")),
     Migration(11, "fetch_errors.category; crawl_runs new/known-dead/refused/no-article/skipped counts",
-              _error_categories),
-    Migration(12, "URL keys re-canonicalised with w3lib (percent-encoding, parameter order)", _canonical_keys),
-    Migration(13, "attachments: files linked by articles, with extracted text and a full-text index", _attachments),
-    Migration(14, "captures.part_of/part_no: the later pages of a multi-page article", _capture_parts),
+              _step("pipelines.store.storage", "migrate_error_categories")),
+    Migration(12, "URL keys re-canonicalised with w3lib (percent-encoding, parameter order)",
+              _step("pipelines.store.frontier", "migrate_canonical_keys")),
+    Migration(13, "attachments: files linked by articles, with extracted text and a full-text index",
+              _step("pipelines.attachments.store", "migrate_attachments")),
+    Migration(14, "captures.part_of/part_no: the later pages of a multi-page article",
+              _step("pipelines.process.archive", "migrate_capture_parts")),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
