@@ -364,12 +364,14 @@ def _pages_from_shape(page_url: str, next_url: str | None, last_url: str | None,
         offsets = [token - number for number, token in pairs]
         if not offsets and next_token is not None and not on_template:
             offsets = [next_token - 2]  # a first page without a number: the next page is page 2
-        elif not offsets and on_template and count is not None:
-            offsets = [0 if min(tokens) >= 1 else -1]  # ?page=1 is page 1 (or ?page=0 when counting from 0)
         offset = max(set(offsets), key=offsets.count) if offsets else None
         last = max(tokens)
         if count is not None and offset is not None:
             last = max(last, count + offset)
+        elif count is not None and on_template and "{n}" in urlsplit(template).query:
+            # a query parameter on every page (?pageIndex=1 is page 1, ?page=0 counts from 0): the count
+            # names the last page; never pages below those seen (page 1 may have no parameter at all)
+            last = max(last, count - (0 if min(tokens) >= 1 else 1))
         first = min(tokens)
         if offset is not None:
             first = min(first, (1 if on_template else 2) + offset)

@@ -54,8 +54,11 @@ MEMUSAGE_CHECK_INTERVAL_SECONDS = 15
 GOVBRIEF_RETRY_AFTER_MAX = 120
 # Without Retry-After, wait GOVBRIEF_RETRY_BACKOFF * 2**attempt seconds before retrying a 5xx/429.
 GOVBRIEF_RETRY_BACKOFF = 1.0
-# A URL that failed in this many runs is no longer retried by later runs (a list page may still link it).
-GOVBRIEF_RETRY_RUNS = 5
+# A URL that failed is retried by later runs on a backoff (pipelines/store/frontier.py: retry_at): a first
+# transient failure at the next run, then this many hours x 2^k, capped at 30 days.
+GOVBRIEF_RETRY_BASE_HOURS = 20.0
+# Attachments (PDF, DOC(X), XLS(X), WPS, OFD, ZIP) larger than this are not downloaded.
+GOVBRIEF_ATTACHMENT_MAXSIZE = 20 * 1024 * 1024
 
 # DNS: a host name resolving to a private/loopback/link-local address is refused (see SafeResolver);
 # list intranet names here if the archive really must crawl one. Literal IPs named by a source work.

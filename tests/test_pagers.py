@@ -30,6 +30,9 @@ def page(pager: str, head: str = "") -> str:
     # 下一页 + 共N页 on a first page without a number: every page named from the next link's shape
     ('<div>共4页 <a href="list_2.html">下一页</a></div>', "http://a.gov.cn/news/list.html",
      [f"http://a.gov.cn/news/list_{n}.html" for n in (2, 3, 4)]),
+    # a later page of the same column: no guessed list_1.html (the first page has no number)
+    ('<div>共4页 <a href="list.html">首页</a> <a href="list_3.html">下一页</a></div>', "http://a.gov.cn/news/list_2.html",
+     ["http://a.gov.cn/news/list_3.html"]),
     # 第1/N页 and numbered links on a TRS-like index (index_1 is page 2)
     ('<div>第1/3页 <a href="index_1.html">2</a> <a href="index_2.html">3</a></div>', "http://a.gov.cn/x/index.html",
      ["http://a.gov.cn/x/index_1.html", "http://a.gov.cn/x/index_2.html"]),

@@ -6,7 +6,7 @@ Tables
   articles      one row per article URL, extracted from its latest capture
   crawl_runs    one row per `govbrief crawl` run: times, counts, exit status
   fetch_errors  failed requests per run with the reason, so a later run can retry them
-  crawl_frontier article and list URLs a run scheduled and has not finished: the next run resumes them
+  crawl_frontier every list page, article, sitemap, attachment to visit, with its state (pipelines/store/frontier.py)
 """
 
 from __future__ import annotations
@@ -288,22 +288,6 @@ def record_fetch_errors(db: sqlite_utils.Database, run_id: int | None, errors: I
     if rows:
         with db.conn:
             db["fetch_errors"].insert_all(rows)
-
-
-def failed_urls(db: sqlite_utils.Database, source_id: str, kind: str = "article",
-                max_runs: int | None = None) -> set[str]:
-    """URLs that failed before and are not archived yet: a later run retries them.
-
-    Refusals (robots.txt, scope: reason 'refused: ...') are decisions, not failures, and are not
-    retried. With max_runs, a URL that already failed in that many runs is given up (a dead link
-    is not fetched forever; a list page that still links it will offer it again)."""
-    sql = """select url from fetch_errors where source_id = ? and kind = ? and reason not like 'refused:%'
-             and url not in (select url from articles) group by url"""
-    params: list[Any] = [source_id, kind]
-    if max_runs is not None:
-        sql += " having count(distinct run_id) < ?"
-        params.append(max_runs)
-    return {r["url"] for r in db.query(sql, params)}
 
 
 def close_interrupted_runs(db: sqlite_utils.Database, message: str) -> int:
