@@ -39,6 +39,7 @@ CLOSESPIDER_TIMEOUT = 3 * 3600  # a cron run never lasts longer than three hours
 
 COOKIES_ENABLED = True  # some CMS anti-bot pages set a cookie and expect it back
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy >= 2.19 listens on an HTTP control port by default: not on a cron box
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 LOG_VERSIONS: list[str] = []  # no library version banner in every cron log (crawler/logs.py quiets the rest)
