@@ -1,10 +1,13 @@
 """The one generic spider: every source is data (sources.yml), discovery rules live in crawler.discovery.
 
-Request kinds (meta["kind"]): list (start URLs, pagination, column pages), sitemap, feed, article.
-Only article responses become items; the pipeline stores the capture and extracts the article.
+Request kinds (meta["kind"]): list (start URLs, pagination, column pages, iframes, Hanweb jpage POSTs),
+robots (Sitemap: lines), sitemap, feed, article (and the later pages of a multi-page article), attachment.
+Article and attachment responses become items; the pipeline stores the captures and extracts the article.
 
-Incremental by construction: article URLs already archived are never requested again, list pages
-are always re-read, and pagination stops at the first page that offers nothing new.
+What to visit lives in the archive's frontier (pipelines/store/frontier.py), written through the
+pipeline (`archive_write`): a list page is marked done in the same transaction that queues its links,
+a run starts from what is pending or due, and a source walks its whole backlog once before the
+incremental stop (pagination ends at the first page with nothing new) applies. docs/crawling.md.
 """
 
 from __future__ import annotations
@@ -134,8 +137,10 @@ class GovSpider(scrapy.Spider):
                 if request:
                     yield request
             for origin in robots_origins.get(source.id, []):  # Sitemap: lines of robots.txt
-                yield self._request(f"{origin}/robots.txt", source.id, "robots", self.parse_robots,
-                                    handle_httpstatus_all=True)
+                # optional: an unreachable robots.txt is not a failure of its own (the list pages say it)
+                yield scrapy.Request(f"{origin}/robots.txt", callback=self.parse_robots, errback=_ignore,
+                                     dont_filter=True, meta={"source_id": source.id, "kind": "robots",
+                                                             "handle_httpstatus_all": True})
             for url in source.feed_urls:
                 yield self._request(url, source.id, "feed", self.parse_feed)
             for url in plan.articles:  # queued, or failed and due for another try
@@ -514,6 +519,10 @@ def _challenge(response: Response) -> str | None:
     except Exception:  # classification is a nicety; a failure of it must not hide the HTTP error
         return None
     return (verdict.detail or verdict.reason) if verdict.state == recheck.CHALLENGE else None
+
+
+def _ignore(failure: Failure) -> None:
+    return None
 
 
 def _permanent(status: int | None) -> bool:
