@@ -7,7 +7,9 @@ are what finds the articles.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -185,6 +187,10 @@ def test_article_page_lists_its_attachments(unseen):
     [article] = rows(unseen["db"], "select id from articles where url = ?", [unseen["web"].url(WITH_ATTACHMENTS)])
     with datasette_process(unseen["db"]) as base:
         html = urllib.request.urlopen(f"{base}/archive/articles/{article['id']}", timeout=30).read().decode()
+        query = urllib.parse.quote("道路改造")
+        found = json.loads(urllib.request.urlopen(f"{base}/archive/attachments.json?_search={query}&_shape=array",
+                                                  timeout=30).read())
+    assert [f["url"] for f in found] == [unseen["web"].url("/files/budget.xlsx")]
     assert 'id="article-attachments"' in html
     for name in ATTACHMENTS.values():
         assert name in html
