@@ -442,12 +442,26 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
                         name = rule["first_file"] if k == 0 else rule["page_file"]
                         urls.append(urljoin(base_url, name.format(prefix=prefix, ext=ext, k=k)))
         elif "count" in rule:
-            count_match, concat = rule["count"].search(html), rule["concat"].search(html)
-            if not count_match or not concat or int(count_match.group("count")) > MAX_PAGES_NAMED:
+            concat = rule["concat"].search(html)
+            count = _js_count(html, rule, rules) if concat else None
+            if count is None or count > MAX_PAGES_NAMED:
                 continue
-            for k in range(2, int(count_match.group("count")) + 1):
+            for k in range(2, count + 1):
                 urls.append(urljoin(base_url, f"{concat.group('prefix')}{k}{concat.group('suffix')}"))
     return [u for u in dict.fromkeys(urls) if canonical_url(u) != canonical_url(base_url)]
+
+
+def _js_count(html: str, rule: dict, rules: PagerRules) -> int | None:
+    """A script pager's page count: its count variable, else 共N页 (and the like) in the page's text."""
+    match = rule["count"].search(html)
+    if match:
+        return int(match.group("count"))
+    text = _TAGS.sub(" ", html)
+    for pattern in rules.count_patterns:
+        match = pattern.search(text)
+        if match:
+            return int(match.group("count"))
+    return None
 
 
 _HANWEB_TOTAL = re.compile(r"totalRecord\s*[=:]\s*['\"]?(\d+)", re.I)

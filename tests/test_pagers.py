@@ -75,6 +75,13 @@ def test_absurd_counts_name_no_pages():
     assert result.pagination == ["http://a.gov.cn/news/list_2.html"]
 
 
+def test_js_pager_written_as_markup_with_count_in_text():
+    html = ('<div>共3页</div><script>for (var i = 2; i <= n; i++) { document.write(\'<a href="list_\' + i + '
+            '\'.html">\' + i + \'</a>\'); }</script>')
+    assert js_pagination(html, "http://a.gov.cn/js/list.html") == [
+        "http://a.gov.cn/js/list_2.html", "http://a.gov.cn/js/list_3.html"]
+
+
 def test_hand_written_js_pager():
     html = 'var totalPage = 4; function go(n){ location.href = "list_" + n + ".html"; }'
     assert js_pagination(html, "http://a.gov.cn/js/list.html") == [
