@@ -227,7 +227,7 @@ def load_pager_rules(path: str | None = None) -> PagerRules:
     js = []
     for rule in data.get("js_pagers", []):
         js.append({key: compiled(value, f"js_pagers/{rule['name']}/{key}")
-                   if key in ("pattern", "count", "concat") else value for key, value in rule.items()})
+                   if key in ("pattern", "count", "concat", "current") else value for key, value in rule.items()})
     jpage = {key: compiled(value, f"jpage/{key}") if key in ("total", "per_page", "group_size") else value
              for key, value in data["jpage"].items()}
     return PagerRules(
@@ -446,8 +446,13 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
             count = _js_count(html, rule, rules) if concat else None
             if count is None or count > MAX_PAGES_NAMED:
                 continue
-            for k in range(2, count + 1):
-                urls.append(urljoin(base_url, f"{concat.group('prefix')}{k}{concat.group('suffix')}"))
+            prefix, suffix = concat.group("prefix"), concat.group("suffix")
+            current = rule["current"].search(html) if "current" in rule else None
+            on_first_page = not re.search(re.escape(prefix) + r"\d+" + re.escape(suffix) + "$",
+                                          urlsplit(base_url).path)
+            zero_based = on_first_page and current is not None and current.group("current") == "0"
+            for k in (range(1, count) if zero_based else range(2, count + 1)):
+                urls.append(urljoin(base_url, f"{prefix}{k}{suffix}"))
     return [u for u in dict.fromkeys(urls) if canonical_url(u) != canonical_url(base_url)]
 
 

@@ -82,6 +82,13 @@ def test_js_pager_written_as_markup_with_count_in_text():
         "http://a.gov.cn/js/list_2.html", "http://a.gov.cn/js/list_3.html"]
 
 
+def test_trs_pager_written_by_script_counts_from_zero():
+    html = ('<script>var countPage = 4; var currentPage = 0; var nextPage = currentPage + 1;'
+            'document.write("<a href=\'index_" + nextPage + ".html\'>下一页</a>");</script>')
+    assert js_pagination(html, "http://a.gov.cn/xw/index.html") == [
+        f"http://a.gov.cn/xw/index_{k}.html" for k in (1, 2, 3)]
+
+
 def test_hand_written_js_pager():
     html = 'var totalPage = 4; function go(n){ location.href = "list_" + n + ".html"; }'
     assert js_pagination(html, "http://a.gov.cn/js/list.html") == [
