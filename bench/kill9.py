@@ -101,7 +101,7 @@ def run(kills: int, seed: int, pages: int, per_page: int, latency: float, workdi
             state = check_archive(db)
             conn = sqlite3.connect(db)
             archived = [r[0] for r in conn.execute("select url from articles")]
-            frontier = conn.execute("select count(*) from crawl_frontier").fetchone()[0]
+            frontier = conn.execute("select count(*) from crawl_frontier where state != 'done'").fetchone()[0]
             runs = dict(conn.execute("select status, count(*) from crawl_runs group by status").fetchall())
             conn.close()
             rounds.append({

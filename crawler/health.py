@@ -20,8 +20,12 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_BAD_INPUT = 2  # malformed sources file, unusable database path: nothing was crawled
+EXIT_CRASH = 70  # EX_SOFTWARE: govbrief itself failed (a bug); the traceback is in the log
+EXIT_LOG = 73  # EX_CANTCREAT: the --log-file (or its folder) cannot be created or written
 EXIT_STORAGE = 74  # EX_IOERR: the archive could not be written during the run (disk full, I/O error)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another crawl holds the lock; try again later
+EXIT_NAMES = {EXIT_OK: "ok", EXIT_UNHEALTHY: "unhealthy", EXIT_BAD_INPUT: "bad input", EXIT_CRASH: "crashed",
+              EXIT_LOG: "log not writable", EXIT_STORAGE: "archive not writable", EXIT_LOCKED: "locked"}
 
 MAX_ERROR_RATIO = 0.5
 

@@ -8,8 +8,9 @@ from collections import Counter
 from scrapy import signals
 
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
+from pipelines.attachments.store import archive_attachment
 from pipelines.process.archive import archive_capture
-from pipelines.store import storage
+from pipelines.store import frontier, storage
 from pipelines.store.storage import Capture
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class ArchivePipeline:
             self.owns_run = True
         spider.fetch_errors = []
         spider.error_sink = lambda: self._flush_errors(spider)  # errors reach the archive at once
-        spider.archive_write = lambda function, *args: self._write(spider, function, *args)
+        spider.archive_write = lambda function, *args, **kwargs: self._write(spider, function, *args, **kwargs)
         spider.run_id = self.run_id
 
     def process_item(self, item, spider=None):
@@ -71,10 +72,14 @@ class ArchivePipeline:
 
     def _process(self, item, spider):
         source = spider.sources[item["source_id"]]
-        capture = Capture(url=item["url"], final_url=item["final_url"], status=item["status"],
-                          headers=item["headers"], body=item["body"], fetched_at=item["fetched_at"],
-                          source_id=source.id)
+        capture = _capture(item, source.id)
         stats = spider.source_stats[source.id]
+        if item.get("kind") == "attachment":
+            archive_attachment(self.db, capture, article_url=item["article_url"], link_text=item["link_text"],
+                               run_id=self.run_id)
+            frontier.mark_done(self.db, source.id, [capture.url], kind="attachment")
+            stats["attachments_new"] += 1
+            return {"url": capture.url, "attachment_of": item["article_url"]}
         if item.get("kind") == "recheck":
             from pipelines.recheck import policy as recheck
 
@@ -91,7 +96,8 @@ class ArchivePipeline:
             self._flush_errors(spider)
             return {"url": capture.url, "recheck": outcome}
         try:
-            archived = archive_capture(self.db, capture, region=source.region, run_id=self.run_id)
+            parts = [_capture(part, source.id) for part in item.get("parts", [])]
+            archived = archive_capture(self.db, capture, region=source.region, run_id=self.run_id, parts=parts)
         except Exception as exc:  # one bad page must not stop the run or lose what is archived
             if storage.is_storage_failure(exc):
                 raise
@@ -101,24 +107,31 @@ class ArchivePipeline:
             stats["article_failed"] += 1
             return {"url": capture.url, "archived": False}
         if archived.article_id is None:
+            # fetched fine but no article (no text, not HTML, a soft 404): dead, looked at again on a backoff
             stats["articles_empty"] += 1
+            reason = archived.reason or _empty_reason(capture)
+            frontier.mark_failed(self.db, source.id, capture.url, "article", reason, permanent=True,
+                                 base_hours=spider.retry_base_hours)
             spider.fetch_errors.append({"source_id": source.id, "url": capture.url, "kind": "article",
-                                        "reason": _empty_reason(capture), "status": capture.status})
-        elif archived.created:
-            stats["articles_new"] += 1
+                                        "reason": reason, "status": capture.status, "category": "no_article"})
+        else:
+            frontier.mark_done(self.db, source.id, [capture.url])
+            if archived.created:
+                stats["articles_new"] += 1
         self._flush_errors(spider)
         return {"url": capture.url, "article_id": archived.article_id, "created": archived.created}
 
-    def _write(self, spider, function, *args) -> None:
+    def _write(self, spider, function, *args, **kwargs):
         """Run one storage write for the spider (frontier rows); a failing archive stops the run."""
         if self.db is None or self.storage_error:
-            return
+            return None
         try:
-            function(self.db, *args)
+            return function(self.db, *args, **kwargs)
         except Exception as exc:
             if not storage.is_storage_failure(exc):
                 raise
             self._storage_failed(spider, exc)
+            return None
 
     def _flush_errors(self, spider) -> None:
         if not spider.fetch_errors or self.db is None or self.storage_error:
@@ -139,20 +152,24 @@ class ArchivePipeline:
         if self.db is None:
             return
         self._flush_errors(spider)
-        for source_id in spider.sources:
-            self._write(spider, storage.frontier_settle, source_id)
+        if reason == "finished" and not self.storage_error:
+            for source_id in spider.sources:  # walked to the end once: from now on incremental
+                self._write(spider, frontier.settle_backlog, source_id)
         verdict = assess_run(spider.source_stats, reason)
         if self.storage_error:
             verdict = RunVerdict(EXIT_STORAGE, "storage_error", [self.storage_error, *verdict.problems])
         totals = sum(spider.source_stats.values(), Counter())
         spider.verdict = verdict
         try:
+            errors = storage.run_error_counts(self.db, self.run_id)
             storage.finish_run(
                 self.db, self.run_id, status=verdict.status, exit_status=verdict.exit_status,
                 pages_fetched=totals["list_ok"] + totals["article_ok"] + totals["sitemap_ok"] + totals["feed_ok"],
                 list_pages=totals["list_ok"], articles_new=totals["articles_new"],
-                articles_known=totals["articles_known"],
-                errors=sum(v for k, v in totals.items() if k.endswith("_failed")),
+                articles_known=totals["articles_known"], errors=errors["new"], new_failures=errors["new"],
+                known_dead_failures=errors["known_dead"], refused=errors["refused"],
+                no_article=errors["no_article"],
+                skipped=totals["list_budget_exhausted"] + totals["article_budget_exhausted"],
                 message=verdict.message, stats={k: dict(v) for k, v in spider.source_stats.items()},
             )
         except Exception as exc:  # a full disk may refuse even this row; cmd_crawl reports it
@@ -160,9 +177,17 @@ class ArchivePipeline:
                 raise
             spider.storage_error = self.storage_error or f"cannot record the run ({exc})"
             logger.error("run %s: could not record the verdict: %s", self.run_id, exc)
-        logger.info("run %s: %s (exit %s)", self.run_id, verdict.message, verdict.exit_status)
+        # the stats dump is off in the cron log (crawler/logs.py); the figure worth keeping is the peak memory
+        peak = self.crawler.stats.get_value("memusage/max") if self.crawler.stats else None
+        logger.info("run %s: %s (exit %s, peak memory %s MB)", self.run_id, verdict.message, verdict.exit_status,
+                    f"{peak / 2**20:.1f}" if peak else "unknown")
         self.db.close()
         self.db = None
+
+
+def _capture(item: dict, source_id: str) -> Capture:
+    return Capture(url=item["url"], final_url=item["final_url"], status=item["status"], headers=item["headers"],
+                   body=item["body"], fetched_at=item["fetched_at"], source_id=source_id)
 
 
 def _empty_reason(capture: Capture) -> str:

@@ -44,6 +44,7 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
+LOG_VERSIONS: list[str] = []  # no library version banner in every cron log (crawler/logs.py quiets the rest)
 
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is a failed fetch (retried next run), never an article
 # Safety net: Scrapy closes the run (reason memusage_exceeded -> exit 1) rather than let it swap.
@@ -56,8 +57,11 @@ MEMUSAGE_CHECK_INTERVAL_SECONDS = 15
 GOVBRIEF_RETRY_AFTER_MAX = 120
 # Without Retry-After, wait GOVBRIEF_RETRY_BACKOFF * 2**attempt seconds before retrying a 5xx/429.
 GOVBRIEF_RETRY_BACKOFF = 1.0
-# A URL that failed in this many runs is no longer retried by later runs (a list page may still link it).
-GOVBRIEF_RETRY_RUNS = 5
+# A URL that failed is retried by later runs on a backoff (pipelines/store/frontier.py: retry_at): a first
+# transient failure at the next run, then this many hours x 2^k, capped at 30 days.
+GOVBRIEF_RETRY_BASE_HOURS = 20.0
+# Attachments (PDF, DOC(X), XLS(X), WPS, OFD, ZIP) larger than this are not downloaded.
+GOVBRIEF_ATTACHMENT_MAXSIZE = 20 * 1024 * 1024
 
 # DNS: a host name resolving to a private/loopback/link-local address is refused (see SafeResolver);
 # list intranet names here if the archive really must crawl one. Literal IPs named by a source work.
@@ -71,6 +75,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SourceScopeMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Scrapy's, fixed so that every request waiting for robots.txt is checked (see the class)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # Scrapy's, except that a refresh to javascript:/mailto: keeps the page instead of raising ValueError
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 ITEM_PIPELINES = {
     "crawler.pipeline.ArchivePipeline": 300,

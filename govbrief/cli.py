@@ -1,23 +1,36 @@
 """`govbrief`: the command line for cron (crawl), journalists (serve) and measurement (extract).
 
 Exit statuses (see crawler/health.py): 0 healthy, 1 unhealthy run, 2 bad input (nothing crawled,
-nothing written), 74 the archive could not be written during the run (disk full, I/O error: what
-was archived before is kept), 75 another crawl holds the lock (try again later).
+nothing written), 70 govbrief itself crashed (a bug: traceback in the log), 73 the log file cannot be
+written, 74 the archive could not be written during the run (disk full, I/O error: what was archived
+before is kept), 75 another crawl holds the lock (try again later).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
+from crawler.health import (
+    EXIT_BAD_INPUT,
+    EXIT_CRASH,
+    EXIT_LOCKED,
+    EXIT_LOG,
+    EXIT_NAMES,
+    EXIT_OK,
+    EXIT_STORAGE,
+    EXIT_UNHEALTHY,
+)
 from crawler.sources import SourcesError, load_sources
 from govbrief.lock import LockHeld, RunLock
 from pipelines.publish import serve as publish  # light: stdlib + yaml; Datasette is imported when serving
@@ -80,28 +93,71 @@ def _open_archive(db_path: str, *, check: bool = False):
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    """`govbrief crawl`: every outcome (crash, refusal, bad input, a finished run) ends as one summary
+    line in the log file (when given) and an exit status of its own (see crawler/health.py)."""
+    if args.log_file:
+        try:  # cron's `--log-file logs/crawl.log` in a fresh checkout: create the folder
+            Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
+            with open(args.log_file, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            return _fail(f"{args.log_file}: cannot write the log file ({exc.strerror or exc})", EXIT_LOG)
+    outcome: dict[str, str] = {}
+    try:
+        status = _crawl(args, outcome)
+    except Exception as exc:  # a bug, not a verdict on the sites: its own exit status and the traceback kept
+        trace = traceback.format_exc()
+        if args.log_file:
+            _append_log(args.log_file, trace.rstrip())
+        else:
+            print(trace, file=sys.stderr, end="")
+        where = f"; traceback in {args.log_file}" if args.log_file else ""
+        outcome["message"] = f"crashed: {type(exc).__name__}: {exc}"[:300]
+        status = _fail(f"crawl {outcome['message']}{where}", EXIT_CRASH)
+    if args.log_file:
+        _append_log(args.log_file, f"govbrief crawl finished: exit {status} ({EXIT_NAMES.get(status, 'unknown')}): "
+                                   f"{outcome.get('message', '')}")
+    return status
+
+
+def _append_log(path: str, line: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{stamp} [govbrief] {line}\n")
+    except OSError as exc:  # the disk may be full: the exit status still says what happened
+        print(f"govbrief: {path}: cannot write the summary line ({exc.strerror or exc})", file=sys.stderr)
+
+
+def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
+    def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
+        outcome["message"] = message
+        return _fail(message, status)
+
     try:
         sources = load_sources(args.sources)
     except SourcesError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.only:
         unknown = set(args.only.split(",")) - {s.id for s in sources}
         if unknown:
-            return _fail(f"{args.sources}: unknown source id(s): {', '.join(sorted(unknown))}")
+            return fail(f"{args.sources}: unknown source id(s): {', '.join(sorted(unknown))}")
     directory = Path(args.db).parent
     if not directory.is_dir():  # checked before the lock file, whose error would name the wrong file
-        return _fail(f"{args.db}: directory {directory} does not exist")
+        return fail(f"{args.db}: directory {directory} does not exist")
+    if Path(args.db).is_dir():
+        return fail(f"{args.db}: is a directory, not an archive database")
     try:
-        lock = RunLock(args.db + ".lock").acquire()
+        lock = RunLock.for_archive(args.db).acquire()
     except LockHeld as exc:
-        return _fail(str(exc), EXIT_LOCKED)
+        return fail(str(exc), EXIT_LOCKED)
     except OSError as exc:
-        return _fail(f"{args.db}.lock: cannot create the lock file ({exc})")
+        return fail(f"{args.db}: cannot create the lock ({exc})")
     with lock:
         try:
             db = _open_archive(args.db, check=True)
         except ValueError as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
         from pipelines.store import storage
 
         ids = sorted(s.id for s in sources if not args.only or s.id in args.only.split(","))
@@ -111,10 +167,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             run_id = storage.start_run(db, ids)
         except sqlite3.DatabaseError as exc:
             db.close()
-            return _fail(f"{args.db}: cannot write the archive ({_storage_hint(exc)})", EXIT_STORAGE)
+            return fail(f"{args.db}: cannot write the archive ({_storage_hint(exc)})", EXIT_STORAGE)
         db.close()
         status, storage_error = _run_scrapy(args, run_id)
-        exit_status = _report_run(args.db, run_id, status, storage_error)
+        exit_status = _report_run(args.db, run_id, status, storage_error, outcome)
         if args.lineage and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
             _update_lineage(args.db)
         return exit_status
@@ -141,26 +197,36 @@ def _update_lineage(db_path: str) -> None:
         db.close()
 
 
-def _report_run(db_path: str, run_id: int, status: int, storage_error: str | None) -> int:
+def _report_run(db_path: str, run_id: int, status: int, storage_error: str | None,
+                outcome: dict[str, str] | None = None) -> int:
     """Print the run's verdict for the cron mail and return the exit status (see crawler/health.py)."""
+    outcome = outcome if outcome is not None else {}
     from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
         row = db["crawl_runs"].get(run_id)
-        if row["exit_status"] is None:  # the spider never got to close: count it as failed
-            storage.finish_run(db, run_id, status="failed" if not storage_error else "storage_error",
-                               exit_status=EXIT_STORAGE if storage_error else EXIT_UNHEALTHY,
-                               message=storage_error or f"crawl process ended without finishing (status {status})")
+        if row["exit_status"] is None:  # the spider never got to close: govbrief (or Scrapy) crashed
+            storage.finish_run(db, run_id, status="crashed" if not storage_error else "storage_error",
+                               exit_status=EXIT_STORAGE if storage_error else EXIT_CRASH,
+                               message=storage_error or "crawl crashed before finishing (traceback in the log)")
             row = db["crawl_runs"].get(run_id)
     except sqlite3.DatabaseError as exc:  # e.g. the disk is still full: say so, never a traceback
         db.close()
-        return _fail(f"run {run_id}: {storage_error or 'crawl failed'}; the run could not be recorded "
-                     f"({_storage_hint(exc)}); everything archived before is kept", EXIT_STORAGE)
+        outcome["message"] = (f"run {run_id}: {storage_error or 'crawl failed'}; the run could not be recorded "
+                              f"({_storage_hint(exc)}); everything archived before is kept")
+        return _fail(outcome["message"], EXIT_STORAGE)
     db.close()
-    print(f"run {run_id}: {row['status']}: {row['message']} "
-          f"(pages {row['pages_fetched']}, new articles {row['articles_new']}, errors {row['errors']})")
+    outcome["message"] = (
+        f"run {run_id}: {row['status']}: {row['message']} (pages {row['pages_fetched']}, "
+        f"new articles {row['articles_new']}, new failures {row['new_failures'] or 0}, known-dead retries failed "
+        f"{row['known_dead_failures'] or 0}, refused {row['refused'] or 0}, no article {row['no_article'] or 0}, "
+        f"skipped {row['skipped'] or 0})")
+    print(outcome["message"])
+    if row["exit_status"] == EXIT_CRASH:
+        return _fail(f"crawl crashed before finishing (run {run_id}); the traceback is in the log", EXIT_CRASH)
     if storage_error:
+        outcome["message"] += f"; {storage_error}"
         return _fail(f"{_storage_hint(Exception(storage_error))}; the crawl was stopped, everything archived "
                      "before is kept", EXIT_STORAGE)
     return int(row["exit_status"])
@@ -187,12 +253,22 @@ def _run_scrapy(args: argparse.Namespace, run_id: int) -> tuple[int, str | None]
     for pair in args.set or []:
         key, _, value = pair.partition("=")
         settings.set(key, value, priority="cmdline")
+    from crawler.logs import quiet_scrapy_logging
+
     process = CrawlerProcess(settings)
+    quiet_scrapy_logging(getattr(logging, args.log_level))  # after Scrapy's dictConfig, which resets levels
     crawler = process.create_crawler("govbrief")
-    process.crawl(crawler, only=args.only)
+    crashes: list = []
+    process.crawl(crawler, only=args.only).addErrback(crashes.append)  # else Twisted prints it at exit
     process.start()
+    for failure in crashes:  # the traceback goes to the log (the cron mail gets one line)
+        if args.log_file:
+            _append_log(args.log_file, "crawl crashed:\n" + failure.getTraceback().rstrip())
+        else:
+            print(failure.getTraceback(), file=sys.stderr, end="")
     spider = crawler.spider
-    status = 0 if getattr(spider, "verdict", None) else EXIT_UNHEALTHY
+    # no verdict: the crawl never got to close (an exception inside Scrapy or govbrief)
+    status = 0 if getattr(spider, "verdict", None) else EXIT_CRASH
     return status, getattr(spider, "storage_error", None)
 
 
@@ -247,7 +323,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found")
     try:
-        lock = RunLock(args.db + ".lock").acquire()
+        lock = RunLock.for_archive(args.db).acquire()
     except LockHeld as exc:
         return _fail(str(exc), EXIT_LOCKED)
     with lock:

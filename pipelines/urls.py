@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from w3lib.url import canonicalize_url
+
 # --- URL shapes ---------------------------------------------------------------------------------
 
 _ARTICLE_URL_PATTERNS = [
@@ -62,8 +64,21 @@ def looks_like_list_url(url: str, pattern: re.Pattern[str] | None = None) -> boo
 
 
 def canonical_url(url: str) -> str:
-    """Drop the fragment and default ports; keep the query (list pagination lives there)."""
-    parts = urlsplit(url.strip())
+    """The one key of a URL in every table (frontier, captures, articles, attachments, errors).
+
+    w3lib's canonicalize_url (the function Scrapy's own fingerprints use, so it is kept in step with
+    how Scrapy sees URLs): percent-encoding normalised (UTF-8, upper-case escapes; 新闻 and %e6%96%b0%e9%97%bb
+    are one key), query parameters sorted, the fragment dropped, scheme and host lower-cased. On top of
+    it, default ports are dropped. The query itself is kept: `?page=2` and `?page=3` stay distinct pages.
+    """
+    text = url.strip()
+    if not text:
+        return text
+    try:
+        canonical = canonicalize_url(text, keep_fragments=False)
+    except ValueError:  # w3lib refuses a few malformed URLs (bad IPv6 literal …): keep the simple form
+        canonical = text.split("#", 1)[0]
+    parts = urlsplit(canonical)
     netloc = parts.netloc.lower()
     if (parts.scheme == "http" and netloc.endswith(":80")) or (parts.scheme == "https" and netloc.endswith(":443")):
         netloc = netloc.rsplit(":", 1)[0]

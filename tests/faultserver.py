@@ -108,6 +108,7 @@ class FaultWeb:
     latency: float = 0.0  # seconds added to every /big/ answer (benchmarks: a crawl that takes a while)
     big_pages: int = 10
     per_page: int = 20
+    big_fail_pages: set[int] = field(default_factory=set)  # /big/list_N.html pages answering 503 for now
     hits: list[Hit] = field(default_factory=list)
     intruder_hits: list[Hit] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -264,6 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
             web.stop.wait(web.latency)
         if path.startswith("/big/list_"):
             n = int(path.removeprefix("/big/list_").removesuffix(".html"))
+            if n in web.big_fail_pages:
+                return self._send(503, b"<html><body>Service Unavailable</body></html>")
             first = (n - 1) * web.per_page + 1
             links = [(f"/big/a/{k}.html", f"大栏目文章{k}") for k in range(first, first + web.per_page)]
             return self._send(200, list_html(links, f"list_{n + 1}.html" if n < web.big_pages else None))

@@ -34,7 +34,8 @@ def test_createpagehtml_variants():
     assert classic == ["http://x.gov.cn/a/index.shtml", "http://x.gov.cn/a/index_1.shtml"]
     with_vars = js_pagination(
         "var countPage = 3; var currentPage = 0; createPageHTML(countPage, currentPage, 'index', 'html');", base)
-    assert with_vars == ["http://x.gov.cn/a/index_1.html", "http://x.gov.cn/a/index_2.html"]
+    # the page being read (index_2.html) is never its own pagination
+    assert with_vars == ["http://x.gov.cn/a/index_1.html"]
     newer = js_pagination('createPageHTML("page_div", 2, 1, "list", "html", 40);', base)
     assert newer == ["http://x.gov.cn/a/list.html"]
     assert js_pagination("createPageHTML(100000, 0, 'index', 'html')", base) == []  # absurd: ignored
@@ -120,4 +121,6 @@ def test_vsb_style_pagination_in_a_subfolder():
     page = parse_list_page(VSB_LIST, "http://x.gov.cn/xwzx/xmjs.htm")
     assert [link.url for link in page.articles] == ["http://x.gov.cn/info/1012/12345.htm",
                                                     "http://x.gov.cn/info/1012/12340.htm"]
-    assert page.pagination == ["http://x.gov.cn/xwzx/xmjs/2.htm", "http://x.gov.cn/xwzx/xmjs/9.htm"]
+    # 尾页 names the last page (9): every page between is named from the shared URL shape
+    assert page.pagination == [f"http://x.gov.cn/xwzx/xmjs/{n}.htm" for n in range(2, 10)]
+    assert page.next_page == "http://x.gov.cn/xwzx/xmjs/2.htm"

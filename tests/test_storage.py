@@ -50,15 +50,28 @@ def test_upsert_article_one_row_per_url_keeps_first_fetched(tmp_path):
     assert stored["fetched_at"] == "2026-02-01T00:00:00Z" and stored["host"] == "a.gov.cn"
 
 
-def test_failed_urls_are_retried_until_archived(tmp_path):
+def test_frontier_list_page_done_with_its_links_and_failures_backed_off(tmp_path):
+    from datetime import UTC, datetime
+
+    from pipelines.store import frontier
+
     db = storage.open_db(tmp_path / "archive.db")
     storage.ensure_schema(db)
-    storage.record_fetch_errors(db, 1, [
-        {"source_id": "a", "url": "http://a.gov.cn/1.html", "kind": "article", "reason": "HTTP 503", "status": 503},
-        {"source_id": "a", "url": "http://a.gov.cn/list.html", "kind": "list", "reason": "HTTP 500", "status": 500},
-    ])
-    assert storage.failed_urls(db, "a") == {"http://a.gov.cn/1.html"}
-    row = storage.article_row({"url": "http://a.gov.cn/1.html", "title": "t", "text": "x"}, source_id="a",
-                              region=None, capture_id=None, fetched_at="2026-01-01T00:00:00Z")
-    storage.upsert_article(db, row)
-    assert storage.failed_urls(db, "a") == set()
+    states = frontier.list_processed(db, "a", "http://a.gov.cn/list.html", articles=["http://a.gov.cn/1.html"],
+                                     lists=[frontier.QueuedList("http://a.gov.cn/list_2.html", 0, "pager")])
+    assert states == {"http://a.gov.cn/list_2.html": "pending"}
+    plan = frontier.plan(db, "a")
+    assert plan.articles == ["http://a.gov.cn/1.html"] and [q.url for q in plan.lists] == ["http://a.gov.cn/list_2.html"]
+    assert plan.done_lists == {"http://a.gov.cn/list.html"} and not plan.walked
+    # a failed list page is never done: transient -> due at the next run; again -> backed off
+    assert frontier.mark_failed(db, "a", "http://a.gov.cn/list_2.html", "list", "HTTP 503", permanent=False) == 1
+    assert [q.url for q in frontier.plan(db, "a").lists] == ["http://a.gov.cn/list_2.html"]
+    frontier.mark_failed(db, "a", "http://a.gov.cn/list_2.html", "list", "HTTP 503", permanent=False)
+    assert frontier.plan(db, "a").lists == [] and not frontier.settle_backlog(db, "a")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert frontier.retry_at(1, permanent=False, now=now) == "2026-01-01T00:00:00Z"
+    assert frontier.retry_at(1, permanent=True, now=now) == "2026-01-01T20:00:00Z"
+    assert frontier.retry_at(3, permanent=True, now=now) == "2026-01-04T08:00:00Z"
+    assert frontier.retry_at(30, permanent=True, now=now) == "2026-01-31T00:00:00Z"  # capped at 30 days
+    frontier.list_processed(db, "a", "http://a.gov.cn/list_2.html")
+    assert frontier.settle_backlog(db, "a") and frontier.plan(db, "a").walked

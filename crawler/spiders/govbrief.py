@@ -1,10 +1,13 @@
 """The one generic spider: every source is data (sources.yml), discovery rules live in crawler.discovery.
 
-Request kinds (meta["kind"]): list (start URLs, pagination, column pages), sitemap, feed, article.
-Only article responses become items; the pipeline stores the capture and extracts the article.
+Request kinds (meta["kind"]): list (start URLs, pagination, column pages, iframes, Hanweb jpage POSTs),
+robots (Sitemap: lines), sitemap, feed, article (and the later pages of a multi-page article), attachment.
+Article and attachment responses become items; the pipeline stores the captures and extracts the article.
 
-Incremental by construction: article URLs already archived are never requested again, list pages
-are always re-read, and pagination stops at the first page that offers nothing new.
+What to visit lives in the archive's frontier (pipelines/store/frontier.py), written through the
+pipeline (`archive_write`): a list page is marked done in the same transaction that queues its links,
+a run starts from what is pending or due, and a source walks its whole backlog once before the
+incremental stop (pagination ends at the first page with nothing new) applies. docs/crawling.md.
 """
 
 from __future__ import annotations
@@ -24,11 +27,24 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
-from crawler.discovery import canonical_url, looks_like_article_url, looks_like_list_url, parse_feed, parse_list_page
+from crawler.discovery import (
+    ListPage,
+    article_parts,
+    attachment_links,
+    canonical_url,
+    looks_like_article_url,
+    looks_like_list_url,
+    parse_feed,
+    parse_jpage_records,
+    parse_list_page,
+    sitemap_body,
+    sitemaps_in_robots,
+)
 from crawler.scope import Scope
 from crawler.sources import load_sources
+from pipelines.attachments.store import known_attachment_urls
 from pipelines.extract.decode import decode_html
-from pipelines.store import storage
+from pipelines.store import frontier, storage
 
 try:  # Scrapy >= 2.13 reports failed resolutions as its own error, older versions as Twisted's
     from scrapy.exceptions import CannotResolveHostError
@@ -67,8 +83,12 @@ class GovSpider(scrapy.Spider):
         spider.known: dict[str, set[str]] = {}
         spider.scheduled_articles: set[str] = set()
         spider.seen_lists: dict[str, set[str]] = {s.id: set() for s in sources}
+        spider.known_attachments: set[str] = set()
+        spider.seen_sitemaps: dict[str, set[str]] = {s.id: set() for s in sources}
+        spider.scheduled_attachments: set[str] = set()
+        spider.attachment_maxsize = crawler.settings.getint("GOVBRIEF_ATTACHMENT_MAXSIZE", 20 * 1024 * 1024)
         spider.recheck_enabled = crawler.settings.getbool("GOVBRIEF_RECHECK", True)
-        spider.retry_runs = crawler.settings.getint("GOVBRIEF_RETRY_RUNS", 5)
+        spider.retry_base_hours = crawler.settings.getfloat("GOVBRIEF_RETRY_BASE_HOURS", 20.0)
         spider.retry_after_max = crawler.settings.getfloat("GOVBRIEF_RETRY_AFTER_MAX", 120.0)
         # The pipeline replaces this with a function that writes to fetch_errors at once, so a
         # kill -9 loses no recorded failure (and the next run retries what failed).
@@ -83,32 +103,52 @@ class GovSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         db = storage.open_db(self.db_path)
         storage.ensure_schema(db)
-        retry: dict[str, set[str]] = {}
-        resume_lists: dict[str, list[tuple[str, int]]] = {}
+        plans: dict[str, frontier.SourcePlan] = {}
         rechecks: dict[str, list] = {}
         for source in self.sources.values():
-            self.known[source.id] = storage.known_article_urls(db, source.id)
-            retry[source.id] = storage.failed_urls(db, source.id, kind="article", max_runs=self.retry_runs)
-            # what an earlier run scheduled but never finished (killed, or a budget ran out)
-            frontier_articles, resume_lists[source.id] = storage.frontier_pending(db, source.id)
-            retry[source.id] |= frontier_articles
+            # what earlier runs queued and did not finish (killed, budget spent, failed and due again)
+            plans[source.id] = frontier.plan(db, source.id)
+            self.known[source.id] = storage.known_article_urls(db, source.id) | plans[source.id].settled
             rechecks[source.id] = _due_rechecks(db, source.id) if self.recheck_enabled else []
+        self.known_attachments = known_attachment_urls(db)
         db.close()
-        for source in self.sources.values():
+        self.plans = plans
+        robots_origins: dict[str, list[str]] = {}
+        claimed: set[str] = set()
+        for source in self.sources.values():  # each origin's robots.txt read for the first source naming it
             for url in source.start_urls:
-                request = self._list_request(source.id, canonical_url(url), depth=0, remember=False)
+                parts = urlsplit(url)
+                origin = f"{parts.scheme}://{parts.netloc}"
+                if origin not in claimed:
+                    claimed.add(origin)
+                    robots_origins.setdefault(source.id, []).append(origin)
+        for source in self.sources.values():
+            plan = plans[source.id]
+            for url in source.start_urls:
+                request = self._list_request(source.id, frontier.QueuedList(canonical_url(url), 0, "start"))
                 if request:
                     yield request
-            for url, depth in resume_lists[source.id]:
-                request = self._list_request(source.id, url, depth=depth)
+            for queued in plan.lists:  # the first pages not done: an interrupted walk goes on here
+                request = self._list_request(source.id, queued)
                 if request:
                     yield request
             for url in source.sitemap_urls:
-                yield self._request(url, source.id, "sitemap", self.parse_sitemap)
+                request = self._sitemap_request(source.id, url)
+                if request:
+                    yield request
+            for origin in robots_origins.get(source.id, []):  # Sitemap: lines of robots.txt
+                # optional: an unreachable robots.txt is not a failure of its own (the list pages say it)
+                yield scrapy.Request(f"{origin}/robots.txt", callback=self.parse_robots, errback=_ignore,
+                                     dont_filter=True, meta={"source_id": source.id, "kind": "robots",
+                                                             "handle_httpstatus_all": True})
             for url in source.feed_urls:
                 yield self._request(url, source.id, "feed", self.parse_feed)
-            for url in sorted(retry[source.id]):  # failed or unfinished last time: try again
-                request = self._article_request(source.id, url, via="retry")
+            for url in plan.articles:  # queued, or failed and due for another try
+                request = self._article_request(source.id, url, via="frontier")
+                if request:
+                    yield request
+            for url, article_url, text in plan.attachments:
+                request = self._attachment_request(source.id, url, article_url, text)
                 if request:
                     yield request
             for target in rechecks[source.id]:  # known articles due for a check: changed? deleted?
@@ -128,28 +168,39 @@ class GovSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=True,
                               meta={"source_id": source_id, "kind": kind, **meta})
 
-    def _list_request(self, source_id: str, url: str, depth: int, remember: bool = True) -> scrapy.Request | None:
+    def _list_request(self, source_id: str, queued: frontier.QueuedList) -> scrapy.Request | None:
+        """A request for a list page (GET, or a POST for a Hanweb jpage record range)."""
         source, seen = self.sources[source_id], self.seen_lists[source_id]
-        if url in seen or not self.scopes[source_id].allows(url):
+        target = queued.request["url"] if queued.request else queued.url
+        if queued.url in seen or not self.scopes[source_id].allows(target):
             return None
         if len(seen) >= source.max_pages:
+            # budget spent: the page stays pending in the frontier, the next run goes on from here
             self.source_stats[source_id]["list_budget_exhausted"] += 1
-            self._remember(source_id, "list", [url], depth)  # the next run goes on from here
             return None
-        seen.add(url)
-        if remember:  # start URLs are read every run anyway
-            self._remember(source_id, "list", [url], depth)
-        # list pages change between runs: always re-read them (never deduped against an old run)
-        return self._request(url, source_id, "list", self.parse_list, depth=depth, frontier_url=url)
+        seen.add(queued.url)
+        meta = {"depth": queued.depth, "frontier_url": queued.url, "via": queued.via, "queued": queued}
+        if queued.request:
+            return scrapy.FormRequest(target, formdata=[tuple(pair) for pair in queued.request["form"]],
+                                      callback=self.parse_list, errback=self.on_error, dont_filter=True,
+                                      meta={"source_id": source_id, "kind": "list", **meta})
+        return self._request(target, source_id, "list", self.parse_list, **meta)
 
-    def _remember(self, source_id: str, kind: str, urls: list[str], depth: int = 0) -> None:
-        """Put scheduled URLs in the archive's frontier before they are requested (kill -9 safety)."""
-        if urls and self.archive_write is not None:
-            self.archive_write(storage.frontier_add, source_id, kind, urls, depth)
+    def _write(self, function, *args, **kwargs) -> Any:
+        """A frontier/storage write through the pipeline (None when there is no archive: unit tests)."""
+        if self.archive_write is None:
+            return None
+        return self.archive_write(function, *args, **kwargs)
 
-    def _remember_articles(self, source_id: str, requests: list[scrapy.Request]) -> list[scrapy.Request]:
-        self._remember(source_id, "article", [r.url for r in requests if r.meta.get("kind") == "article"])
+    def _queue_articles(self, source_id: str, requests: list[scrapy.Request]) -> list[scrapy.Request]:
+        """Put scheduled article URLs in the archive's frontier before they are requested (kill -9 safety)."""
+        urls = [r.url for r in requests if r.meta.get("kind") == "article"]
+        if urls:
+            self._write(frontier.queue, source_id, articles=urls)
         return requests
+
+    def _is_new(self, source_id: str, url: str) -> bool:
+        return url not in self.known[source_id] and url not in self.scheduled_articles
 
     def _article_request(self, source_id: str, url: str, via: str) -> scrapy.Request | None:
         """A request for an article not archived yet (None if archived, scheduled or out of scope)."""
@@ -161,7 +212,7 @@ class GovSpider(scrapy.Spider):
         if url in self.scheduled_articles or not self.scopes[source_id].allows(url):
             return None
         if stats["articles_scheduled"] >= self.sources[source_id].max_articles:
-            # Budget spent: the URL stays unknown, so the next run's lists offer it again.
+            # Budget spent: the URL stays pending in the frontier for the next run.
             stats["article_budget_exhausted"] += 1
             return None
         self.scheduled_articles.add(url)
@@ -172,48 +223,97 @@ class GovSpider(scrapy.Spider):
 
     def parse_list(self, response: Response):
         source_id, depth = response.meta["source_id"], response.meta.get("depth", 0)
+        key, queued = response.meta.get("frontier_url") or canonical_url(response.url), response.meta.get("queued")
         stats = self.source_stats[source_id]
         stats["list_ok"] += 1
-        budget_before = stats["article_budget_exhausted"]
-        requests = list(self._list_requests(response, source_id, depth)) if _is_html(response) else []
-        yield from self._remember_articles(source_id, requests)
-        frontier_url = response.meta.get("frontier_url")
-        if frontier_url and stats["article_budget_exhausted"] == budget_before:
-            # read to the end and nothing left for later: this page is done (else the next run re-reads it)
-            if self.archive_write is not None:
-                self.archive_write(storage.frontier_done, source_id, frontier_url)
-
-    def _list_requests(self, response: Response, source_id: str, depth: int):
-        html, _ = decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
-        page = parse_list_page(html, response.url, article_pattern=self.article_patterns[source_id],
-                               list_pattern=self.list_patterns[source_id])
-        new = 0
+        page = self._read_list(response, source_id)
+        walked = self.plans[source_id].walked if hasattr(self, "plans") else True
+        new = [link.url for link in page.articles if self._is_new(source_id, link.url)
+               and self.scopes[source_id].allows(link.url)]
+        follow, reread = self._lists_to_follow(source_id, page, depth, walked, bool(new), queued)
+        # One transaction: this page's links queued and the page marked done. Killed before it, the page
+        # stays pending; after it, its links are queued (whatever happens to the requests below).
+        states = self._write(frontier.list_processed, source_id, key, articles=new, lists=follow,
+                             reread=reread, depth=depth, via=response.meta.get("via", "list")) or {}
         for link in page.articles:
             request = self._article_request(source_id, link.url, via=response.url)
             if request:
-                new += 1
                 yield request
-        # Incremental stop: a page that offers nothing new ends its pagination chain.
-        if new:
-            for url in page.pagination:
-                if url not in self.seen_lists[source_id]:
-                    request = self._list_request(source_id, url, depth)
-                    if request:
-                        yield request
-                    break  # one page at a time, so the chain can stop early
+        for item in follow:
+            if states.get(item.url, frontier.PENDING) == frontier.PENDING:
+                request = self._list_request(source_id, item)
+                if request:
+                    yield request
+
+    def _read_list(self, response: Response, source_id: str) -> ListPage:
+        if response.meta.get("via") == "jpage":  # a data-proxy answer: XML records, nothing else
+            return ListPage(articles=parse_jpage_records(response.text if hasattr(response, "text") else
+                                                         response.body.decode("utf-8", "replace"), response.url))
+        html = _html_of(response)
+        if html is None:
+            return ListPage()
+        return parse_list_page(html, response.url, article_pattern=self.article_patterns[source_id],
+                               list_pattern=self.list_patterns[source_id])
+
+    def _lists_to_follow(self, source_id: str, page: ListPage, depth: int, walked: bool, has_new: bool,
+                         queued: frontier.QueuedList | None) -> tuple[list[frontier.QueuedList], list[str]]:
+        """Which list pages this page leads to, and which of them to read again although done.
+
+        Backlog not walked yet: every page of the pager (all named pages, all jpage record ranges), so a
+        walk cut short anywhere resumes at the first page not done. Walked: only the next page, and only
+        when this page offered something new (incremental stop)."""
+        seen = self.seen_lists[source_id]
+        follow: list[frontier.QueuedList] = []
+        posts = [frontier.QueuedList(p.key, depth, "jpage", {"url": p.url, "form": [list(f) for f in p.form]})
+                 for p in page.posts]
+        if queued is not None and queued.request and queued.request.get("rest"):
+            posts = [frontier.QueuedList(r["key"], depth, "jpage", {**r, "rest": []})
+                     for r in queued.request["rest"]]
+        if not walked:
+            follow += [frontier.QueuedList(url, depth, "pager") for url in page.pagination]
+            follow += posts
+        elif has_new:
+            if page.next_page and page.next_page not in seen:
+                follow.append(frontier.QueuedList(page.next_page, depth, "pager"))
+            if posts:  # one record range at a time; the rest rides along in the frontier row
+                first, rest = posts[0], posts[1:]
+                first.request = {**first.request, "rest": [{"key": r.url, **r.request} for r in rest]}
+                follow.append(first)
+        follow += [frontier.QueuedList(url, depth, "frame") for url in page.frames]
         # Column pages reached from a page that lists articles; pages without any article link
         # (calendars, search forms, link traps) are dead ends.
         if page.articles and depth < self.sources[source_id].max_depth:
-            for url in page.lists:
-                request = self._list_request(source_id, url, depth + 1)
-                if request:
-                    yield request
+            follow += [frontier.QueuedList(url, depth + 1, "list") for url in page.lists]
+        follow = [q for q in follow if q.url not in seen]
+        reread = [q.url for q in follow if walked]  # incremental: lists change, read them again
+        return follow, reread
+
+    def parse_robots(self, response: Response):
+        """robots.txt of a source's origin: its `Sitemap:` lines are sitemaps of the source."""
+        source_id = response.meta["source_id"]
+        if response.status != 200:
+            return
+        for url in sitemaps_in_robots(response.body, response.url):
+            request = self._sitemap_request(source_id, url)
+            if request:
+                yield request
+
+    def _sitemap_request(self, source_id: str, url: str, lastmod: str | None = None) -> scrapy.Request | None:
+        """A sitemap to read, unless it was read with this <lastmod> already (then nothing in it changed)."""
+        url = canonical_url(url)
+        if url in self.seen_sitemaps[source_id] or not self.scopes[source_id].allows(url):
+            return None
+        self.seen_sitemaps[source_id].add(url)
+        if lastmod and self.plans[source_id].sitemap_lastmods.get(url) == lastmod:
+            self.source_stats[source_id]["sitemap_unchanged"] += 1
+            return None
+        return self._request(url, source_id, "sitemap", self.parse_sitemap, lastmod=lastmod, frontier_url=url)
 
     def parse_sitemap(self, response: Response):
         source_id = response.meta["source_id"]
         stats = self.source_stats[source_id]
         try:
-            sitemap = Sitemap(response.body)
+            sitemap = Sitemap(sitemap_body(response.body, self.settings.getint("DOWNLOAD_MAXSIZE")))
         except Exception as exc:  # lxml raises several types on garbage; a broken sitemap is one failure
             stats["sitemap_failed"] += 1
             self.logger.warning("unreadable sitemap %s", response.url)
@@ -226,17 +326,23 @@ class GovSpider(scrapy.Spider):
                               response.status)
             return
         stats["sitemap_ok"] += 1
-        yield from self._remember_articles(source_id, list(self._sitemap_requests(response, sitemap, source_id)))
+        requests = list(self._sitemap_requests(response, sitemap, source_id))
+        articles = [r.url for r in requests if r.meta.get("kind") == "article"]
+        # its articles queued and the sitemap remembered with its <lastmod>, in one transaction
+        self._write(frontier.sitemap_processed, source_id, response.meta.get("frontier_url") or response.url,
+                    response.meta.get("lastmod"), articles)
+        yield from requests
 
     def _sitemap_requests(self, response: Response, sitemap: Sitemap, source_id: str):
         for entry in sitemap:
             url = canonical_url(response.urljoin(entry.get("loc", "")))
             if sitemap.type == "sitemapindex":
-                if self.scopes[source_id].allows(url):
-                    yield self._request(url, source_id, "sitemap", self.parse_sitemap)
+                request = self._sitemap_request(source_id, url, (entry.get("lastmod") or "").strip() or None)
+                if request:
+                    yield request
             elif looks_like_list_url(url, self.list_patterns[source_id]) and not looks_like_article_url(
                     url, self.article_patterns[source_id]):
-                request = self._list_request(source_id, url, depth=1)
+                request = self._list_request(source_id, frontier.QueuedList(url, 1, "sitemap"))
                 if request:
                     yield request
             else:  # a sitemap lists content pages: treat what is not a list as an article
@@ -252,11 +358,53 @@ class GovSpider(scrapy.Spider):
             self.record_error(source_id, response.url, "feed", "unreadable or empty feed", response.status)
         requests = [self._article_request(source_id, canonical_url(response.urljoin(href)), via=response.url)
                     for href in links]
-        yield from self._remember_articles(source_id, [r for r in requests if r])
+        yield from self._queue_articles(source_id, [r for r in requests if r])
 
     def parse_article(self, response: Response):
-        self.source_stats[response.meta["source_id"]]["article_ok"] += 1
-        yield _capture_item(response, "article")
+        """An article page: archived as one item; an article split over pages (t…_1.html …) waits until
+        its last page is fetched and becomes one item with its parts; attachments are requested."""
+        source_id = response.meta["source_id"]
+        item = _capture_item(response, "article")
+        article_url = response.meta.get("article_url")
+        html = _html_of(response)
+        if html is not None:
+            for link in attachment_links(html, response.url):
+                request = self._attachment_request(source_id, link.url, article_url or item["url"], link.text)
+                if request:
+                    yield request
+        if article_url is None:  # the article's first page
+            self.source_stats[source_id]["article_ok"] += 1
+            parts = article_parts(html, response.url) if html is not None else []
+            if not parts:
+                yield item
+                return
+            yield self._part_request(source_id, item, parts)
+            return
+        collected = response.meta["collected"]
+        item = {**collected[0], "parts": [*collected[0].get("parts", []), item]}
+        rest = response.meta["rest"]
+        if rest:
+            yield self._part_request(source_id, item, rest)
+        else:
+            yield item
+
+    def _part_request(self, source_id: str, item: dict, parts: list[str]) -> scrapy.Request:
+        """The next page of a multi-page article; the pages so far ride along (a failure fails the article)."""
+        return self._request(parts[0], source_id, "article", self.parse_article, article_url=item["url"],
+                             collected=[item], rest=parts[1:], frontier_url=item["url"])
+
+    def _attachment_request(self, source_id: str, url: str, article_url: str, text: str) -> scrapy.Request | None:
+        if url in self.known_attachments or url in self.scheduled_attachments or not self.scopes[source_id].allows(url):
+            return None
+        self.scheduled_attachments.add(url)
+        self._write(frontier.queue_attachment, source_id, url, article_url, text)
+        return self._request(url, source_id, "attachment", self.parse_attachment, article_url=article_url,
+                             link_text=text, frontier_url=url, download_maxsize=self.attachment_maxsize)
+
+    def parse_attachment(self, response: Response):
+        self.source_stats[response.meta["source_id"]]["attachment_ok"] += 1
+        yield {**_capture_item(response, "attachment"), "article_url": response.meta["article_url"],
+               "link_text": response.meta.get("link_text") or ""}
 
     def parse_recheck(self, response: Response):
         """Any status comes here (404, 410, 412, 304 …): the pipeline decides what it means."""
@@ -278,19 +426,32 @@ class GovSpider(scrapy.Spider):
             # (journalists may ask why a page is missing) but neither counted against the source's
             # health nor retried by URL (a list that links the page again is refused again).
             stats["refused"] += 1
-            self.record_error(source_id, url, kind, reason, status)
+            if kind in ("list", "article", "attachment") and source_id:  # out of the queue; retried on a backoff
+                self._write(frontier.mark_failed, source_id, request.meta.get("frontier_url") or url, kind, reason,
+                            permanent=True, base_hours=self.retry_base_hours)
+            self.record_error(source_id, url, kind, reason, status, category="refused")
             return
+        key = request.meta.get("frontier_url") or url
+        if kind in ("list", "article", "attachment") and source_id:
+            # failed with a next try: a list page is never marked done by a failure (its backlog waits)
+            known_dead = key in self.plans[source_id].failed_before if hasattr(self, "plans") else False
+            self._write(frontier.mark_failed, source_id, key, kind, reason, permanent=_permanent(status),
+                        base_hours=self.retry_base_hours, depth=request.meta.get("depth", 0))
+            if known_dead:  # failed before and still failing: on a backoff, not news
+                stats[f"{kind}_dead_retry_failed"] += 1
+                self.record_error(source_id, url, kind, reason, status, category="known_dead")
+                return
         stats[f"{kind}_failed"] += 1
-        if kind == "list" and request.meta.get("frontier_url") and self.archive_write is not None:
-            # a broken list page is recorded in fetch_errors; the chain starts again from page 1 next run
-            self.archive_write(storage.frontier_done, source_id, request.meta["frontier_url"])
         self.logger.warning("fetch failed (%s) %s: %s", kind, url, reason)
         self.crawler.stats.inc_value("govbrief/fetch_errors")
-        self.record_error(source_id, url, kind, reason, status)
+        self.record_error(source_id, url, kind, reason, status, category="new")
 
-    def record_error(self, source_id: str | None, url: str, kind: str, reason: str, status: int | None) -> None:
-        self.fetch_errors.append({"source_id": source_id, "url": url, "kind": kind, "reason": reason,
-                                  "status": status})
+    def record_error(self, source_id: str | None, url: str, kind: str, reason: str, status: int | None,
+                     category: str | None = None) -> None:
+        error = {"source_id": source_id, "url": url, "kind": kind, "reason": reason, "status": status}
+        if category:
+            error["category"] = category
+        self.fetch_errors.append(error)
         if self.error_sink is not None:
             self.error_sink()
 
@@ -360,6 +521,15 @@ def _challenge(response: Response) -> str | None:
     return (verdict.detail or verdict.reason) if verdict.state == recheck.CHALLENGE else None
 
 
+def _ignore(failure: Failure) -> None:
+    return None
+
+
+def _permanent(status: int | None) -> bool:
+    """A failure that will not heal by tomorrow (gone, forbidden): backed off from the first time."""
+    return status in (401, 403, 404, 410, 451)
+
+
 def _capture_item(response: Response, kind: str) -> dict:
     """Everything the archive keeps of a response: it is evidence, extraction comes later."""
     headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
@@ -382,6 +552,13 @@ def _due_rechecks(db, source_id: str) -> list:
     except ImportError:
         return []
     return recheck.due_for_recheck(db, source_id)
+
+
+def _html_of(response: Response) -> str | None:
+    """The decoded HTML of a response, None when it is not HTML (a PDF, an image …)."""
+    if not _is_html(response):
+        return None
+    return decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))[0]
 
 
 def _is_html(response: Response) -> bool:

@@ -14,6 +14,7 @@ leaves the archive at a well-defined version. Rules for a new migration:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,45 +28,35 @@ class Migration:
     apply: Callable[[sqlite_utils.Database], None]
 
 
-def _region_levels(db: sqlite_utils.Database) -> None:
-    from pipelines.places.regions import add_region_levels
+def _step(module: str, function: str) -> Callable[[sqlite_utils.Database], None]:
+    """A migration step that lives in its feature's module, imported only when the step runs."""
+    def apply(db: sqlite_utils.Database) -> None:
+        getattr(importlib.import_module(module), function)(db)
 
-    add_region_levels(db)
-
-
-def _facet_index(db: sqlite_utils.Database) -> None:
-    from pipelines.search.finder import add_facet_index
-
-    add_facet_index(db)
-
-
-def _baseline(db: sqlite_utils.Database) -> None:
-    from pipelines.store.storage import create_baseline_schema
-
-    create_baseline_schema(db)
-
-
-def _facts_schema(db: sqlite_utils.Database) -> None:
-    from pipelines.facts.store import create_facts_schema
-
-    create_facts_schema(db)
-
-
-def _facts_backfill(db: sqlite_utils.Database) -> None:
-    from pipelines.facts.store import backfill_facts
-
-    backfill_facts(db)
+    return apply
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
-              _baseline),
-    # 40-49: facts (issue 15, pipelines/facts/store.py)
-    Migration(40, "facts and projects tables, investment_announcements view", _facts_schema),
-    Migration(41, "facts of the articles archived before facts existed", _facts_backfill),
-    Migration(50, "sources: region as province/city/county with admin codes, source_type", _region_levels),
+              _step("pipelines.store.storage", "create_baseline_schema")),
+    Migration(10, "crawl_frontier states (pending/done/failed, attempts, next try), crawl_backlog",
+              _step("pipelines.store.frontier", "migrate_frontier_states")),
+    Migration(11, "fetch_errors.category; crawl_runs new/known-dead/refused/no-article/skipped counts",
+              _step("pipelines.store.storage", "migrate_error_categories")),
+    Migration(12, "URL keys re-canonicalised with w3lib (percent-encoding, parameter order)",
+              _step("pipelines.store.frontier", "migrate_canonical_keys")),
+    Migration(13, "attachments: files linked by articles, with extracted text and a full-text index",
+              _step("pipelines.attachments.store", "migrate_attachments")),
+    Migration(14, "captures.part_of/part_no: the later pages of a multi-page article",
+              _step("pipelines.process.archive", "migrate_capture_parts")),
+    Migration(40, "facts and projects tables, investment_announcements view",
+              _step("pipelines.facts.store", "create_facts_schema")),
+    Migration(41, "facts of the articles archived before facts existed",
+              _step("pipelines.facts.store", "backfill_facts")),
+    Migration(50, "sources: region as province/city/county with admin codes, source_type",
+              _step("pipelines.places.regions", "add_region_levels")),
     Migration(51, "articles: (source_id, published_month, published) index for the reader's counts and facets",
-              _facet_index),
+              _step("pipelines.search.finder", "add_facet_index")),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

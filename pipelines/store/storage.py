@@ -6,7 +6,7 @@ Tables
   articles      one row per article URL, extracted from its latest capture
   crawl_runs    one row per `govbrief crawl` run: times, counts, exit status
   fetch_errors  failed requests per run with the reason, so a later run can retry them
-  crawl_frontier article and list URLs a run scheduled and has not finished: the next run resumes them
+  crawl_frontier every list page, article, sitemap, attachment to visit, with its state (pipelines/store/frontier.py)
 """
 
 from __future__ import annotations
@@ -261,6 +261,33 @@ def finish_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
     db["crawl_runs"].update(run_id, {"finished_at": utc_now(), **fields})
 
 
+# What a fetch_errors row is (column `category`, migration 11): the run counters are computed from it,
+# so crawl_runs and fetch_errors always agree.
+ERROR_CATEGORIES = ("new", "known_dead", "refused", "no_article")
+
+
+def migrate_error_categories(db: sqlite_utils.Database) -> None:
+    """Migration 11: fetch_errors.category; crawl_runs counts per category and skipped pages."""
+    if "category" not in db["fetch_errors"].columns_dict:
+        db.execute("ALTER TABLE fetch_errors ADD COLUMN category TEXT")
+        db.execute("""update fetch_errors set category = case when reason like 'refused:%' then 'refused'
+                      when reason like 'no article text%' then 'no_article' else 'new' end""")
+    columns = db["crawl_runs"].columns_dict
+    for name in ("new_failures", "known_dead_failures", "refused", "no_article", "skipped"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE crawl_runs ADD COLUMN [{name}] INTEGER")
+    db["fetch_errors"].create_index(["run_id", "category"], if_not_exists=True)
+
+
+def run_error_counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
+    """fetch_errors of one run by category (rows written without one count as new failures)."""
+    counts = dict.fromkeys(ERROR_CATEGORIES, 0)
+    for category, n in db.execute("select coalesce(category, 'new'), count(*) from fetch_errors where run_id = ?"
+                                  " group by 1", [run_id]).fetchall():
+        counts[category] = counts.get(category, 0) + n
+    return counts
+
+
 def record_fetch_errors(db: sqlite_utils.Database, run_id: int | None, errors: Iterable[dict]) -> None:
     """Failed requests of a run: dicts with source_id, url, kind, reason, status."""
     now = utc_now()
@@ -268,61 +295,6 @@ def record_fetch_errors(db: sqlite_utils.Database, run_id: int | None, errors: I
     if rows:
         with db.conn:
             db["fetch_errors"].insert_all(rows)
-
-
-def failed_urls(db: sqlite_utils.Database, source_id: str, kind: str = "article",
-                max_runs: int | None = None) -> set[str]:
-    """URLs that failed before and are not archived yet: a later run retries them.
-
-    Refusals (robots.txt, scope: reason 'refused: ...') are decisions, not failures, and are not
-    retried. With max_runs, a URL that already failed in that many runs is given up (a dead link
-    is not fetched forever; a list page that still links it will offer it again)."""
-    sql = """select url from fetch_errors where source_id = ? and kind = ? and reason not like 'refused:%'
-             and url not in (select url from articles) group by url"""
-    params: list[Any] = [source_id, kind]
-    if max_runs is not None:
-        sql += " having count(distinct run_id) < ?"
-        params.append(max_runs)
-    return {r["url"] for r in db.query(sql, params)}
-
-
-def frontier_add(db: sqlite_utils.Database, source_id: str, kind: str, urls: Iterable[str], depth: int = 0) -> None:
-    """Remember scheduled URLs before they are requested, in one short transaction.
-
-    Why: pagination stops at the first page that offers nothing new, so an article scheduled from
-    page 3 by a run that was then killed (or that hit max_articles / max_pages) would never be
-    offered again once page 1 is all known. The frontier keeps it until it is archived or failed."""
-    now = utc_now()
-    rows = [(source_id, url, kind, depth, now) for url in urls]
-    if rows:
-        with db.conn:
-            db.conn.executemany("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at)"
-                                " values (?, ?, ?, ?, ?)", rows)
-
-
-def frontier_done(db: sqlite_utils.Database, source_id: str, url: str) -> None:
-    with db.conn:
-        db.execute("delete from crawl_frontier where source_id = ? and url = ?", [source_id, url])
-
-
-def frontier_settle(db: sqlite_utils.Database, source_id: str) -> None:
-    """Drop the article rows that are archived or recorded as failed (the end of every run does this)."""
-    with db.conn:
-        db.execute("""delete from crawl_frontier where source_id = ? and kind = 'article'
-                      and (url in (select url from articles) or url in (select url from fetch_errors))""",
-                   [source_id])
-
-
-def frontier_pending(db: sqlite_utils.Database, source_id: str) -> tuple[set[str], list[tuple[str, int]]]:
-    """(article URLs, [(list URL, depth)]) an earlier run left unfinished; settled rows are dropped.
-
-    An article row is settled once the article is archived or its failure is in fetch_errors (from
-    then on failed_urls decides about retries); a list row once a run has read the page to the end."""
-    frontier_settle(db, source_id)
-    rows = list(db.query("select url, kind, depth from crawl_frontier where source_id = ? order by rowid",
-                         [source_id]))
-    return ({r["url"] for r in rows if r["kind"] == "article"},
-            [(r["url"], r["depth"] or 0) for r in rows if r["kind"] == "list"])
 
 
 def close_interrupted_runs(db: sqlite_utils.Database, message: str) -> int:

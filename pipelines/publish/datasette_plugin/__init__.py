@@ -267,6 +267,9 @@ _PROVENANCE_QUERIES = {
     "versions": ("article_versions", """
         select version, detected_at, title, summary, capture_id, text_length
           from article_versions where article_id = :article_id order by version desc"""),
+    "attachments": ("attachments", """
+        select id, url, link_text, content_type, kind, size, sha256, capture_id, substr(text, 1, 200) as text
+          from attachments where article_url = :url order by id limit 100"""),
     "events": ("article_events", """
         select event, at, status, reason, capture_id
           from article_events where article_id = :article_id order by at desc, id desc limit 20"""),

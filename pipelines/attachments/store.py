@@ -1,0 +1,50 @@
+"""The attachments table: one row per (article, attachment URL), pointing at the capture of the file.
+
+Columns: article_url, url (canonical key, as everywhere), link_text (what the article called it),
+content_type, kind, size, sha256, capture_id, text (extracted, searchable), fetched_at.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from pipelines.attachments.text import extract_text, kind_of
+from pipelines.store import storage
+from pipelines.store.storage import Capture
+
+
+def migrate_attachments(db: sqlite_utils.Database) -> None:
+    """Migration 13: the attachments table, its indexes and a full-text index over link text and text."""
+    db["attachments"].create(
+        {"id": int, "article_url": str, "url": str, "link_text": str, "content_type": str, "kind": str, "size": int,
+         "sha256": str, "capture_id": int, "text": str, "source_id": str, "fetched_at": str},
+        pk="id", if_not_exists=True)
+    db["attachments"].create_index(["article_url", "url"], unique=True, if_not_exists=True)
+    db["attachments"].create_index(["url"], if_not_exists=True)
+    if not db["attachments"].detect_fts():
+        # trigram: substring search in Chinese (2-character queries need LIKE, see docs/crawling.md)
+        db["attachments"].enable_fts(["link_text", "text"], create_triggers=True, tokenize="trigram")
+
+
+def known_attachment_urls(db: sqlite_utils.Database) -> set[str]:
+    if "attachments" not in db.table_names():
+        return set()
+    return {r["url"] for r in db.query("select distinct url from attachments")}
+
+
+def archive_attachment(db: sqlite_utils.Database, capture: Capture, *, article_url: str, link_text: str,
+                       run_id: int | None = None) -> int:
+    """Store the file as a capture and list it under its article (idempotent per article and URL)."""
+    capture_id = storage.insert_capture(db, capture, run_id=run_id)
+    text = extract_text(capture.body, capture.final_url or capture.url, capture.content_type)
+    row = {"article_url": article_url, "url": capture.url, "link_text": link_text[:300],
+           "content_type": capture.content_type, "kind": kind_of(capture.url, capture.content_type, capture.body),
+           "size": len(capture.body), "sha256": capture.sha256, "capture_id": capture_id, "text": text,
+           "source_id": capture.source_id, "fetched_at": capture.fetched_at}
+    with db.conn:
+        existing = db.execute("select id from attachments where article_url = ? and url = ?",
+                              [article_url, capture.url]).fetchone()
+        if existing:
+            db["attachments"].update(existing[0], row)
+            return existing[0]
+        return db["attachments"].insert(row).last_pk
