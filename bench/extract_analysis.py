@@ -140,32 +140,17 @@ def show(corpus: Path, page_id: str) -> None:
 
 
 def rules_fired(rows: list[dict]) -> set[str]:
-    """Ids of the spam rules and detectors that removed something on these pages."""
-    from pipelines.extract import article as ex
-
+    """Ids of the spam rules and detectors that removed something on these pages (read from each
+    article's extraction provenance)."""
     fired: set[str] = set()
-    orig_tree, orig_lines = ex.clean_tree, ex.clean_lines
-
-    def tree(*a, **k):
-        log = orig_tree(*a, **k)
-        fired.update(reason for reason, _ in log)
-        return log
-
-    def lines(*a, **k):
-        kept, verdicts = orig_lines(*a, **k)
-        fired.update(v.rule for v in verdicts if v.rule)
-        return kept, verdicts
-
-    ex.clean_tree, ex.clean_lines = tree, lines
-    try:
-        govbrief_outputs(rows, learn=False)
-    finally:
-        ex.clean_tree, ex.clean_lines = orig_tree, orig_lines
-    return {r.removeprefix("after-") for r in fired}
+    for out in govbrief_outputs(rows, learn=False).values():
+        removed = (out.get("provenance") or {}).get("removed_by_rule") or {}
+        fired.update(r.removeprefix("after-") for r in removed)
+    return fired
 
 
 def without_rules(rows: list[dict], disabled: set[str]) -> dict[str, dict]:
-    """govbrief (learning off) with these rules of rules/spam.yml switched off."""
+    """govbrief with these rules of rules/spam.yml switched off."""
     from pipelines.extract import clean_rules
 
     orig = clean_rules.load_rules
@@ -177,34 +162,61 @@ def without_rules(rows: list[dict], disabled: set[str]) -> dict[str, dict]:
         clean_rules.load_rules = orig
 
 
-def loto(corpus: Path, *, quiet: bool = False) -> list[dict]:
-    """Per template: leak with learning on / off, and leave-one-template-out: the rules of
-    rules/spam.yml that fire on this template's pages but on none of the other templates' pages are
-    switched off (they could not have been written from the other templates), learning off."""
+def loto_table(rows: list[dict], score, evidence: list[dict] | None = None) -> list[dict]:
+    """Leave-one-template-out. For each template T: the rules of rules/spam.yml that fire on T's
+    pages but neither on another template's pages nor on the evidence pages (real pages of other
+    sites) are switched off, since they could not have been written without T; T is then scored.
+
+    `rows`: corpus rows (with gold_obj.template); `score(rows, outputs)`: the shared scorer's score
+    function (or any function with its signature); returns one dict per template."""
     from pipelines.extract.clean_rules import load_rules
 
     rule_ids = {r.id for r in load_rules()}
-    rows = scorer.load_corpus(corpus)
     by_tpl: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_tpl[r["gold_obj"].get("template") or "?"].append(r)
     fired = {tpl: rules_fired(trows) & rule_ids for tpl, trows in by_tpl.items()}
-    if not quiet:
-        print(f"{'template':18} {'pages':>5} {'leak on':>8} {'leak off':>9} {'LOTO leak':>10} {'LOTO F1':>8}"
-              "  rules only this template fires")
+    outside = rules_fired(evidence) & rule_ids if evidence else set()
     table = []
     for tpl, trows in sorted(by_tpl.items()):
-        on = scorer.score(trows, govbrief_outputs(trows, learn=True))
-        off = scorer.score(trows, govbrief_outputs(trows, learn=False))
-        others = set().union(*(f for t, f in fired.items() if t != tpl))
+        insample = score(trows, govbrief_outputs(trows))
+        others = set().union(*(f for t, f in fired.items() if t != tpl)) | outside
         only = fired[tpl] - others
-        lo = scorer.score(trows, without_rules(trows, only))
-        table.append({"template": tpl, "pages": len(trows), "leak_on": on.get("spam_leak", 0),
-                      "leak_off": off.get("spam_leak", 0), "loto_leak": lo.get("spam_leak", 0),
-                      "loto_f1": lo["f1"], "only": sorted(only)})
-        if not quiet:
-            print(f"{tpl:18} {len(trows):5} {on.get('spam_leak', 0):8.2%} {off.get('spam_leak', 0):9.2%} "
-              f"{lo.get('spam_leak', 0):10.2%} {lo['f1']:8.3f}  {', '.join(sorted(only)) or '-'}")
+        outputs = without_rules(trows, only)
+        lo = score(trows, outputs)
+        table.append({"template": tpl, "pages": len(trows), "leak_in_sample": insample.get("spam_leak", 0),
+                      "loto_leak": lo.get("spam_leak", 0), "loto_f1": lo["f1"],
+                      "loto_title": lo.get("title_acc"), "loto_date": lo.get("date_acc"),
+                      "switched_off": sorted(only), "outputs": outputs})
+    return table
+
+
+def leaked_lines(rows: list[dict], outputs: dict[str, dict]) -> list[str]:
+    """Gold spam lines found in the outputs (what a template leaks)."""
+    leaked = []
+    for r in rows:
+        text = scorer.norm((outputs.get(r["id"]) or {}).get("text") or "")
+        for s in r["gold_obj"].get("spam") or []:
+            if len(s) >= 4 and scorer.norm(s) in text:
+                leaked.append(s)
+    return leaked
+
+
+def loto(corpus: Path, *, evidence: Path | None = None, quiet: bool = False, show_leaks: bool = False) -> list[dict]:
+    rows = scorer.load_corpus(corpus)
+    ev_rows = scorer.load_corpus(evidence) if evidence else None
+    table = loto_table(rows, scorer.score, ev_rows)
+    if not quiet:
+        print(f"{'template':18} {'pages':>5} {'in-sample':>9} {'LOTO leak':>10} {'F1':>6} {'title':>6} {'date':>6}"
+              "  rules switched off (fire on this template only)")
+        for t in table:
+            print(f"{t['template']:18} {t['pages']:5} {t['leak_in_sample']:9.2%} {t['loto_leak']:10.2%} "
+                  f"{t['loto_f1']:6.3f} {t['loto_title'] or 0:6.3f} {t['loto_date'] or 0:6.3f}  "
+                  f"{', '.join(t['switched_off']) or '-'}")
+            if show_leaks:
+                trows = [r for r in rows if (r["gold_obj"].get("template") or "?") == t["template"]]
+                for line in sorted(set(leaked_lines(trows, t["outputs"])))[:40]:
+                    print("     leak:", line[:100])
     return table
 
 
@@ -213,12 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "real-dev")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--show", help="one page id: the lines we lose and the lines we add")
-    ap.add_argument("--loto", action="store_true", help="per-template spam leak with learning off")
+    ap.add_argument("--loto", action="store_true", help="leave-one-template-out figures per template")
+    ap.add_argument("--evidence", type=Path, default=SHARED / "corpus" / "real-dev",
+                    help="--loto: real pages on which a rule firing counts as evidence it is generic")
+    ap.add_argument("--leaks", action="store_true", help="--loto: list the leaked spam lines")
     a = ap.parse_args(argv)
     if a.show:
         show(a.corpus, a.show)
     elif a.loto:
-        loto(a.corpus)
+        loto(a.corpus, evidence=a.evidence, show_leaks=a.leaks)
     else:
         analyse(a.corpus, a.top)
     return 0

@@ -71,8 +71,12 @@ def test_cms_meta_first() -> None:
         <title>某某市召开招商大会_某某市人民政府</title></head><body><h1>某某市召开招商大会</h1>
         <div>发布时间：2020-10-20</div><p>正文内容正文内容正文内容正文内容。</p></body></html>""")
     assert (m.title, m.title_source) == ("某某市召开招商大会", "meta:ArticleTitle")
-    assert (m.published, m.published_source) == ("2020-10-19", "meta:PubDate")
+    # the date the page labels 发布时间 comes before the CMS meta (which some CMSs fill with 成文日期)
+    assert (m.published, m.published_source) == ("2020-10-20", "info-line:label")
     assert m.source_org == "某某市商务局"
+    unlabelled = meta_of("""<html><head><meta name="PubDate" content="2020-10-19 15:32">
+        <title>某某市召开招商大会</title></head><body><h1>某某市召开招商大会</h1><div>2020-10-20</div><p>正文内容正文内容正文内容。</p></body></html>""")
+    assert (unlabelled.published, unlabelled.published_source) == ("2020-10-19", "meta:PubDate")
 
 
 def test_og_title_when_no_heading_matches() -> None:

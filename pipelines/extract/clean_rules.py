@@ -55,6 +55,7 @@ class Rule:
     zone: str | None  # None = anywhere, "edge" = before the first / after the last paragraph
     comment: str
     long_from: int | None = None  # longer lines must also read like a disclaimer (is_disclaimer_like)
+    family: str = "other"  # the structure the rule belongs to (grid, trailer, promotion, chrome ...)
 
 
 @lru_cache(maxsize=4)
@@ -110,8 +111,30 @@ def load_rules(path: str | None = None) -> tuple[Rule, ...]:
             id=item["id"], kind=item["kind"], pattern=re.compile(item["pattern"], re.IGNORECASE),
             max_len=int(item.get("max_len", 120)), zone=item.get("zone"), comment=item.get("comment", ""),
             long_from=int(item["long_from"]) if item.get("long_from") else None,
+            family=item.get("family") or "other",
         ))
     return tuple(rules)
+
+
+# The code detectors (not rules of spam.yml) and the structure family each belongs to.
+DETECTOR_FAMILIES = {
+    "link-list": "link-list", "link-line": "link-list", "teaser-list": "link-list",
+    "dated-title-list": "link-list", "related-heading": "navigation", "pager": "navigation",
+    "seo-keyword-stuffing": "seo", "code": "code", "disclaimer-legal": "disclaimer",
+    "decorated-marker": "paywall", "date-stamp": "info", "site-plug": "promotion", "grid": "grid",
+    "repeat": "repeat", "title": "title", "boilerplate": "learned-boilerplate",
+}
+
+
+def family_of(reason: str) -> str:
+    """The structure family of a removal reason (a rule id of spam.yml, a detector, "after-<id>")."""
+    reason = reason.removeprefix("after-")
+    if reason in DETECTOR_FAMILIES:
+        return DETECTOR_FAMILIES[reason]
+    for rule in load_rules():
+        if rule.id == reason:
+            return rule.family
+    return reason
 
 
 def match_rule(line: str, *, edge: bool = True) -> Rule | None:
