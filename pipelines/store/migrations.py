@@ -33,9 +33,17 @@ def _baseline(db: sqlite_utils.Database) -> None:
     create_baseline_schema(db)
 
 
+def _extraction_columns(db: sqlite_utils.Database) -> None:
+    from pipelines.extract.archive_schema import add_extraction_columns
+
+    add_extraction_columns(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
+    Migration(20, "articles: doc_number, index_no, issuing_org, written_date, extraction provenance (JSON)",
+              _extraction_columns),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

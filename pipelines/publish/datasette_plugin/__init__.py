@@ -8,7 +8,9 @@
 * ``render_cell``: title and text cells show highlighted hits while searching; ``snippet``
   columns of queries keep their <mark> tags and nothing else.
 * ``register_routes``: /-/govbrief/capture/<database>/<id> shows a stored capture as plain text.
-* templates/row.html: the article page.
+* templates/row.html: the article page; templates/_article_extraction.html (included by it): the
+  政务公开 grid fields and the extraction provenance (``prepare_jinja2_environment`` adds the
+  ``govbrief_json`` filter that reads the provenance JSON).
 
 Everything archived is rendered as text: Jinja autoescaping everywhere, and the only markup this
 plugin adds is <mark> and links it builds itself.
@@ -222,6 +224,23 @@ def _mark_only(value: str) -> Markup:
 
 # title links to the article page and is highlighted while searching; texts become snippets
 _HIGHLIGHT_COLUMNS = ("title", "text", "title_simplified", "text_simplified")
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any) -> None:
+    env.filters["govbrief_json"] = _json_or_none
+
+
+def _json_or_none(value: Any) -> Any:
+    """Parse a JSON column for a template; None for empty or malformed values (never an error page)."""
+    import json
+
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 @hookimpl
