@@ -52,7 +52,7 @@ from pipelines.extract.clean_dom import (
     parse_html,
     strip_junk,
 )
-from pipelines.extract.clean_rules import cjk_len, clean_lines, family_of, is_paragraph
+from pipelines.extract.clean_rules import cjk_len, clean_lines, family_of, is_paragraph, table_cells
 from pipelines.extract.decode import decode_page
 from pipelines.extract.grid import find_grid
 from pipelines.extract.metadata_cn import extract_meta
@@ -117,6 +117,47 @@ def _trafilatura_lines(doc: lxml.html.HtmlElement, url: str) -> list[str]:
     text = result.text if hasattr(result, "text") else (result.get("text") or "")
     # trafilatura marks list items with "- "; the marker is not part of the text
     return [_LIST_MARKER.sub("", line) for line in (text or "").splitlines() if line.strip()]
+
+
+_KEY = 8  # characters that index a paragraph of the page
+
+
+def split_joined_paragraphs(lines: list[str], doc: lxml.html.HtmlElement) -> list[str]:
+    """Give back the page's paragraph breaks where trafilatura joined paragraphs with spaces.
+
+    trafilatura reads a table cell as one cell of data: the <p> paragraphs of an article laid out in
+    a table (Hanweb templates, GBK county sites) come out as one line. A line that is exactly a
+    run of two or more of the page's own paragraphs, joined by spaces, is split back into them;
+    nothing else changes (no text is added or lost, trafilatura's choice of container stands)."""
+    if not any(len(line) > 2 * _KEY for line in lines):
+        return lines
+    index: dict[str, list[str]] = {}
+    for el in iter_leaf_blocks(doc):
+        parts = page_lines(el) if el.find(".//br") is not None else [block_text(el)]
+        for text in parts:
+            if len(text) >= _KEY:
+                index.setdefault(text[:_KEY], []).append(text)
+    out: list[str] = []
+    for row in lines:
+        cells = table_cells(row)
+        # a one-cell table row ("| text |") is a layout cell, the usual home of such paragraphs
+        line = cells[0] if cells is not None and len(cells) == 1 else row
+        pieces: list[str] = []
+        i = 0
+        while i < len(line):
+            candidates = [t for t in index.get(line[i:i + _KEY], ()) if line.startswith(t, i)]
+            if not candidates:
+                break
+            text = max(candidates, key=len)
+            pieces.append(text)
+            i += len(text)
+            while i < len(line) and line[i] == " ":
+                i += 1
+        if len(pieces) >= 2 and i >= len(line):
+            out.extend(pieces)
+        else:
+            out.append(row)
+    return out
 
 
 def _densest_block_lines(doc: lxml.html.HtmlElement) -> list[str]:
@@ -185,7 +226,7 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
     paragraphs_from_breaks(doc)
     removed.update(reason for reason, _ in clean_tree(doc, boilerplate=boilerplate, keep=meta.title_el))
 
-    lines = _trafilatura_lines(doc, url)
+    lines = split_joined_paragraphs(_trafilatura_lines(doc, url), doc)
     kept, verdicts = clean_lines(lines, title=meta.title, boilerplate=boilerplate)
     text_source = "trafilatura"
     # trafilatura sometimes misses the container (text in a <div> broken by <br>, old table
