@@ -155,14 +155,19 @@ def show(corpus: Path, page_id: str) -> None:
         print("  +", line[:160])
 
 
-def rules_fired(rows: list[dict]) -> set[str]:
-    """Ids of the spam rules and detectors that removed something on these pages (read from each
-    article's extraction provenance)."""
+def _fired_in(outputs: dict[str, dict]) -> set[str]:
+    """Ids of the spam rules and detectors that removed something, read from each article's
+    extraction provenance."""
     fired: set[str] = set()
-    for out in govbrief_outputs(rows).values():
+    for out in outputs.values():
         removed = (out.get("provenance") or {}).get("removed_by_rule") or {}
         fired.update(r.removeprefix("after-") for r in removed)
     return fired
+
+
+def rules_fired(rows: list[dict]) -> set[str]:
+    """Ids of the spam rules and detectors that removed something on these pages."""
+    return _fired_in(govbrief_outputs(rows))
 
 
 def without_rules(rows: list[dict], disabled: set[str]) -> dict[str, dict]:
@@ -198,7 +203,14 @@ def loto_table(rows: list[dict], score, evidence: list[dict] | None = None) -> l
         shipped = score(trows, govbrief_outputs(trows))
         others = set().union(*(f for t, f in fired.items() if t != tpl)) | outside
         only = fired[tpl] - others
-        outputs = without_rules(trows, only)
+        while True:
+            # a rule shadowed by an earlier one fires only once that one is off: repeat until no
+            # template-only rule is left on
+            outputs = without_rules(trows, only)
+            newly = _fired_in(outputs) & rule_ids - others - only
+            if not newly:
+                break
+            only |= newly
         strict = score(trows, outputs)
         table.append({"template": tpl, "pages": len(trows),
                       "leak": shipped.get("spam_leak", 0), "f1": shipped["f1"],

