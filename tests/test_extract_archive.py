@@ -104,3 +104,19 @@ def test_datasette_article_page_shows_grid_fields_and_provenance_and_issuing_org
     values = {r["value"]: r["count"] for r in results["issuing_org"]["results"]}
     assert values == {"临河市人民政府办公室": 1, "临河区发展和改革局": 1}
     assert 'id="facet-issuing_org"' in asyncio.run(get("/archive/articles"))
+
+
+def test_govbrief_extract_json_has_the_fields_and_provenance() -> None:
+    import subprocess
+    import sys
+
+    page = FIXTURES / "grid_gbk.html"
+    result = subprocess.run([sys.executable, "-m", "govbrief", "extract", str(page), "--url", GRID_URL,
+                             "--content-type", "text/html; charset=utf-8"],  # a wrong header, as servers send
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout)
+    assert (out["doc_number"], out["index_no"], out["issuing_org"], out["written_date"]) == (
+        "临政办发〔2023〕12号", "11320100MB1234567X/2023-00123", "临河市人民政府办公室", "2023-03-01")
+    assert out["provenance"]["encoding"]["from"] == "meta"  # the header's utf-8 does not decode: the meta's gbk does
+    assert out["provenance"]["removed_by_family"]["grid"] == 1
