@@ -162,17 +162,21 @@ _CARD_WORDS = re.compile(r"(recommend|related|relate|tuijian|xgwz|xgxx|xiangguan
                          r"news-?list|more|guess|feed)", re.IGNORECASE)
 
 
-def _in_list_or_link(el: etree._Element) -> bool:
-    """Dates inside links, list items or recommendation cards belong to other articles, never to
-    this one."""
-    if el.tag in ("a", "li"):
-        return True
-    for anc in el.iterancestors():
-        if anc.tag in ("a", "li", "ul", "ol", "nav", "footer", "aside"):
-            return True
-        if _CARD_WORDS.search(f"{anc.get('class') or ''} {anc.get('id') or ''}"):
-            return True
-    return False
+_LIST_TAGS = frozenset({"a", "li", "ul", "ol", "nav", "footer", "aside"})
+
+
+def list_or_link_elements(doc: etree._Element) -> set[etree._Element]:
+    """Elements inside links, list items or recommendation cards (one pass over the tree): their dates
+    belong to other articles, never to this one."""
+    inside: set[etree._Element] = set()
+    for el in doc.iter(tag=etree.Element):
+        parent = el.getparent()
+        if parent is not None and (parent in inside or parent.tag in _LIST_TAGS or _CARD_WORDS.search(
+                f"{parent.get('class') or ''} {parent.get('id') or ''}")):
+            inside.add(el)
+        elif el.tag in ("a", "li"):
+            inside.add(el)
+    return inside
 
 
 def strip_site_suffix(title: str) -> str:
@@ -250,7 +254,8 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
     return None, None, None
 
 
-def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None) -> list[etree._Element]:
+def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None,
+                 listy: set[etree._Element]) -> list[etree._Element]:
     """The blocks around the headline where the info line (date, 来源, author) lives: the two
     before and the eight after it, skipping list items and links."""
     if title_el is None:
@@ -274,7 +279,7 @@ def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None) 
             break
         after.append(b)
     around = blocks[max(0, idx - 2):idx] + after
-    return [b for b in around if not _in_list_or_link(b)]
+    return [b for b in around if b not in listy]
 
 
 def _is_after(a: etree._Element, b: etree._Element) -> bool:
@@ -297,7 +302,8 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
     meta = PageMeta()
     meta.title, meta.title_source, meta.title_el = find_title(doc, blocks)
     meta.title, meta.title_suffix_removed = clean_title(meta.title)
-    info = _info_blocks(blocks, meta.title_el)
+    listy = list_or_link_elements(doc)
+    info = _info_blocks(blocks, meta.title_el, listy)
     info_texts = [normalise_line(b.text_content()) for b in info]
     info_texts = [t for t in info_texts if t and len(t) <= 160]
     grid_fields = grid.fields if grid else {}
@@ -335,7 +341,7 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
     if meta.published is None:
         for b in blocks:
             text = normalise_line(b.text_content())
-            if len(text) > 80 or _in_list_or_link(b):
+            if len(text) > 80 or b in listy:
                 continue
             if (posted := _POSTED.search(text)) and (iso := parse_date(posted.group(1))):
                 meta.published, meta.published_source = iso, "byline"
@@ -352,14 +358,14 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
             text = normalise_line(b.text_content())
             if len(text) > 40 and "。" in text:
                 break  # the article began: a date below it belongs to a card or a list
-            if len(text) > 60 or "。" in text or _in_list_or_link(b):
+            if len(text) > 60 or "。" in text or b in listy:
                 continue
             if iso := published_in_line(text):
                 meta.published, meta.published_source = iso, "page-date"
                 break
 
     # --- 来源 / author / editor: the info line first, then short blocks anywhere, then CMS meta
-    short_texts = info_texts + [t for b in blocks if not _in_list_or_link(b)
+    short_texts = info_texts + [t for b in blocks if b not in listy
                                 for t in [normalise_line(b.text_content())] if t and len(t) <= 80]
     for i, text in enumerate(short_texts):
         if meta.source_org is None and (m := _SOURCE.search(text)):
