@@ -60,6 +60,7 @@ def test_grid_as_label_value_list() -> None:
     a = extract("grid_list.html")
     assert a.text.splitlines() == NEWS
     assert (a.issuing_org, a.written_date, a.published) == ("临河区发展和改革局", "2023-03-02", "2023-03-03")
+    assert a.index_no == "0012345/2023-00456"  # "索 引 号": labels padded with spaces
     assert a.doc_number is None  # "文号：无" is no number
     assert removed(a) == {"grid": 1}
 

@@ -45,8 +45,10 @@ _LABELS: dict[str, str] = {
 _DEFINING = frozenset(k for k, v in _LABELS.items() if k not in {
     "名称", "名稱", "标题", "標題", "信息名称", "信息来源", "信息來源", "关键词", "關鍵詞", "发布日期",
     "發佈日期", "發布日期", "发布时间", "發佈時間"})
-_LABEL_ALTERNATIVES = "|".join(sorted(map(re.escape, _LABELS), key=len, reverse=True))
-_LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])(" + _LABEL_ALTERNATIVES.replace("名称", "名\\s*称") + r")\s*[:：]?")
+# grids pad short labels with spaces to align them ("索 引 号", "名　　称"): spaces may separate the characters
+_LABEL_ALTERNATIVES = "|".join("\\s*".join(map(re.escape, label))
+                                for label in sorted(_LABELS, key=len, reverse=True))
+_LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])(" + _LABEL_ALTERNATIVES + r")\s*[:：]?")
 _LEAVES = ("td", "th", "dt", "dd", "li", "p", "span", "div", "label", "em", "strong", "b", "font")
 _CONTAINERS = ("table", "tbody", "dl", "ul", "ol", "div", "section", "form", "p")
 _EMPTY_VALUES = {"", "无", "無", "-", "--", "/", "暂无", "暫無"}
