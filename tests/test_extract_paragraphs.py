@@ -63,3 +63,17 @@ def test_repost_farm_pages_keep_their_paragraphs() -> None:
             assert to_simplified(normalise_line(para.removeprefix("!"))) in lines, (repost.path, para[:30])
         checked += 1
     assert checked >= 4
+
+
+def test_layout_table_with_short_headings_between_paragraphs_gbk() -> None:
+    """A regulation laid out in one table cell (GBK bytes, no charset header): the short chapter
+    headings between the articles come out as lines of their own too."""
+    paras = ["第一条 为了规范重大项目管理，提高政府投资效益，根据有关法律法规，结合本市实际，制定本办法。",
+             "第二条 本办法适用于本市行政区域内列入年度计划的重大项目的谋划、建设和管理活动。",
+             "第三条 市发展改革部门负责重大项目的综合协调，其他有关部门按照各自职责做好相关工作。"]
+    cell = "".join(f"<p>{p}</p>" for p in paras[:2]) + "<p>第二章 管 理</p>" + f"<p>{paras[2]}</p>"
+    page = (f"<html><head><title>临河市重大项目管理办法</title></head><body><table><tr><td>"
+            f"<h1>临河市重大项目管理办法</h1></td></tr><tr><td>{cell}</td></tr></table></body></html>").encode("gbk")
+    article = extract_article(page, "http://www.linhe.gov.cn/zfxxgk/1.html", None)
+    assert article is not None
+    assert article.text.splitlines() == [*paras[:2], "第二章 管 理", paras[2]]

@@ -120,6 +120,7 @@ def _trafilatura_lines(doc: lxml.html.HtmlElement, url: str) -> list[str]:
 
 
 _KEY = 8  # characters that index a paragraph of the page
+_SHORT = 30  # a paragraph shorter than _KEY is split off only when this close to the next known one
 
 
 def split_joined_paragraphs(lines: list[str], doc: lxml.html.HtmlElement) -> list[str]:
@@ -137,24 +138,36 @@ def split_joined_paragraphs(lines: list[str], doc: lxml.html.HtmlElement) -> lis
         for text in parts:
             if len(text) >= _KEY:
                 index.setdefault(text[:_KEY], []).append(text)
+    def paragraph_at(line: str, i: int) -> str | None:
+        candidates = [t for t in index.get(line[i:i + _KEY], ()) if line.startswith(t, i)]
+        return max(candidates, key=len) if candidates else None
+
     out: list[str] = []
     for row in lines:
         cells = table_cells(row)
         # a one-cell table row ("| text |") is a layout cell, the usual home of such paragraphs
         line = cells[0] if cells is not None and len(cells) == 1 else row
         pieces: list[str] = []
+        known = 0
         i = 0
         while i < len(line):
-            candidates = [t for t in index.get(line[i:i + _KEY], ()) if line.startswith(t, i)]
-            if not candidates:
-                break
-            text = max(candidates, key=len)
-            pieces.append(text)
+            text = paragraph_at(line, i)
+            if text is None:
+                # a short paragraph (a chapter heading "第一章 总 则") between known ones: up to the
+                # next space after which a known paragraph starts, or to the end of the line
+                nxt = next((k for k in range(i + 1, min(len(line), i + _SHORT)) if line[k - 1] == " "
+                            and paragraph_at(line, k)), None)
+                if nxt is None and len(line) - i > _SHORT:
+                    break
+                text = line[i:nxt - 1] if nxt is not None else line[i:]
+            else:
+                known += 1
+            pieces.append(text.strip())
             i += len(text)
             while i < len(line) and line[i] == " ":
                 i += 1
-        if len(pieces) >= 2 and i >= len(line):
-            out.extend(pieces)
+        if known >= 2 and i >= len(line):
+            out.extend(p for p in pieces if p)
         else:
             out.append(row)
     return out
