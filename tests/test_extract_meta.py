@@ -6,7 +6,14 @@ import lxml.html
 import pytest
 
 from pipelines.extract.clean_dom import strip_junk
-from pipelines.extract.metadata_cn import date_from_url, extract_meta, parse_date, strip_site_suffix
+from pipelines.extract.metadata_cn import (
+    clean_title,
+    date_from_url,
+    extract_meta,
+    parse_date,
+    published_in_line,
+    strip_site_suffix,
+)
 
 
 def meta_of(html: str, url: str = "http://www.example.gov.cn/xw/1.html"):
@@ -24,6 +31,9 @@ def meta_of(html: str, url: str = "http://www.example.gov.cn/xw/1.html"):
     ("Admin - admin 于2022年02月21日发表", "2022-02-21"),
     ("二〇二二年二月二十一日", "2022-02-21"),
     ("20220221", "2022-02-21"),
+    ("二零二三年十二月三十一日", "2023-12-31"),
+    ("9/17/2004 5:54:13 AM", "2004-09-17"),  # month first, unambiguous
+    ("7/5/2005 9:23:57 PM", None),  # 7 May or 5 July: not guessed
     ("2022年13月40日", None),
     ("浏览次数：512", None),
 ])
@@ -98,3 +108,19 @@ def test_contributor_note_is_source() -> None:
     m = meta_of("""<html><head><title>某某县召开推进会</title></head><body><h1>某某县召开推进会</h1>
         <p>某某县召开推进会，部署全年工作。</p><p>（某某县融媒体中心供稿）</p></body></html>""")
     assert m.source_org == "某某县融媒体中心"
+
+
+@pytest.mark.parametrize(("line", "iso"), [
+    ("成文日期：2023-03-01 发布日期：2023-03-06", "2023-03-06"),
+    ("更新时间：2024-10-08", None),
+    ("成文日期：2023-03-01", None),
+    ("2023-03-06 来源：临河日报", "2023-03-06"),
+])
+def test_published_in_line_prefers_the_publication_label(line: str, iso: str | None) -> None:
+    assert published_in_line(line) == iso
+
+
+def test_title_file_suffix() -> None:
+    assert clean_title("某某区2023年工作方案.docx") == ("某某区2023年工作方案", ".docx")
+    assert clean_title("关于印发实施意见的通知.PDF") == ("关于印发实施意见的通知", ".PDF")
+    assert clean_title("Python 3.11 发布") == ("Python 3.11 发布", None)

@@ -31,6 +31,9 @@ _DATE_PATTERNS = [
     # 20220221 in an ISO-ish stamp (meta values like 20220221 or 2022-02-21T...)
     re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"),
 ]
+# 9/17/2004 5:54:13 AM: month-first stamps of English-locale servers, taken only when unambiguous
+# (the day is above 12); 7/5/2005 may be either and is left alone
+_DATE_MDY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])")
 _CN_DIGIT = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
 _DATE_CN_NUMERALS = re.compile(rf"([{_CN_DIGIT}]{{4}})年([{_CN_SMALL}]{{1,3}})月([{_CN_SMALL}]{{1,3}})日")
@@ -106,6 +109,10 @@ def parse_date(text: str | None) -> str | None:
             return valid_date(*(_cn_number(g) for g in m.groups()))
         except KeyError:
             return None
+    for m in _DATE_MDY.finditer(text):
+        month, day, year = (int(g) for g in m.groups())
+        if day > 12 >= month and (iso := valid_date(year, month, day)):
+            return iso
     return None
 
 
