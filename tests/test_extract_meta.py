@@ -124,3 +124,14 @@ def test_title_file_suffix() -> None:
     assert clean_title("某某区2023年工作方案.docx") == ("某某区2023年工作方案", ".docx")
     assert clean_title("关于印发实施意见的通知.PDF") == ("关于印发实施意见的通知", ".PDF")
     assert clean_title("Python 3.11 发布") == ("Python 3.11 发布", None)
+
+
+def test_title_of_a_page_without_title_or_h1_is_the_line_above_the_text() -> None:
+    m = meta_of("""<html><body><div>当前位置：首页 &gt; 科普</div><p align="center"><b>临河水库除险加固工程简介</b></p>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert (m.title, m.title_source) == ("临河水库除险加固工程简介", "line-before-text")
+    fragment = meta_of("""<html><body><p>为了贯彻落实全市水利发展规划，</p>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert fragment.title is None  # a sentence fragment is no headline

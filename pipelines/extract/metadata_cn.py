@@ -258,6 +258,26 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
         text = normalise_line(el.text_content())
         if len(text) >= 4:
             return text, "h1", el
+    return _title_before_text(blocks)
+
+
+def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
+    """Pages with no <title> and no <h1> (old hand-made pages, blogs): the short line just above the
+    first paragraph of prose, when it reads like a headline (no full stop, no date, no rule's line)."""
+    from pipelines.extract.clean_rules import match_rule
+
+    texts = [normalise_line(b.text_content()) for b in blocks]
+    first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
+    if first is None:
+        return None, None, None
+    for i in range(first - 1, max(-1, first - 4), -1):
+        text = texts[i]
+        if not text or blocks[i].tag == "li":
+            continue
+        if 4 <= len(text) <= 60 and "。" not in text and not text.endswith((":", "：", "，", ",", "、", "；")) \
+                and parse_date(text) is None and match_rule(text) is None:
+            return text, "line-before-text", blocks[i]
+        break
     return None, None, None
 
 
