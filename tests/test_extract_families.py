@@ -128,3 +128,15 @@ def test_every_rule_family_has_a_page_where_it_fires() -> None:
     for family, page in FAMILY_PAGES.items():
         article = extract_article(page.read_bytes(), f"http://www.example.gov.cn/{page.name}", None)
         assert article is not None and article.provenance["removed_by_family"].get(family), (family, page.name)
+
+
+def test_grid_rows_sharing_a_layout_table_with_the_text() -> None:
+    """The grid's rows and the document's text in one table (a city portal's 政务公开 template): the
+    label rows go, the text rows stay."""
+    a = extract("grid_rows_layout_table.html")
+    assert a.text.splitlines() == [
+        "各县（市、区）发展改革部门：为推动重点项目加快建设，经研究，决定于近期开展全市重点项目督查工作，现将有关事项通知如下。",
+        "督查采取实地查看、听取汇报、查阅资料相结合的方式进行，重点督查项目开工、投资完成和要素保障等情况。"]
+    assert (a.doc_number, a.index_no) == ("临发改〔2023〕21号", "113201000014/2023-00088")
+    assert (a.issuing_org, a.written_date, a.published) == ("临河市发展和改革委员会", "2023-04-10", "2023-04-12")
+    assert removed(a) == {"grid": 4, "title": 1}

@@ -233,9 +233,10 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
     grid = find_grid(doc)
     meta = extract_meta(doc, url, list(iter_leaf_blocks(doc)), grid=grid)
     removed: Counter[str] = Counter()
-    if grid is not None and grid.element is not None and grid.element.getparent() is not None:
-        grid.element.getparent().remove(grid.element)  # its tail stays out too: grids end a row
-        removed["grid"] += 1
+    for element in grid.elements if grid is not None else ():
+        if element.getparent() is not None:
+            element.getparent().remove(element)  # its tail stays out too: grids end a row
+            removed["grid"] += 1
     paragraphs_from_breaks(doc)
     removed.update(reason for reason, _ in clean_tree(doc, boilerplate=boilerplate, keep=meta.title_el))
 

@@ -343,8 +343,8 @@ def _clean_units(lines: list[str], *, title: str | None = None, boilerplate: fro
     #    a hidden mobile copy or a teaser of itself)
     seen_fps: set[str] = set()
     for i, v in enumerate(verdicts):
-        if not v.line:
-            v.rule = "empty"
+        if not v.line or not v.line.strip("|｜ "):
+            v.rule = "empty"  # also what is left of a table row whose cells all went
             continue
         fp = fingerprint(v.line)
         if i not in cells:  # table cells repeat legitimately ("同上", the same course list)

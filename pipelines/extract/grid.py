@@ -39,12 +39,14 @@ _LABELS: dict[str, str] = {
     "公开时限": "other", "服务对象": "other", "服務對象": "other", "统一编号": "other", "統一編號": "other",
     "名称": "other", "名稱": "other", "标题": "other", "標題": "other", "信息名称": "other",
     "信息来源": "other", "信息來源": "other", "关键词": "other", "關鍵詞": "other",
+    "分类": "other", "分類": "other", "类别": "other", "類別": "other", "主题": "other", "主題": "other",
+    "生成日期": "other", "载体类型": "other", "載體類型": "other",
 }
 # labels that only catalogue grids use: 3 distinct ones make a grid (名称/标题/关键词/信息来源/发布日期
 # occur in ordinary info lines and do not count)
 _DEFINING = frozenset(k for k, v in _LABELS.items() if k not in {
     "名称", "名稱", "标题", "標題", "信息名称", "信息来源", "信息來源", "关键词", "關鍵詞", "发布日期",
-    "發佈日期", "發布日期", "发布时间", "發佈時間"})
+    "發佈日期", "發布日期", "发布时间", "發佈時間", "分类", "分類", "类别", "類別", "主题", "主題"})
 # grids pad short labels with spaces to align them ("索 引 号", "名　　称"): spaces may separate the characters
 _LABEL_ALTERNATIVES = "|".join("\\s*".join(map(re.escape, label))
                                 for label in sorted(_LABELS, key=len, reverse=True))
@@ -60,7 +62,7 @@ class Grid:
     # index_no, doc_number, issuing_org, written_date, published: the raw values
     fields: dict[str, str] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)  # every label found, in order
-    element: etree._Element | None = None
+    elements: list[etree._Element] = field(default_factory=list)  # what to remove from the page
 
 
 def _pieces(el: etree._Element) -> list[str]:
@@ -74,7 +76,8 @@ def _pieces(el: etree._Element) -> list[str]:
 
 
 def _is_prose(el: etree._Element) -> bool:
-    return any(len(p) > 60 and "。" in p for p in _pieces(el))
+    """Holds a sentence of article text (grid values are names, numbers and dates: no full stop)."""
+    return any(len(p) > 30 and "。" in p for p in _pieces(el))
 
 
 def parse_grid_text(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -121,6 +124,27 @@ def find_grid(root: etree._Element) -> Grid | None:
             if distinct >= 3 and (best is None or distinct > best[0] or (distinct == best[0] and size < best[1])):
                 best = (distinct, size, el)
     if best is None:
-        return None
+        return _grid_rows(root)
     fields, labels = parse_grid_text(_pieces(best[2]))
-    return Grid(fields=fields, labels=labels, element=best[2])
+    return Grid(fields=fields, labels=labels, elements=[best[2]])
+
+
+def _grid_rows(root: etree._Element) -> Grid | None:
+    """Grids sharing a layout table with the article (the document's rows first, its text in a later
+    row of the same table): the table's own label rows, when they hold 3+ distinct defining labels."""
+    for table in root.iter("table"):
+        rows = []
+        for tr in table.iter("tr"):
+            if next(tr.iterancestors("table"), None) is not table:
+                continue
+            pieces = _pieces(tr)
+            if _is_prose(tr) or sum(len(p) for p in pieces) > 300:
+                continue
+            _, labels = parse_grid_text(pieces)
+            if labels:
+                rows.append((tr, pieces))
+        text = [p for _, row_pieces in rows for p in row_pieces]
+        fields, labels = parse_grid_text(text)
+        if len({lb for lb in labels if lb in _DEFINING}) >= 3:
+            return Grid(fields=fields, labels=labels, elements=[tr for tr, _ in rows])
+    return None
