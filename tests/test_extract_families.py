@@ -76,7 +76,8 @@ def test_repost_and_editorial_trailers() -> None:
 def test_subscription_and_promotion_blocks() -> None:
     a = extract("promotion_wechat.html")
     assert a.text.splitlines() == NEWS
-    assert removed(a)["promotion"] == 5  # 蓝字关注, 长按识别二维码, 点个在看, 分享到, 阅读原文
+    assert removed(a)["promotion"] == 6  # 蓝字关注, 长按识别二维码, 点个在看, 分享到, 阅读原文, 继续滑动看下一个
+    assert a.source_org == "临河发布"  # "来源 | 临河发布"
     assert removed(a)["navigation"] >= 1  # 往期推荐 and its list
 
 
