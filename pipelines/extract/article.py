@@ -3,15 +3,16 @@
 The crawl, `govbrief reextract` and `govbrief extract` all call `extract_article`, so what the
 benchmark measures is exactly what the archive stores.
 
-Pipeline (v3):
+Pipeline (v4):
   1. decode the bytes (pipelines.extract.decode), parse once with lxml, drop scripts/styles/comments;
   2. read the metadata a journalist cites from the intact page (pipelines.extract.metadata_cn): headline,
      date and where it came from, 来源, author, editor;
   2b. (v3) loose text of containers becomes <p> paragraphs, one per <br>-separated run
      (clean_dom.paragraphs_from_breaks): trafilatura dropped the lead paragraph of such pages;
-  3. clean the DOM (pipelines.extract.clean_dom): spam blocks (rules/spam.yml), learned per-site boilerplate,
-     link lists measured in characters, teaser lists, related-list headings with their lists;
-  4. trafilatura picks the article container on the cleaned tree;
+  3. clean the DOM (pipelines.extract.clean_dom): spam blocks (rules/spam.yml), link lists measured
+     in characters, teaser lists, related-list headings with their lists;
+  4. trafilatura picks the article container on the cleaned tree; (v4) a line that is a run of the
+     page's own paragraphs joined by spaces (a layout-table cell) is split back into them;
   5. clean its lines (pipelines.extract.clean_rules): spam rules again (spam that sits inside the container),
      cut at prev/next / related / comments / paywall markers (unless the text after the marker is
      the bigger part: then the marker sat in a sidebar), dated-title runs, the info line, the
