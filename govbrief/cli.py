@@ -297,11 +297,39 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- serve / demo
 
 
+def upgrade_before_serving(db_path: str) -> bool:
+    """Run the migrations an archive of an older govbrief lacks before Datasette reads it (metadata.yml
+    names columns they add, e.g. the issuing_org facet), as a writer: only when no run holds the lock
+    (a running crawl migrated the archive when it started). Returns True when migrations ran."""
+    from pipelines.store import migrations, storage
+
+    db = storage.open_db(db_path, create=False)
+    try:
+        if migrations.schema_version(db) >= migrations.SCHEMA_VERSION:
+            return False
+    finally:
+        db.close()
+    try:
+        lock = RunLock(db_path + ".lock").acquire()
+    except LockHeld:
+        return False
+    try:
+        _open_archive(db_path).close()
+    finally:
+        lock.release()
+    return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from pipelines.publish.serve import serve_command
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
+    try:
+        if upgrade_before_serving(args.db):
+            print(f"{args.db}: upgraded to the current archive schema", flush=True)
+    except (ValueError, sqlite3.DatabaseError) as exc:
+        return _fail(str(exc))
     argv = serve_command(args.db, args.host, args.port)
     print(f"serving {args.db} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     try:

@@ -120,3 +120,25 @@ def test_govbrief_extract_json_has_the_fields_and_provenance() -> None:
         "临政办发〔2023〕12号", "11320100MB1234567X/2023-00123", "临河市人民政府办公室", "2023-03-01")
     assert out["provenance"]["encoding"]["from"] == "meta"  # the header's utf-8 does not decode: the meta's gbk does
     assert out["provenance"]["removed_by_family"]["grid"] == 1
+
+
+def test_serving_an_archive_of_an_older_govbrief_upgrades_it_first(tmp_path: Path) -> None:
+    """metadata.yml's issuing_org facet needs migration 20: `govbrief serve` runs the missing migrations
+    (as a writer, under the run lock) before Datasette reads the archive."""
+    from govbrief.cli import upgrade_before_serving
+
+    path = tmp_path / "archive.db"
+    old = storage.open_db(path)
+    with old.conn:
+        storage.create_baseline_schema(old)
+        old.execute("PRAGMA user_version = 1")
+    old["articles"].insert({"url": "http://x.gov.cn/1.html", "title": "旧文章", "text": "旧的正文。"})
+    old.conn.close()
+    assert upgrade_before_serving(str(path)) is True
+    assert upgrade_before_serving(str(path)) is False  # current: nothing to do
+    ds = make_datasette(str(path))
+
+    async def get(url: str) -> int:
+        return (await ds.client.get(url)).status_code
+
+    assert asyncio.run(get("/archive/articles")) == 200
