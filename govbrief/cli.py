@@ -375,6 +375,29 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- serve / demo
 
 
+def upgrade_before_serving(db_path: str) -> bool:
+    """Run the migrations an archive of an older govbrief lacks before Datasette reads it (metadata.yml
+    names columns they add, e.g. the issuing_org facet), as a writer: only when no run holds the lock
+    (a running crawl migrated the archive when it started). Returns True when migrations ran."""
+    from pipelines.store import migrations, storage
+
+    db = storage.open_db(db_path, create=False)
+    try:
+        if migrations.schema_version(db) >= migrations.SCHEMA_VERSION:
+            return False
+    finally:
+        db.close()
+    try:
+        lock = RunLock(db_path + ".lock").acquire()
+    except LockHeld:
+        return False
+    try:
+        _open_archive(db_path).close()
+    finally:
+        lock.release()
+    return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Datasette on the archive, in this process: SIGTERM/SIGINT stop it (see pipelines/publish/serve.py)."""
     serve = publish

@@ -6,7 +6,14 @@ import lxml.html
 import pytest
 
 from pipelines.extract.clean_dom import strip_junk
-from pipelines.extract.metadata_cn import date_from_url, extract_meta, parse_date, strip_site_suffix
+from pipelines.extract.metadata_cn import (
+    clean_title,
+    date_from_url,
+    extract_meta,
+    parse_date,
+    published_in_line,
+    strip_site_suffix,
+)
 
 
 def meta_of(html: str, url: str = "http://www.example.gov.cn/xw/1.html"):
@@ -24,6 +31,9 @@ def meta_of(html: str, url: str = "http://www.example.gov.cn/xw/1.html"):
     ("Admin - admin 于2022年02月21日发表", "2022-02-21"),
     ("二〇二二年二月二十一日", "2022-02-21"),
     ("20220221", "2022-02-21"),
+    ("二零二三年十二月三十一日", "2023-12-31"),
+    ("9/17/2004 5:54:13 AM", "2004-09-17"),  # month first, unambiguous
+    ("7/5/2005 9:23:57 PM", None),  # 7 May or 5 July: not guessed
     ("2022年13月40日", None),
     ("浏览次数：512", None),
 ])
@@ -71,8 +81,12 @@ def test_cms_meta_first() -> None:
         <title>某某市召开招商大会_某某市人民政府</title></head><body><h1>某某市召开招商大会</h1>
         <div>发布时间：2020-10-20</div><p>正文内容正文内容正文内容正文内容。</p></body></html>""")
     assert (m.title, m.title_source) == ("某某市召开招商大会", "meta:ArticleTitle")
-    assert (m.published, m.published_source) == ("2020-10-19", "meta:PubDate")
+    # the date the page labels 发布时间 comes before the CMS meta (which some CMSs fill with 成文日期)
+    assert (m.published, m.published_source) == ("2020-10-20", "info-line:label")
     assert m.source_org == "某某市商务局"
+    unlabelled = meta_of("""<html><head><meta name="PubDate" content="2020-10-19 15:32">
+        <title>某某市召开招商大会</title></head><body><h1>某某市召开招商大会</h1><div>2020-10-20</div><p>正文内容正文内容正文内容。</p></body></html>""")
+    assert (unlabelled.published, unlabelled.published_source) == ("2020-10-19", "meta:PubDate")
 
 
 def test_og_title_when_no_heading_matches() -> None:
@@ -94,3 +108,30 @@ def test_contributor_note_is_source() -> None:
     m = meta_of("""<html><head><title>某某县召开推进会</title></head><body><h1>某某县召开推进会</h1>
         <p>某某县召开推进会，部署全年工作。</p><p>（某某县融媒体中心供稿）</p></body></html>""")
     assert m.source_org == "某某县融媒体中心"
+
+
+@pytest.mark.parametrize(("line", "iso"), [
+    ("成文日期：2023-03-01 发布日期：2023-03-06", "2023-03-06"),
+    ("更新时间：2024-10-08", None),
+    ("成文日期：2023-03-01", None),
+    ("2023-03-06 来源：临河日报", "2023-03-06"),
+])
+def test_published_in_line_prefers_the_publication_label(line: str, iso: str | None) -> None:
+    assert published_in_line(line) == iso
+
+
+def test_title_file_suffix() -> None:
+    assert clean_title("某某区2023年工作方案.docx") == ("某某区2023年工作方案", ".docx")
+    assert clean_title("关于印发实施意见的通知.PDF") == ("关于印发实施意见的通知", ".PDF")
+    assert clean_title("Python 3.11 发布") == ("Python 3.11 发布", None)
+
+
+def test_title_of_a_page_without_title_or_h1_is_the_line_above_the_text() -> None:
+    m = meta_of("""<html><body><div>当前位置：首页 &gt; 科普</div><p align="center"><b>临河水库除险加固工程简介</b></p>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert (m.title, m.title_source) == ("临河水库除险加固工程简介", "line-before-text")
+    fragment = meta_of("""<html><body><p>为了贯彻落实全市水利发展规划，</p>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert fragment.title is None  # a sentence fragment is no headline

@@ -3,15 +3,16 @@
 The crawl, `govbrief reextract` and `govbrief extract` all call `extract_article`, so what the
 benchmark measures is exactly what the archive stores.
 
-Pipeline (v3):
+Pipeline (v4):
   1. decode the bytes (pipelines.extract.decode), parse once with lxml, drop scripts/styles/comments;
   2. read the metadata a journalist cites from the intact page (pipelines.extract.metadata_cn): headline,
      date and where it came from, 来源, author, editor;
   2b. (v3) loose text of containers becomes <p> paragraphs, one per <br>-separated run
      (clean_dom.paragraphs_from_breaks): trafilatura dropped the lead paragraph of such pages;
-  3. clean the DOM (pipelines.extract.clean_dom): spam blocks (rules/spam.yml), learned per-site boilerplate,
-     link lists measured in characters, teaser lists, related-list headings with their lists;
-  4. trafilatura picks the article container on the cleaned tree;
+  3. clean the DOM (pipelines.extract.clean_dom): spam blocks (rules/spam.yml), link lists measured
+     in characters, teaser lists, related-list headings with their lists;
+  4. trafilatura picks the article container on the cleaned tree; (v4) a line that is a run of the
+     page's own paragraphs joined by spaces (a layout-table cell) is split back into them;
   5. clean its lines (pipelines.extract.clean_rules): spam rules again (spam that sits inside the container),
      cut at prev/next / related / comments / paywall markers (unless the text after the marker is
      the bigger part: then the marker sat in a sidebar), dated-title runs, the info line, the
@@ -19,12 +20,18 @@ Pipeline (v3):
      decorated markers, and at the article's edges date stamps and site plugs; table rows are
      judged cell by cell;
   6. short notices: when trafilatura finds nothing, the densest block of the cleaned page is used.
+
+v4: no rule names a phrase of one site any more (rules/spam.yml holds structure families); the
+政务公开 metadata grid is parsed into fields (pipelines.extract.grid) and removed before cleaning;
+the charset is checked for plausibility (pipelines.extract.decode); no per-site learning: the
+article is a function of the capture alone, whatever the crawl order; every article carries its
+extraction provenance (where title / date / 来源 came from, what each rule family removed, warnings).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +43,6 @@ from lxml import etree
 from trafilatura.settings import use_config
 
 from pipelines.chinese import detect_language, detect_script, to_simplified
-from pipelines.extract import boilerplate as boilerplate_mod
 from pipelines.extract.clean_dom import (
     alpha_len,
     block_text,
@@ -47,11 +53,13 @@ from pipelines.extract.clean_dom import (
     parse_html,
     strip_junk,
 )
-from pipelines.extract.clean_rules import cjk_len, clean_lines, is_paragraph
-from pipelines.extract.decode import decode_html
+from pipelines.extract.clean_rules import cjk_len, clean_lines, family_of, is_paragraph, table_cells
+from pipelines.extract.decode import decode_page
+from pipelines.extract.grid import find_grid
 from pipelines.extract.metadata_cn import extract_meta
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
+SHORT_TEXT = 60  # CJK characters: below this an article is flagged (a notice, or a cut page)
 
 # trafilatura falls back to noisy baseline output below MIN_EXTRACTED_SIZE characters; Chinese
 # notices of 40-200 characters are real articles, so the thresholds are lowered for CJK text.
@@ -88,6 +96,13 @@ class Article:
     title_source: str | None = None
     # added in v2: which path produced the text (trafilatura | densest-block)
     text_source: str | None = None
+    # added in v4: the catalogue fields of 政务公开 pages (pipelines.extract.grid)
+    doc_number: str | None = None  # 发文字号
+    index_no: str | None = None  # 索引号
+    issuing_org: str | None = None  # 发文机关 / 发布机构
+    written_date: str | None = None  # 成文日期 (signing date, not the publication date)
+    # added in v4: why the article looks the way it does (see docs/extraction.md#provenance)
+    provenance: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +118,60 @@ def _trafilatura_lines(doc: lxml.html.HtmlElement, url: str) -> list[str]:
     text = result.text if hasattr(result, "text") else (result.get("text") or "")
     # trafilatura marks list items with "- "; the marker is not part of the text
     return [_LIST_MARKER.sub("", line) for line in (text or "").splitlines() if line.strip()]
+
+
+_KEY = 8  # characters that index a paragraph of the page
+_SHORT = 30  # a paragraph shorter than _KEY is split off only when this close to the next known one
+
+
+def split_joined_paragraphs(lines: list[str], doc: lxml.html.HtmlElement) -> list[str]:
+    """Give back the page's paragraph breaks where trafilatura joined paragraphs with spaces.
+
+    trafilatura reads a table cell as one cell of data: the <p> paragraphs of an article laid out in
+    a table (Hanweb templates, GBK county sites) come out as one line. A line that is exactly a
+    run of two or more of the page's own paragraphs, joined by spaces, is split back into them;
+    nothing else changes (no text is added or lost, trafilatura's choice of container stands)."""
+    if not any(len(line) > 2 * _KEY for line in lines):
+        return lines
+    index: dict[str, list[str]] = {}
+    for el in iter_leaf_blocks(doc):
+        parts = page_lines(el) if el.find(".//br") is not None else [block_text(el)]
+        for text in parts:
+            if len(text) >= _KEY:
+                index.setdefault(text[:_KEY], []).append(text)
+    def paragraph_at(line: str, i: int) -> str | None:
+        candidates = [t for t in index.get(line[i:i + _KEY], ()) if line.startswith(t, i)]
+        return max(candidates, key=len) if candidates else None
+
+    out: list[str] = []
+    for row in lines:
+        cells = table_cells(row)
+        # a one-cell table row ("| text |") is a layout cell, the usual home of such paragraphs
+        line = cells[0] if cells is not None and len(cells) == 1 else row
+        pieces: list[str] = []
+        known = 0
+        i = 0
+        while i < len(line):
+            text = paragraph_at(line, i)
+            if text is None:
+                # a short paragraph (a chapter heading "第一章 总 则") between known ones: up to the
+                # next space after which a known paragraph starts, or to the end of the line
+                nxt = next((k for k in range(i + 1, min(len(line), i + _SHORT)) if line[k - 1] == " "
+                            and paragraph_at(line, k)), None)
+                if nxt is None and len(line) - i > _SHORT:
+                    break
+                text = line[i:nxt - 1] if nxt is not None else line[i:]
+            else:
+                known += 1
+            pieces.append(text.strip())
+            i += len(text)
+            while i < len(line) and line[i] == " ":
+                i += 1
+        if known >= 2 and i >= len(line):
+            out.extend(p for p in pieces if p)
+        else:
+            out.append(row)
+    return out
 
 
 def _densest_block_lines(doc: lxml.html.HtmlElement) -> list[str]:
@@ -133,46 +202,85 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
                     boilerplate: frozenset[str] | None = None) -> Article | None:
     """Extract the article of one captured page; None when the page holds no article text.
 
-    `boilerplate`: fingerprints (pipelines.extract.clean_rules.fingerprint) of lines learned as chrome of
-    this page's site (pipelines.extract.boilerplate.boilerplate_for_host, or extract_manifest's two passes).
+    A pure function of the capture: the same bytes, URL and Content-Type give the same article.
+    `boilerplate`: optional fingerprints (pipelines.extract.clean_rules.fingerprint) of lines known as
+    chrome of this page's site; the crawl and `reextract` pass none (v4: structural rules suffice,
+    see docs/extraction.md#determinism).
     """
-    html, encoding = decode_html(body, content_type)
-    doc = parse_html(html)
+    decoded = decode_page(body, content_type)
+    doc = parse_html(decoded.text)
     if doc is None:
         return None
-    return extract_from_tree(doc, url, encoding=encoding, boilerplate=boilerplate)
+    warnings = list(decoded.warnings)
+    if _looks_truncated(body):
+        warnings.append("truncated-page")
+    return extract_from_tree(doc, url, encoding=decoded.encoding, boilerplate=boilerplate,
+                             encoding_from=decoded.how, warnings=warnings)
+
+
+def _looks_truncated(body: bytes) -> bool:
+    """An HTML page whose end tags never came (a cut download)."""
+    tail = body[-2048:].lower()
+    return b"<html" in body[:4096].lower() and b"</html" not in tail and b"</body" not in tail
 
 
 def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | None = None,
-                      boilerplate: frozenset[str] | None = None) -> Article | None:
+                      boilerplate: frozenset[str] | None = None, encoding_from: str | None = None,
+                      warnings: list[str] | None = None) -> Article | None:
     """extract_article on an already parsed page (the tree is modified in place)."""
     strip_junk(doc)
-    warnings: list[str] = []
+    warnings = list(warnings or [])
 
-    meta = extract_meta(doc, url, list(iter_leaf_blocks(doc)))
+    grid = find_grid(doc)
+    meta = extract_meta(doc, url, list(iter_leaf_blocks(doc)), grid=grid)
+    removed: Counter[str] = Counter()
+    for element in grid.elements if grid is not None else ():
+        if element.getparent() is not None:
+            element.getparent().remove(element)  # its tail stays out too: grids end a row
+            removed["grid"] += 1
     paragraphs_from_breaks(doc)
-    clean_tree(doc, boilerplate=boilerplate, keep=meta.title_el)
+    removed.update(reason for reason, _ in clean_tree(doc, boilerplate=boilerplate, keep=meta.title_el))
 
-    lines = _trafilatura_lines(doc, url)
-    kept, _ = clean_lines(lines, title=meta.title, boilerplate=boilerplate)
+    lines = split_joined_paragraphs(_trafilatura_lines(doc, url), doc)
+    kept, verdicts = clean_lines(lines, title=meta.title, boilerplate=boilerplate)
     text_source = "trafilatura"
     # trafilatura sometimes misses the container (text in a <div> broken by <br>, old table
     # layouts) or, below its size thresholds, returns chrome: the densest block of the cleaned page
     # replaces its output when trafilatura found little prose and the block holds twice as much
+    fallback: list[str] = []
+    fallback_verdicts = []
     if _prose_chars(kept) < 150:
-        fallback, _ = clean_lines(_densest_block_lines(doc), title=meta.title, boilerplate=boilerplate)
-    else:
-        fallback = []
+        fallback, fallback_verdicts = clean_lines(_densest_block_lines(doc), title=meta.title,
+                                                  boilerplate=boilerplate)
     if (fallback and _prose_chars(fallback) > 2 * _prose_chars(kept)) or (
             cjk_len("".join(kept)) < 20 and cjk_len("".join(fallback)) > cjk_len("".join(kept))):
-        kept, text_source = fallback, "densest-block"
+        kept, verdicts, text_source = fallback, fallback_verdicts, "densest-block"
         warnings.append("trafilatura-missed-container")
+    removed.update(v.rule for v in verdicts if v.rule and v.rule != "empty")
     text = "\n".join(kept).strip()
     if not text:
         return None
+    if cjk_len(text) < SHORT_TEXT:
+        warnings.append(f"short-text: {cjk_len(text)} CJK characters")
 
     title = meta.title
     script = detect_script((title or "") + text)
+    by_family: Counter[str] = Counter()
+    for reason, n in removed.items():
+        by_family[family_of(reason)] += n
+    provenance = {
+        "extractor": f"govbrief-extract {EXTRACTOR_VERSION}",
+        "encoding": {"charset": encoding, "from": encoding_from},
+        "title": {"from": meta.title_source, "suffix_removed": meta.title_suffix_removed,
+                  "original_title": meta.original_title},
+        "published": {"from": meta.published_source},
+        "source_org": {"from": meta.source_org_source if meta.source_org else None},
+        "grid": {"labels": grid.labels, "fields": sorted(grid.fields)} if grid else None,
+        "text": {"from": text_source, "lines": len(kept)},
+        "removed_by_family": dict(sorted(by_family.items())),
+        "removed_by_rule": dict(sorted(removed.items())),
+        "warnings": warnings,
+    }
     return Article(
         url=url, title=title, text=text,
         published=meta.published, published_source=meta.published_source,
@@ -181,6 +289,8 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
         title_simplified=to_simplified(title) if title else None,
         text_simplified=to_simplified(text),
         encoding=encoding, warnings=warnings, title_source=meta.title_source, text_source=text_source,
+        doc_number=meta.doc_number, index_no=meta.index_no, issuing_org=meta.issuing_org,
+        written_date=meta.written_date, provenance=provenance,
     )
 
 
@@ -194,32 +304,14 @@ def host_of(url: str | None) -> str:
 
 
 def extract_manifest(rows: list[dict]) -> Iterator[dict]:
-    """Extract every page of a manifest (dicts with id, page (absolute path), url, content_type).
-
-    Two passes: the first learns per-host boilerplate from all pages of each host (the manifest's
-    equivalent of what the crawl knows about a site), the second extracts. A page that fails yields
-    {"id", "url", "error"} and the run goes on."""
-    by_host: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_host[host_of(row.get("url"))].append(row)
-    boilerplate: dict[str, frozenset[str]] = {}
-    for host, host_rows in by_host.items():
-        if not host or len(host_rows) < boilerplate_mod.MIN_PAGES:
-            continue
-        pages = []
-        for row in host_rows:
-            try:
-                pages.append(boilerplate_mod.lines_of_page(Path(row["page"]).read_bytes(), row.get("content_type")))
-            except Exception:  # noqa: BLE001 - a broken page is reported in the second pass
-                continue
-        boilerplate[host] = boilerplate_mod.learn_boilerplate(pages)
-
+    """Extract every page of a manifest (dicts with id, page (absolute path), url, content_type), each
+    on its own, exactly as the crawl would. A page that fails yields {"id", "url", "error"} and the
+    run goes on."""
     for row in rows:
         url = row.get("url") or ""
         try:
             body = Path(row["page"]).read_bytes()
-            article = extract_article(body, url, row.get("content_type"),
-                                      boilerplate=boilerplate.get(host_of(url)))
+            article = extract_article(body, url, row.get("content_type"))
         except Exception as exc:  # one broken page must not stop a benchmark or a re-extraction run
             yield {"id": row.get("id"), "url": url, "error": f"{type(exc).__name__}: {exc}"}
             continue

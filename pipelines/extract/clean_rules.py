@@ -55,6 +55,7 @@ class Rule:
     zone: str | None  # None = anywhere, "edge" = before the first / after the last paragraph
     comment: str
     long_from: int | None = None  # longer lines must also read like a disclaimer (is_disclaimer_like)
+    family: str = "other"  # the structure the rule belongs to (grid, trailer, promotion, chrome ...)
 
 
 @lru_cache(maxsize=4)
@@ -110,8 +111,30 @@ def load_rules(path: str | None = None) -> tuple[Rule, ...]:
             id=item["id"], kind=item["kind"], pattern=re.compile(item["pattern"], re.IGNORECASE),
             max_len=int(item.get("max_len", 120)), zone=item.get("zone"), comment=item.get("comment", ""),
             long_from=int(item["long_from"]) if item.get("long_from") else None,
+            family=item.get("family") or "other",
         ))
     return tuple(rules)
+
+
+# The code detectors (not rules of spam.yml) and the structure family each belongs to.
+DETECTOR_FAMILIES = {
+    "link-list": "link-list", "link-line": "link-list", "teaser-list": "link-list",
+    "dated-title-list": "link-list", "related-heading": "navigation", "pager": "navigation",
+    "seo-keyword-stuffing": "seo", "code": "code", "disclaimer-legal": "disclaimer",
+    "decorated-marker": "paywall", "date-stamp": "info", "site-plug": "promotion", "grid": "grid",
+    "repeat": "repeat", "title": "title", "boilerplate": "learned-boilerplate",
+}
+
+
+def family_of(reason: str) -> str:
+    """The structure family of a removal reason (a rule id of spam.yml, a detector, "after-<id>")."""
+    reason = reason.removeprefix("after-")
+    if reason in DETECTOR_FAMILIES:
+        return DETECTOR_FAMILIES[reason]
+    for rule in load_rules():
+        if rule.id == reason:
+            return rule.family
+    return reason
 
 
 def match_rule(line: str, *, edge: bool = True) -> Rule | None:
@@ -320,8 +343,8 @@ def _clean_units(lines: list[str], *, title: str | None = None, boilerplate: fro
     #    a hidden mobile copy or a teaser of itself)
     seen_fps: set[str] = set()
     for i, v in enumerate(verdicts):
-        if not v.line:
-            v.rule = "empty"
+        if not v.line or not v.line.strip("|｜ "):
+            v.rule = "empty"  # also what is left of a table row whose cells all went
             continue
         fp = fingerprint(v.line)
         if i not in cells:  # table cells repeat legitimately ("同上", the same course list)

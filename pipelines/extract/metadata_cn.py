@@ -15,6 +15,7 @@ from lxml import etree
 
 from pipelines.extract.clean_dom import BLOCK_TAGS, iter_leaf_blocks
 from pipelines.extract.clean_rules import normalise_line
+from pipelines.extract.grid import Grid
 
 _NORM_TITLE = re.compile(r"[\s\u3000\xa0:：,，.。!！?？\"“”'‘’《》【】\[\]()（）_—\-|｜·•]+")
 # separators between a headline and the site name in <title>; "——" (a dash pair) is headline
@@ -30,11 +31,24 @@ _DATE_PATTERNS = [
     # 20220221 in an ISO-ish stamp (meta values like 20220221 or 2022-02-21T...)
     re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"),
 ]
+# 9/17/2004 5:54:13 AM: month-first stamps of English-locale servers, taken only when unambiguous
+# (the day is above 12); 7/5/2005 may be either and is left alone
+_DATE_MDY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])")
 _CN_DIGIT = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
 _DATE_CN_NUMERALS = re.compile(rf"([{_CN_DIGIT}]{{4}})年([{_CN_SMALL}]{{1,3}})月([{_CN_SMALL}]{{1,3}})日")
 _DATE_LABEL = re.compile(r"(发布时间|發佈時間|發布時間|发布日期|發佈日期|發布日期|发表时间|發表時間|发文日期|成文日期|"
                          r"日期|时间|時間|发表于|發表於|posted|published|date)", re.IGNORECASE)
+# a date labelled as the publication date; "更新时间", "成文日期", "生效日期" … name other dates
+_PUBLISHED_LABEL = re.compile(r"(发布日期|發佈日期|發布日期|发布时间|發佈時間|發布時間|发表时间|發表時間|发表日期|"
+                              r"发表于|發表於|发布于|發佈於|公开日期|公開日期|上线时间|published|posted)\s*[:：]?",
+                              re.IGNORECASE)
+_OTHER_DATE_LABEL = re.compile(r"(更新|修改|修订|修訂|成文|发文日期|發文日期|生效|废止|廢止|截止|有效期|印发|印發|"
+                               r"打印|访问|訪問|浏览|瀏覽|报名|報名|开始|開始|结束|結束|举办|舉辦|活动|活動)"
+                               r"[^:：\d]{0,4}[:：]?\s*$")
+# a posting byline: "X于2005年8月12日16:12在…发表"
+_POSTED = re.compile(r"(?:于|於)\s*((?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2})"
+                     r"[^。]{0,40}?(?:发表|發表|发布|發佈)")
 _URL_DATES = [
     re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+"),                 # TRS CMS: /t20220221_123.html
     re.compile(r"/((?:19|20)\d{2})[-_/]?(\d{2})[-_/]?(\d{2})/"),        # /2022/02/21/ or /20220221/
@@ -44,7 +58,7 @@ _URL_DATES = [
 _URL_MONTH_DAY = re.compile(r"/((?:19|20)\d{2})[-_]?(\d{2})/(\d{2})/")  # /2022-02/21/, /202202/21/
 
 _SOURCE = re.compile(
-    r"(?:信息来源|信息來源|文章来源|文章來源|稿件来源|稿件來源|新闻来源|新聞來源|来源|來源|稿源)\s*[:：]\s*"
+    r"(?:信息来源|信息來源|文章来源|文章來源|稿件来源|稿件來源|新闻来源|新聞來源|来源|來源|稿源)\s*[:：丨｜|]\s*"
     r"([^\s|｜:：。，,]{2,40})")
 # a name after a label and a colon/slash ("作者：", "文/"), or after 记者 and a space ("记者 张三")
 _AUTHOR = re.compile(r"(?:(?:作者|撰稿人|撰稿|通讯员|通訊員|记者|記者)\s*[:：/]|文\s*[/／]|(?:记者|記者)\s)\s*"
@@ -95,7 +109,39 @@ def parse_date(text: str | None) -> str | None:
             return valid_date(*(_cn_number(g) for g in m.groups()))
         except KeyError:
             return None
+    for m in _DATE_MDY.finditer(text):
+        month, day, year = (int(g) for g in m.groups())
+        if day > 12 >= month and (iso := valid_date(year, month, day)):
+            return iso
     return None
+
+
+def published_in_line(text: str) -> str | None:
+    """The date a line gives as the publication date: the one after a 发布日期/发布时间 label; with no
+    such label, the first date unless it is labelled as another date (更新时间, 成文日期, 生效日期 …)."""
+    for m in _PUBLISHED_LABEL.finditer(text):
+        if iso := parse_date(text[m.end():m.end() + 40]):
+            return iso
+    for pattern in _DATE_PATTERNS:
+        if m := pattern.search(text):
+            if _OTHER_DATE_LABEL.search(text[max(0, m.start() - 12):m.start()]):
+                return None
+            return valid_date(*m.groups())
+    return parse_date(text)
+
+
+_FILE_SUFFIX = re.compile(r"\s*[.．](docx?|pdf|wps|xlsx?|pptx?|txt|rtf|ofd|caj)\s*$", re.IGNORECASE)
+
+
+def clean_title(title: str | None) -> tuple[str | None, str | None]:
+    """(headline, what was removed): document-sharing sites show a document's file name as its
+    title ("某某实施方案.docx"); the extension is not part of the headline."""
+    if not title:
+        return title, None
+    m = _FILE_SUFFIX.search(title)
+    if m and m.start() > 0:
+        return title[:m.start()].strip(), m.group(0).strip()
+    return title, None
 
 
 def date_from_url(url: str | None) -> str | None:
@@ -118,14 +164,26 @@ def meta_content(doc: etree._Element, *names: str) -> str | None:
     return None
 
 
-def _in_list_or_link(el: etree._Element) -> bool:
-    """Dates inside links or list items belong to related-article lists, never to this article."""
-    if el.tag in ("a", "li"):
-        return True
-    for anc in el.iterancestors():
-        if anc.tag in ("a", "li", "ul", "ol", "nav", "footer"):
-            return True
-    return False
+# class/id words of related-article boxes and recommendation cards, common to CMS and news templates
+_CARD_WORDS = re.compile(r"(recommend|related|relate|tuijian|xgwz|xgxx|xiangguan|hot|rank|card|sidebar|aside|"
+                         r"news-?list|more|guess|feed)", re.IGNORECASE)
+
+
+_LIST_TAGS = frozenset({"a", "li", "ul", "ol", "nav", "footer", "aside"})
+
+
+def list_or_link_elements(doc: etree._Element) -> set[etree._Element]:
+    """Elements inside links, list items or recommendation cards (one pass over the tree): their dates
+    belong to other articles, never to this one."""
+    inside: set[etree._Element] = set()
+    for el in doc.iter(tag=etree.Element):
+        parent = el.getparent()
+        if parent is not None and (parent in inside or parent.tag in _LIST_TAGS or _CARD_WORDS.search(
+                f"{parent.get('class') or ''} {parent.get('id') or ''}")):
+            inside.add(el)
+        elif el.tag in ("a", "li"):
+            inside.add(el)
+    return inside
 
 
 def strip_site_suffix(title: str) -> str:
@@ -150,6 +208,16 @@ class PageMeta:
     source_org: str | None = None
     author: str | None = None
     editor: str | None = None
+    source_org_source: str | None = None
+    doc_number: str | None = None
+    index_no: str | None = None
+    issuing_org: str | None = None
+    written_date: str | None = None
+    original_title: str | None = None
+    title_suffix_removed: str | None = None
+
+
+_ORIGINAL_TITLE = re.compile(r"^[【\[(（]?\s*(?:原标题|原標題|原题|原題)\s*[:：]\s*(.{4,120}?)[】\])）]?$")
 
 
 def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tuple[str | None, str | None,
@@ -190,10 +258,31 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
         text = normalise_line(el.text_content())
         if len(text) >= 4:
             return text, "h1", el
+    return _title_before_text(blocks)
+
+
+def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
+    """Pages with no <title> and no <h1> (old hand-made pages, blogs): the short line just above the
+    first paragraph of prose, when it reads like a headline (no full stop, no date, no rule's line)."""
+    from pipelines.extract.clean_rules import match_rule
+
+    texts = [normalise_line(b.text_content()) for b in blocks]
+    first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
+    if first is None:
+        return None, None, None
+    for i in range(first - 1, max(-1, first - 4), -1):
+        text = texts[i]
+        if not text or blocks[i].tag == "li":
+            continue
+        if 4 <= len(text) <= 60 and "。" not in text and not text.endswith((":", "：", "，", ",", "、", "；")) \
+                and parse_date(text) is None and match_rule(text) is None:
+            return text, "line-before-text", blocks[i]
+        break
     return None, None, None
 
 
-def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None) -> list[etree._Element]:
+def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None,
+                 listy: set[etree._Element]) -> list[etree._Element]:
     """The blocks around the headline where the info line (date, 来源, author) lives: the two
     before and the eight after it, skipping list items and links."""
     if title_el is None:
@@ -217,7 +306,7 @@ def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None) 
             break
         after.append(b)
     around = blocks[max(0, idx - 2):idx] + after
-    return [b for b in around if not _in_list_or_link(b)]
+    return [b for b in around if b not in listy]
 
 
 def _is_after(a: etree._Element, b: etree._Element) -> bool:
@@ -231,26 +320,47 @@ def _clean_org(value: str) -> str | None:
     return value
 
 
-def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Element] | None = None) -> PageMeta:
-    """Read the metadata of one page (the tree is not modified)."""
+def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Element] | None = None,
+                 grid: Grid | None = None) -> PageMeta:
+    """Read the metadata of one page (the tree is not modified). `grid`: the page's 政务公开 grid
+    (pipelines.extract.grid.find_grid), whose fields come first."""
     if blocks is None:
         blocks = list(iter_leaf_blocks(doc))
     meta = PageMeta()
     meta.title, meta.title_source, meta.title_el = find_title(doc, blocks)
-    info = _info_blocks(blocks, meta.title_el)
+    meta.title, meta.title_suffix_removed = clean_title(meta.title)
+    listy = list_or_link_elements(doc)
+    info = _info_blocks(blocks, meta.title_el, listy)
     info_texts = [normalise_line(b.text_content()) for b in info]
     info_texts = [t for t in info_texts if t and len(t) <= 160]
+    grid_fields = grid.fields if grid else {}
+    if grid_fields:
+        meta.doc_number = grid_fields.get("doc_number")
+        meta.index_no = grid_fields.get("index_no")
+        meta.issuing_org = _clean_org(grid_fields["issuing_org"]) if grid_fields.get("issuing_org") else None
+        meta.written_date = parse_date(grid_fields.get("written_date"))
 
-    # --- published: CMS meta, then the info line under the headline, then the URL, then a labelled
-    # date anywhere outside lists and links
-    for name in _META_DATE_NAMES:
-        value = meta_content(doc, name)
-        if value and (iso := parse_date(value)):
-            meta.published, meta.published_source = iso, f"meta:{name}"
-            break
+    # --- published: a date labelled 发布日期 / 发布时间 (grid, info line), CMS meta, the info line
+    # under the headline, the URL, then a publication-labelled date anywhere outside lists, links and
+    # recommendation cards, then an unlabelled date before the article's first paragraph. Never
+    # 成文日期 (the signing date), 更新时间 or a date of another article.
+    if iso := parse_date(grid_fields.get("published")):
+        meta.published, meta.published_source = iso, "grid:发布日期"
     if meta.published is None:
         for text in info_texts:
-            if iso := parse_date(text):
+            m = _PUBLISHED_LABEL.search(text)
+            if m and (iso := parse_date(text[m.end():m.end() + 40])):
+                meta.published, meta.published_source = iso, "info-line:label"
+                break
+    if meta.published is None:
+        for name in _META_DATE_NAMES:
+            value = meta_content(doc, name)
+            if value and (iso := parse_date(value)):
+                meta.published, meta.published_source = iso, f"meta:{name}"
+                break
+    if meta.published is None:
+        for text in info_texts:
+            if iso := published_in_line(text):
                 meta.published, meta.published_source = iso, "info-line"
                 break
     if meta.published is None and (iso := date_from_url(url)):
@@ -258,39 +368,49 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
     if meta.published is None:
         for b in blocks:
             text = normalise_line(b.text_content())
-            if len(text) > 80 or _in_list_or_link(b):
+            if len(text) > 80 or b in listy:
                 continue
-            m = _DATE_LABEL.search(text)
-            if m and (iso := parse_date(text[m.end():])):
+            if (posted := _POSTED.search(text)) and (iso := parse_date(posted.group(1))):
+                meta.published, meta.published_source = iso, "byline"
+                break
+            m = _PUBLISHED_LABEL.search(text) or _DATE_LABEL.search(text)
+            if m and not _OTHER_DATE_LABEL.search(text[max(0, m.start() - 6):m.end()]) \
+                    and (iso := parse_date(text[m.end():m.end() + 40])):
                 meta.published, meta.published_source = iso, "labelled-date"
                 break
     if meta.published is None:
         # last resort (forums, old templates without a findable headline): the first short,
-        # non-prose block carrying a date, outside lists and links
+        # non-prose block carrying a date, before the first paragraph and outside lists and links
         for b in blocks:
             text = normalise_line(b.text_content())
-            if len(text) > 60 or "。" in text or _in_list_or_link(b):
+            if len(text) > 40 and "。" in text:
+                break  # the article began: a date below it belongs to a card or a list
+            if len(text) > 60 or "。" in text or b in listy:
                 continue
-            if iso := parse_date(text):
+            if iso := published_in_line(text):
                 meta.published, meta.published_source = iso, "page-date"
                 break
 
     # --- 来源 / author / editor: the info line first, then short blocks anywhere, then CMS meta
-    short_texts = info_texts + [t for b in blocks if not _in_list_or_link(b)
+    short_texts = info_texts + [t for b in blocks if b not in listy
                                 for t in [normalise_line(b.text_content())] if t and len(t) <= 80]
-    for text in short_texts:
+    for i, text in enumerate(short_texts):
         if meta.source_org is None and (m := _SOURCE.search(text)):
             meta.source_org = _clean_org(m.group(1))
+            if meta.source_org:
+                meta.source_org_source = "info-line" if i < len(info_texts) else "text"
         if meta.author is None and (m := _AUTHOR.search(text)):
             meta.author = _clean_org(m.group(1))
         if meta.editor is None and (m := _EDITOR.search(text)):
             meta.editor = _clean_org(m.group(1))
-    if meta.source_org is None:
-        meta.source_org = meta_content(doc, "ContentSource", "source", "article:source")
+        if meta.original_title is None and (m := _ORIGINAL_TITLE.match(text)):
+            meta.original_title = m.group(1).strip()
+    if meta.source_org is None and (value := meta_content(doc, "ContentSource", "source", "article:source")):
+        meta.source_org, meta.source_org_source = value, "meta"
     if meta.source_org is None:
         for text in short_texts[-40:]:
             if m := _CONTRIB.match(text):
-                meta.source_org = m.group(1)
+                meta.source_org, meta.source_org_source = m.group(1), "contributor-note"
                 break
     if meta.author is None:
         value = meta_content(doc, "author", "Author", "article:author")
@@ -299,5 +419,5 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
     return meta
 
 
-__all__ = ["BLOCK_TAGS", "PageMeta", "extract_meta", "parse_date", "date_from_url", "strip_site_suffix",
-           "norm_title", "meta_content", "valid_date"]
+__all__ = ["BLOCK_TAGS", "PageMeta", "extract_meta", "parse_date", "published_in_line", "clean_title",
+           "date_from_url", "strip_site_suffix", "norm_title", "meta_content", "valid_date"]

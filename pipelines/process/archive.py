@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from pipelines.extract import boilerplate
 from pipelines.extract.article import extract_article
 from pipelines.facts import extract_facts
 from pipelines.facts.store import store_facts
@@ -24,17 +23,11 @@ class Archived:
     reason: str | None = None  # why there is no article, when it is not simply "no article text"
 
 
-def _boilerplate(db: sqlite_utils.Database, capture: Capture) -> frozenset[str]:
-    """The host's learned boilerplate lines, after learning from this capture too."""
-    host = urlsplit(capture.final_url or capture.url).netloc.lower()
-    boilerplate.observe_page(db, host, capture.body, capture.final_url, capture.content_type)
-    return boilerplate.boilerplate_for_host(db, host)
-
-
-def extract_capture(db: sqlite_utils.Database, capture: Capture, *, learn: bool = True):
-    lines = _boilerplate(db, capture) if learn else None
-    kwargs = {"boilerplate": lines} if lines is not None else {}
-    return extract_article(capture.body, capture.final_url or capture.url, capture.content_type, **kwargs)
+def extract_capture(db: sqlite_utils.Database, capture: Capture):
+    """The article of one capture: a function of the capture alone (extractor v4 learns nothing per
+    site), so the crawl, `reextract` and re-checks store the same text whatever the crawl order."""
+    del db  # kept in the signature for callers; nothing per-site is read any more
+    return extract_article(capture.body, capture.final_url or capture.url, capture.content_type)
 
 
 def not_an_article(capture: Capture) -> str | None:
@@ -128,7 +121,7 @@ def reextract_all(db: sqlite_utils.Database) -> dict[str, int]:
     counts = {"articles": 0, "changed": 0, "empty": 0}
     for capture_id, capture in list(storage.iter_article_captures(db)):
         counts["articles"] += 1
-        article = extract_capture(db, capture, learn=False)
+        article = extract_capture(db, capture)
         if article is None:
             counts["empty"] += 1
             continue

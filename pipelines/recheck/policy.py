@@ -76,7 +76,6 @@ from urllib.parse import urljoin, urlsplit
 import sqlite_utils
 import yaml
 
-from pipelines.extract import boilerplate
 from pipelines.extract.decode import decode_html
 from pipelines.facts import extract_facts
 from pipelines.facts.store import store_facts
@@ -572,15 +571,13 @@ def ensure_recheck_schema(db: sqlite_utils.Database) -> None:
 
 
 def _extract(db: sqlite_utils.Database, capture: Capture) -> Article | None:
-    """Extract with the host's learned boilerplate, without learning from this page.
-
-    Learning would let deletion notices and challenge pages vote on what the site's chrome is.
-    """
+    """Extract exactly as the crawl does (a function of the capture alone), so an unchanged page
+    never reads as an edit."""
     from pipelines.extract.article import extract_article
 
+    del db
     url = capture.final_url or capture.url
-    lines = boilerplate.boilerplate_for_host(db, urlsplit(url).netloc.lower())
-    return extract_article(capture.body, url, capture.content_type, boilerplate=lines)
+    return extract_article(capture.body, url, capture.content_type)
 
 
 def _load_capture(db: sqlite_utils.Database, capture_id: int | None) -> Capture | None:

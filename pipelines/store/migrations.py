@@ -49,6 +49,8 @@ MIGRATIONS: list[Migration] = [
               _step("pipelines.attachments.store", "migrate_attachments")),
     Migration(14, "captures.part_of/part_no: the later pages of a multi-page article",
               _step("pipelines.process.archive", "migrate_capture_parts")),
+    Migration(20, "articles: doc_number, index_no, issuing_org, written_date, extraction provenance (JSON)",
+              _step("pipelines.extract.archive_schema", "add_extraction_columns")),
     Migration(40, "facts and projects tables, investment_announcements view",
               _step("pipelines.facts.store", "create_facts_schema")),
     Migration(41, "facts of the articles archived before facts existed",

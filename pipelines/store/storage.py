@@ -229,6 +229,10 @@ def article_row(article: Any, *, source_id: str | None, region: str | None, capt
         "text_simplified": data.get("text_simplified"), "text_length": len(data.get("text") or ""),
         "capture_id": capture_id, "fetched_at": fetched_at, "extracted_at": utc_now(),
         "extractor_version": data.get("extractor_version"),
+        # migration 20 (pipelines/extract/archive_schema.py)
+        "doc_number": data.get("doc_number"), "index_no": data.get("index_no"),
+        "issuing_org": data.get("issuing_org"), "written_date": data.get("written_date"),
+        "extraction": json.dumps(data["provenance"], ensure_ascii=False) if data.get("provenance") else None,
     }
 
 

@@ -8,7 +8,9 @@
 * ``render_cell``: title and text cells show highlighted hits while searching; ``snippet``
   columns of queries keep their <mark> tags and nothing else.
 * ``register_routes``: /-/govbrief/capture/<database>/<id> shows a stored capture as plain text.
-* templates/row.html: the article page.
+* templates/row.html: the article page; templates/_article_extraction.html (included by it): the
+  政务公开 grid fields and the extraction provenance (``prepare_jinja2_environment`` adds the
+  ``govbrief_json`` filter that reads the provenance JSON).
 
 Everything archived is rendered as text: Jinja autoescaping everywhere, and the only markup this
 plugin adds is <mark> and links it builds itself.
@@ -183,7 +185,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
                         request: Any, datasette: Any) -> Any:
     lang = i18n.current_language.get()
-    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t,
+    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t, "from_label": i18n.from_label,
                            "t_column": i18n.column_label, "govbrief_lang": lang,
                            "govbrief_html_lang": i18n.HTML_LANG[lang],
                            "govbrief_search_url": datasette.urls.path("-/search"),
@@ -305,6 +307,23 @@ def _mark_only(value: str) -> Markup:
 
 # title links to the article page and is highlighted while searching; texts become snippets
 _HIGHLIGHT_COLUMNS = ("title", "text", "title_simplified", "text_simplified")
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any) -> None:
+    env.filters["govbrief_json"] = _json_or_none
+
+
+def _json_or_none(value: Any) -> Any:
+    """Parse a JSON column for a template; None for empty or malformed values (never an error page)."""
+    import json
+
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 @hookimpl

@@ -19,9 +19,24 @@ HTML_LANG = {"zh": "zh-Hans", "en": "en"}
 current_language: ContextVar[str] = ContextVar("govbrief_language", default=DEFAULT)
 
 STRINGS: dict[str, dict[str, str]] = {
+    # how the text was extracted (_article_extraction.html; values are the extractor's own codes)
+    "extraction_how": {"zh": "正文抽取记录", "en": "How this text was extracted"},
+    "extraction_warnings_n": {"zh": "{n} 条警告", "en": "{n} warning(s)"},
+    "extraction_title_from": {"zh": "标题取自", "en": "Title from"},
+    "extraction_suffix_removed": {"zh": "已去除文件后缀", "en": "file suffix removed:"},
+    "extraction_date_from": {"zh": "发布日期取自", "en": "Date from"},
+    "extraction_no_date": {"zh": "未找到日期", "en": "no date found"},
+    "extraction_source_from": {"zh": "来源取自", "en": "来源 from"},
+    "extraction_not_stated": {"zh": "网页未标明", "en": "not stated"},
+    "extraction_charset": {"zh": "字符编码", "en": "Charset"},
+    "extraction_text_from": {"zh": "正文取自", "en": "Text from"},
+    "extraction_removed": {"zh": "删除的行（按规则类别）", "en": "Removed (lines per rule family)"},
+    "extraction_warnings": {"zh": "警告", "en": "Warnings"},
+    "extraction_version": {"zh": "抽取程序版本", "en": "Extractor version"},
     # the facts section of the reading view (_article_facts.html)
     "facts_heading": {"zh": "本文要素", "en": "Facts in this article"},
-    "facts_help": {"zh": "由规则自动抽取，已在正文中标出。", "en": "Extracted by rules; highlighted in the text above."},
+    "facts_help": {"zh": "由规则自动抽取，已在正文中标出。",
+                   "en": "Extracted by rules; highlighted in the text above."},
     "facts_all": {"zh": "以表格查看全部", "en": "All as a table"},
     "fact_kind": {"zh": "类别", "en": "Kind"},
     "fact_written": {"zh": "原文", "en": "As written"},
@@ -266,6 +281,39 @@ def language(args: Any = None, cookies: Any = None) -> str:
         if value in LANGUAGES:
             return value
     return DEFAULT
+
+
+# Where a field came from (the extractor's codes: published_source, extraction.*.from), in the
+# reader's words. A code "meta:PubDate" is labelled by its prefix and keeps the tag name after it.
+_FROM_LABELS: dict[str, dict[str, str]] = {
+    "meta": {"zh": "网页元数据", "en": "meta tag"},
+    "grid": {"zh": "信息公开表", "en": "disclosure grid"},
+    "info-line": {"zh": "信息行", "en": "info line"},
+    "url": {"zh": "网址", "en": "URL"},
+    "byline": {"zh": "署名行", "en": "byline"},
+    "labelled-date": {"zh": "标明的日期", "en": "labelled date"},
+    "page-date": {"zh": "页面日期", "en": "date on the page"},
+    "text": {"zh": "正文", "en": "text"},
+    "h1": {"zh": "正文大标题", "en": "h1 headline"},
+    "title": {"zh": "网页标题", "en": "page title"},
+    "line-before-text": {"zh": "正文前一行", "en": "line before the text"},
+    "contributor-note": {"zh": "供稿说明", "en": "contributor note"},
+    "trafilatura": {"zh": "正文抽取", "en": "trafilatura"},
+    "densest-block": {"zh": "文字最密的区块", "en": "densest block"},
+}
+
+
+def from_label(code: str | None, lang: str | None = None) -> str:
+    """'meta:PubDate' -> '网页元数据 PubDate'; an unknown code is shown as it is."""
+    if not code:
+        return ""
+    prefix, _, detail = code.partition(":")
+    labels = _FROM_LABELS.get(prefix)
+    if not labels:
+        return code
+    label = labels.get(lang or current_language.get(), labels["en"])
+    detail = {"label": ""}.get(detail, detail)  # info-line:label = the line's 发布日期 label
+    return f"{label} {detail}".strip()
 
 
 def t(key: str, lang: str | None = None, **values: Any) -> str:
