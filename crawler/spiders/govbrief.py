@@ -76,11 +76,19 @@ class GovSpider(scrapy.Spider):
         spider.error_sink = None
         # Set by the pipeline: runs a pipelines.store.storage write on the archive (None: no archive, tests).
         spider.archive_write = None
+        # Scale-out worker (--redis): queue, seen-set, budgets and politeness shared through Redis,
+        # see crawler/redis_mode.py. None for a local crawl.
+        spider.shared = None
+        if crawler.settings.get("GOVBRIEF_REDIS_URL"):
+            from crawler import redis_mode
+
+            spider.shared = redis_mode.shared_for(crawler)
         return spider
 
     # ------------------------------------------------------------------ start
 
-    async def start(self) -> AsyncIterator[Any]:
+    def _archive_view(self) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, int]]], dict[str, list]]:
+        """(retry, resume_lists, rechecks) per source, read from the archive; fills self.known."""
         db = storage.open_db(self.db_path)
         storage.ensure_schema(db)
         retry: dict[str, set[str]] = {}
@@ -94,6 +102,11 @@ class GovSpider(scrapy.Spider):
             retry[source.id] |= frontier_articles
             rechecks[source.id] = _due_rechecks(db, source.id) if self.recheck_enabled else []
         db.close()
+        return retry, resume_lists, rechecks
+
+    async def start(self) -> AsyncIterator[Any]:
+        # scale-out: what the archive knows comes through Redis (crawler/redis_mode.py)
+        retry, resume_lists, rechecks = self.shared.archive_view(self) if self.shared else self._archive_view()
         for source in self.sources.values():
             for url in source.start_urls:
                 request = self._list_request(source.id, canonical_url(url), depth=0, remember=False)
@@ -125,7 +138,8 @@ class GovSpider(scrapy.Spider):
         # dont_filter: the spider dedupes itself (scheduled_articles, seen_lists). Scrapy's dupe filter
         # would silently drop the second hop of a redirect loop (a -> b -> a): no errback, no record.
         # Unfiltered, the loop ends at REDIRECT_MAX_TIMES with an error that lands in fetch_errors.
-        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=True,
+        # scale-out: filtered by the shared dupefilter instead (redirect hops pass it, see crawler/redis_mode.py)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=self.shared is None,
                               meta={"source_id": source_id, "kind": kind, **meta})
 
     def _list_request(self, source_id: str, url: str, depth: int, remember: bool = True) -> scrapy.Request | None:
