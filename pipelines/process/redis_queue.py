@@ -173,6 +173,17 @@ class Drain:
             storage.frontier_settle(self.db, source_id)
         self.state.redis.hdel(self.runs_key, message["worker"])
 
+    def close_orphan_runs(self) -> int:
+        """Run records of workers that died without a run_end (kill -9): no worker runs any more and the
+        queue is empty, so nothing of theirs is still coming. Their requests went back to the queue."""
+        orphans = self.state.redis.hgetall(self.runs_key)
+        for worker, run_id in orphans.items():
+            storage.finish_run(self.db, int(run_id), status="interrupted", exit_status=1,
+                               articles_new=self.new_by_run.pop(int(run_id), 0),
+                               message="interrupted: the worker died before finishing (its requests were requeued)")
+            self.state.redis.hdel(self.runs_key, worker)
+        return len(orphans)
+
 
 def drain(db: sqlite_utils.Database, state: SharedState, consumer: captures.CaptureConsumer, *,
           follow: bool = False, poll_s: float = 1.0, label: str = "archive",
@@ -186,7 +197,7 @@ def drain(db: sqlite_utils.Database, state: SharedState, consumer: captures.Capt
     seed_shared_state(db, state, label)
     worker = Drain(db, state)
     beat_every = max(1.0, consumer.ttl / 3)
-    last_beat, idle_published = time.monotonic(), True
+    last_beat, idle_published = time.monotonic(), False
     try:
         while not should_stop():
             if time.monotonic() - last_beat > beat_every:
@@ -204,6 +215,7 @@ def drain(db: sqlite_utils.Database, state: SharedState, consumer: captures.Capt
             # Workers first, then the backlog: a worker pushes its last item before it deregisters.
             if state.workers_alive() == 0 and consumer.backlog() == 0:
                 if not idle_published:  # a run just ended: what it left unfinished is for the next one
+                    worker.close_orphan_runs()
                     seed_shared_state(db, state, label)
                     idle_published = True
                 if not follow:

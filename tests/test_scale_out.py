@@ -1,0 +1,250 @@
+"""Scale-out: crawl workers sharing one frontier through a real redis-server, one archive.
+
+The shared-state steps are checked on a real server first (claims, budgets, leases, dead workers and
+consumers), then real `govbrief crawl --redis` workers and `govbrief process` run over the fault
+server's generated column of articles (tests/faultserver.py, /big/), counting requests in its access log.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from faultserver import article_html, start_fault_web
+from redis_support import REDIS_SERVER, finish, process, redis_server, worker
+from support import rows
+
+from pipelines.process.redis_queue import drain
+from pipelines.scaleout import captures
+from pipelines.scaleout.captures import CaptureConsumer
+from pipelines.scaleout.state import SharedState, connect
+from pipelines.store import storage
+
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (scripts/install-redis)")
+
+
+@pytest.fixture
+def server():
+    with redis_server() as srv:
+        yield srv
+
+
+# ---------------------------------------------------------------- shared state on a real server
+
+
+def test_articles_are_claimed_once_ever_lists_once_per_run_within_budget(server):
+    state = SharedState(connect(server.url))
+    claim = state.claim
+    assert claim("http://a.gov.cn/t1.html#top", run_id="1", kind="article", source_id="s", budget=None) == 0
+    # the canonical URL key: default port and fragment do not make another page; a later run does not either
+    assert claim("HTTP://A.gov.cn:80/t1.html", run_id="2", kind="article", source_id="s", budget=None) == 1
+    assert claim("http://a.gov.cn/t1.html", run_id="2", kind="article", source_id="s", budget=None, force=True) == 0
+    assert [claim("http://a.gov.cn/list.html", run_id=run, kind="list", source_id="s", budget=None)
+            for run in ("1", "1", "2")] == [0, 1, 0]
+    budgeted = [claim(f"http://b.gov.cn/t{n}.html", run_id="3", kind="article", source_id="b", budget=2)
+                for n in range(3)]
+    assert budgeted == [0, 0, 2]
+    assert not state.article_seen("http://b.gov.cn/t2.html")  # over budget: offered again next run
+    assert claim("http://b.gov.cn/t2.html", run_id="4", kind="article", source_id="b", budget=2) == 0
+
+
+def test_dead_workers_requests_come_back_and_a_run_finishes_once(server):
+    state = SharedState(connect(server.url))
+    run, created = state.join_run("a", 60, "t0")
+    assert created and state.join_run("b", 60, "t0") == (run, False)
+    state.redis.zadd(state.keys.requests, {b"r1": 0, b"r2": 0})
+    (_, data_a), (token_b, _) = state.pop_request("a"), state.pop_request("b")
+    assert state.pop_request("a") is None
+    assert state.try_finish(run, "t1") == 0  # both still starting
+    state.started("a")
+    state.started("b")
+    state.finish_request("b", token_b, run, {"src": {"article_ok": 1}})
+    assert state.try_finish(run, "t1") == 0  # a still holds a request
+    state.redis.delete(state.keys.worker("a"))  # a dies: its heartbeat expires
+    assert state.try_finish(run, "t2") == 0
+    assert state.redis.zrange(state.keys.requests, 0, -1) == [data_a]  # put back, exactly once
+    assert state.workers_alive() == 1
+    token, _ = state.pop_request("b")
+    state.finish_request("b", token, run, {"src": {"article_ok": 1}})
+    assert state.try_finish(run, "t3") == 1
+    assert state.run_state(run)["state"] == "finished"
+    assert state.run_stats(run, ["src"]) == {"src": {"article_ok": 2}}
+    assert state.join_run("c", 60, "t4") == (str(int(run) + 1), True)  # the next run
+
+
+def test_host_leases_space_requests_of_all_workers(server):
+    state = SharedState(connect(server.url))
+    waits = [state.lease("www.a.gov.cn", 0.5) for _ in range(4)]
+    assert waits[0] == 0
+    for before, after in zip(waits, waits[1:], strict=False):
+        assert 0.4 <= after - before <= 0.5  # each start one delay after the previous reservation
+    assert state.lease("www.b.gov.cn", 0.5) == 0  # hosts are independent
+
+
+def _message(url: str, body: bytes, content_type: str = "text/html; charset=utf-8") -> dict:
+    item = {"kind": "article", "source_id": "src", "url": url, "final_url": url, "status": 200,
+            "headers": {"Content-Type": content_type}, "body": body, "fetched_at": "2026-01-02T03:04:05Z"}
+    return captures.capture_message(item, worker="w1", run="1")
+
+
+def test_drain_requeues_a_dead_consumer_and_stores_a_capture_delivered_twice_once(server, tmp_path):
+    client = connect(server.url)
+    state = SharedState(client)
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+    gbk = ("<html><head><meta charset='gbk'><title>关于项目建设的通报</title></head><body><h1>关于项目建设的通报</h1>"
+           + "<p>为加快推进重点项目建设，全市各相关部门认真落实工作责任，确保项目早开工、早投产、早见效。</p>" * 4
+           + "</body></html>").encode("gbk")
+    captures.push(client, {"type": "run_start", "worker": "w1", "run": "1", "source_ids": ["src"],
+                           "sources": [{"id": "src", "name": "测试", "region": "测试市", "start_urls": []}]})
+    twice = _message("http://127.0.0.1:1/a/1.html", article_html("甲"))
+    captures.push(client, twice)
+    captures.push(client, _message("http://127.0.0.1:1/a/2.html", gbk, "text/html; charset=gbk"))
+    captures.push(client, twice)  # delivered again (a consumer died after storing, before its ack)
+    dead = CaptureConsumer(client, "dead", heartbeat_ttl=60)
+    dead.register()
+    assert dead.take(1) is not None  # taken, never acked
+    client.delete("govbrief:consumer:dead")  # kill -9: the heartbeat expires
+    counts = drain(db, state, CaptureConsumer(client, "alive"), poll_s=0.1)
+    assert counts["captures"] == 2 and counts["duplicates"] == 1 and counts["articles_new"] == 2
+    stored = rows(tmp_path / "archive.db", "select url, body, sha256 from captures order by url")
+    assert [r["url"] for r in stored] == ["http://127.0.0.1:1/a/1.html", "http://127.0.0.1:1/a/2.html"]
+    assert gzip.decompress(stored[1]["body"]) == gbk  # raw bytes: GBK stays GBK
+    assert hashlib.sha256(gbk).hexdigest() == stored[1]["sha256"]
+    assert client.llen("govbrief:captures") == 0 and client.llen("govbrief:captures:processing:dead") == 0
+    assert state.is_seeded()
+    db.close()
+
+
+def test_a_worker_refuses_an_unseeded_redis(server, tmp_path):
+    sources = tmp_path / "sources.yml"
+    sources.write_text("sources:\n  - {id: a, name: A, region: R, start_urls: ['http://127.0.0.1:9/']}\n",
+                       encoding="utf-8")
+    status, output = finish(worker(sources, server.url))
+    assert status == 2 and "govbrief process --redis" in output, output
+
+
+# ---------------------------------------------------------------- real workers over a local site
+
+
+def _check_archive(db: Path) -> list[str]:
+    db_handle = storage.open_db(db)
+    try:
+        problems = storage.integrity_problems(db_handle, quick=False)
+        for row in db_handle.query("select url, body, sha256 from captures"):
+            if hashlib.sha256(gzip.decompress(row["body"])).hexdigest() != row["sha256"]:
+                problems.append(f"torn capture {row['url']}")
+        return problems
+    finally:
+        db_handle.close()
+
+
+def _article_hits(web) -> Counter:
+    return Counter({path: n for path, n in web.hit_counts().items() if path.startswith("/big/a/")})
+
+
+@pytest.fixture(scope="module")
+def shared_crawl(tmp_path_factory):
+    """Two workers over a 1,000-article column, then `govbrief process`."""
+    tmp = tmp_path_factory.mktemp("scale-out")
+    with redis_server() as srv, start_fault_web() as web:
+        web.big_pages, web.per_page, web.latency = 50, 20, 0.005
+        sources = web.write_sources(tmp / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        db = tmp / "archive.db"
+        seed = finish(process(srv.url, db))
+        workers = [worker(sources, srv.url), worker(sources, srv.url)]
+        results = [finish(w) for w in workers]
+        drained = finish(process(srv.url, db))
+        yield {"srv": srv, "web": web, "db": db, "sources": sources, "seed": seed, "workers": results,
+               "process": drained, "hits": _article_hits(web)}
+
+
+def test_two_workers_share_the_site_and_each_article_is_requested_once(shared_crawl):
+    assert shared_crawl["seed"][0] == 0, shared_crawl["seed"][1]
+    for status, output in shared_crawl["workers"]:
+        assert status == 0, output
+    assert shared_crawl["process"][0] == 0, shared_crawl["process"][1]
+    expected = {f"/big/a/{n}.html" for n in range(1, 1001)}
+    hits = shared_crawl["hits"]
+    assert set(hits) == expected
+    assert set(hits.values()) == {1}, [p for p, n in hits.items() if n > 1][:10]
+    runs = rows(shared_crawl["db"], "select status, exit_status, pages_fetched from crawl_runs order by id")
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    total = sum(r["pages_fetched"] for r in runs)
+    assert total >= 1000 and all(r["pages_fetched"] >= 0.2 * total for r in runs), runs
+
+
+def test_the_archive_holds_every_article_exactly_once_and_is_sound(shared_crawl):
+    db = shared_crawl["db"]
+    [row] = rows(db, "select count(*) n, count(distinct url) d from articles")
+    assert row == {"n": 1000, "d": 1000}
+    assert rows(db, "select count(*) n from captures")[0]["n"] == 1000
+    assert _check_archive(db) == []
+    assert rows(db, "select count(*) n from crawl_frontier where kind = 'article'")[0]["n"] == 0
+
+
+def test_redis_restarted_empty_is_survived_by_reseeding_from_the_archive(shared_crawl):
+    srv, web, db, sources = (shared_crawl[k] for k in ("srv", "web", "db", "sources"))
+    srv.restart_empty()
+    before = _article_hits(web)
+    status, output = finish(worker(sources, srv.url))
+    assert status == 2, output  # nothing fetched on an empty Redis: it would fetch the archive again
+    assert finish(process(srv.url, db))[0] == 0  # seeds the seen-set from the archive
+    status, output = finish(worker(sources, srv.url))
+    assert status == 0, output
+    assert finish(process(srv.url, db))[0] == 0
+    assert _article_hits(web) == before  # no archived article fetched again
+    assert rows(db, "select count(*) n, count(distinct url) d from articles")[0] == {"n": 1000, "d": 1000}
+
+
+def test_a_worker_killed_halfway_loses_nothing(tmp_path):
+    with redis_server() as srv, start_fault_web() as web:
+        web.big_pages, web.per_page, web.latency = 20, 20, 0.03
+        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        db = tmp_path / "archive.db"
+        assert finish(process(srv.url, db))[0] == 0
+        victim, survivor = worker(sources, srv.url), worker(sources, srv.url)
+        client = connect(srv.url)
+        deadline = time.monotonic() + 120
+        while client.llen("govbrief:captures") < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        status, output = finish(survivor)
+        assert status == 0, output
+        assert finish(process(srv.url, db))[0] == 0
+        later = finish(worker(sources, srv.url))  # the next run finds nothing left to fetch
+        assert later[0] == 0, later[1]
+        assert finish(process(srv.url, db))[0] == 0
+        hits = _article_hits(web)
+        assert set(hits) == {f"/big/a/{n}.html" for n in range(1, 401)}
+        # at most the victim's in-flight requests (CONCURRENT_REQUESTS) were fetched a second time
+        assert sum(hits.values()) - 400 <= 8, hits.most_common(10)
+        assert rows(db, "select count(*) n, count(distinct url) d from articles")[0] == {"n": 400, "d": 400}
+        assert _check_archive(db) == []
+        statuses = Counter(r["status"] for r in rows(db, "select status from crawl_runs"))
+        assert statuses == {"ok": 2, "interrupted": 1}, statuses
+
+
+def test_workers_together_keep_one_workers_rate_per_host(tmp_path):
+    delay = 0.25
+    with redis_server() as srv, start_fault_web() as web:
+        web.big_pages, web.per_page = 1, 14
+        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        assert finish(process(srv.url, tmp_path / "archive.db"))[0] == 0
+        polite = ("--delay", str(delay), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY_JITTER=0")
+        workers = [worker(sources, srv.url, *polite), worker(sources, srv.url, *polite)]
+        for w in workers:
+            status, output = finish(w)
+            assert status == 0, output
+        times = sorted(h.time for h in web.hits)
+    assert len(times) >= 16  # 2 robots.txt, the list page, 14 articles
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate <= 1.1 / delay, f"{rate:.2f} requests/s to one host, limit {1 / delay:.2f}"
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.5 * delay
