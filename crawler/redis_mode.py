@@ -210,6 +210,16 @@ class SharedScheduler(Scheduler):
         self.worker = shared_for(spider.crawler)
         return super().open(spider)
 
+    def enqueue_request(self, request: Request) -> bool:
+        # scrapy-redis' own, without the spider argument Scrapy 2.19 deprecates in StatsCollector.inc_value
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
     def next_request(self) -> Request | None:
         popped = self.worker.state.pop_request(self.worker.id)
         if popped is None:
@@ -218,7 +228,7 @@ class SharedScheduler(Scheduler):
         request = self.queue._decode_request(data)
         self.worker.tokens[request] = token
         if self.stats:
-            self.stats.inc_value("scheduler/dequeued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
 
@@ -347,6 +357,7 @@ class RedisWorkerExtension:
         self.crawler = crawler
         self.worker = shared_for(crawler)
         self.heartbeat = None
+        self.pending_nudge = None
         self.started = False
         self.last_finish_check = 0.0
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -402,12 +413,15 @@ class RedisWorkerExtension:
             if outcome == 2:
                 self.worker.finished = self.worker.state_lost = True
                 raise CloseSpider("shared_state_lost")
-        reactor.callLater(IDLE_POLL_S, self._nudge)
+        if self.pending_nudge is None or not self.pending_nudge.active():  # one poll chain, however often idle
+            self.pending_nudge = reactor.callLater(IDLE_POLL_S, self._nudge)
         raise DontCloseSpider
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.heartbeat is not None and self.heartbeat.running:
             self.heartbeat.stop()
+        if self.pending_nudge is not None and self.pending_nudge.active():
+            self.pending_nudge.cancel()
         try:
             self.worker.flush_stats(spider)
             if not self.worker.local_archive:

@@ -75,6 +75,19 @@ def _open_archive(db_path: str, *, check: bool = False):
     return db
 
 
+def _lock_and_open(db_path: str):
+    """(run lock, archive) for a command that writes the archive, or its exit status after saying why not."""
+    try:
+        lock = RunLock(db_path + ".lock").acquire()
+    except LockHeld as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    try:
+        return lock, _open_archive(db_path, check=True)
+    except ValueError as exc:
+        lock.release()
+        return _fail(str(exc))
+
+
 # ---------------------------------------------------------------- crawl
 
 
@@ -256,15 +269,11 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found")
-    try:
-        lock = RunLock(args.db + ".lock").acquire()
-    except LockHeld as exc:
-        return _fail(str(exc), EXIT_LOCKED)
+    opened = _lock_and_open(args.db)
+    if isinstance(opened, int):
+        return opened
+    lock, db = opened
     with lock:
-        try:
-            db = _open_archive(args.db, check=True)
-        except ValueError as exc:
-            return _fail(str(exc))
         counts = reextract_all(db)
         db.close()
     print(f"re-extracted {counts['articles']} articles from stored captures: {counts['changed']} changed, "

@@ -15,9 +15,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from crawler.health import EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
-from govbrief.cli import _fail, _open_archive, _report_run, _run_scrapy, _storage_hint
-from govbrief.lock import LockHeld, RunLock
+from crawler.health import EXIT_BAD_INPUT, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
+from govbrief.cli import _fail, _lock_and_open, _open_archive, _report_run, _run_scrapy, _storage_hint
 
 
 def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
@@ -86,15 +85,11 @@ def process_queue(args: argparse.Namespace) -> int:
         client = connect(args.redis)
     except RedisUnavailable as exc:
         return _fail(str(exc))
-    try:
-        lock = RunLock(args.db + ".lock").acquire()
-    except LockHeld as exc:
-        return _fail(str(exc), EXIT_LOCKED)
+    opened = _lock_and_open(args.db)
+    if isinstance(opened, int):
+        return opened
+    lock, db = opened
     with lock:
-        try:
-            db = _open_archive(args.db, check=True)
-        except ValueError as exc:
-            return _fail(str(exc))
         stopping = {"now": False}
 
         def stop(signum: int, frame: object) -> None:

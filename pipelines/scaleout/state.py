@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import redis
 
@@ -59,25 +58,19 @@ def url_fingerprint(url: str) -> str:
     return hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
 class Keys:
-    prefix: str = PREFIX
+    """Every key name, from one prefix (see the module docstring)."""
 
-    @property
-    def requests(self) -> str:
-        return f"{self.prefix}:requests"
-
-    @property
-    def seen_articles(self) -> str:
-        return f"{self.prefix}:seen:articles"
-
-    @property
-    def current_run(self) -> str:
-        return f"{self.prefix}:run"
-
-    @property
-    def run_seq(self) -> str:
-        return f"{self.prefix}:run:seq"
+    def __init__(self, prefix: str = PREFIX):
+        self.prefix = prefix
+        self.requests = f"{prefix}:requests"
+        self.seen_articles = f"{prefix}:seen:articles"
+        self.current_run = f"{prefix}:run"
+        self.workers = f"{prefix}:workers"
+        self.starting = f"{prefix}:starting"
+        self.inflight_seq = f"{prefix}:inflight:seq"
+        self.seeded = f"{prefix}:seeded"
+        self.resume = f"{prefix}:resume"
 
     def run(self, run_id: str) -> str:
         return f"{self.prefix}:run:{run_id}"
@@ -91,34 +84,14 @@ class Keys:
     def stats(self, run_id: str, source_id: str) -> str:
         return f"{self.prefix}:run:{run_id}:stats:{source_id}"
 
-    @property
-    def workers(self) -> str:
-        return f"{self.prefix}:workers"
-
-    @property
-    def starting(self) -> str:
-        return f"{self.prefix}:starting"
-
     def worker(self, worker_id: str) -> str:
         return f"{self.prefix}:worker:{worker_id}"
 
     def inflight(self, worker_id: str) -> str:
         return f"{self.prefix}:inflight:{worker_id}"
 
-    @property
-    def inflight_seq(self) -> str:
-        return f"{self.prefix}:inflight:seq"
-
     def lease(self, host: str) -> str:
         return f"{self.prefix}:lease:{host}"
-
-    @property
-    def seeded(self) -> str:
-        return f"{self.prefix}:seeded"
-
-    @property
-    def resume(self) -> str:
-        return f"{self.prefix}:resume"
 
 
 # Put back the in-flight requests of every worker whose heartbeat expired (it died: kill -9, power
