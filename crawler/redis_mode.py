@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_TTL = 30  # seconds without a heartbeat after which a worker counts as dead
 IDLE_POLL_S = 0.25  # an idle worker looks for new requests (pushed by others) this often
 FINISH_CHECK_S = 0.5
+DISCOVERY = ("list", "sitemap", "feed")
+DISCOVERY_PRIORITY = 10
 
 
 def configure(settings: Any, redis_url: str, *, local_archive: bool) -> None:
@@ -215,6 +217,10 @@ class SharedScheduler(Scheduler):
         if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
+        if request.meta.get("kind") in DISCOVERY and request.priority < DISCOVERY_PRIORITY:
+            # Discovery first: equal scores pop in byte order, which would put a column's next page behind
+            # every article queued before it; read lists early so every worker has articles to fetch.
+            request.priority = DISCOVERY_PRIORITY
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
         self.queue.push(request)
@@ -424,20 +430,22 @@ class RedisWorkerExtension:
             self.pending_nudge.cancel()
         try:
             self.worker.flush_stats(spider)
-            if not self.worker.local_archive:
-                self._report(spider, reason)
+            # The run's verdict, from every worker's counters once the run finished (a worker that fetched
+            # no list page of a source must not call it broken); its own counters otherwise.
+            own = {k: Counter(v) for k, v in spider.source_stats.items()}
+            counters = own
+            if self.worker.finished and not self.worker.state_lost:
+                shared = self.worker.state.run_stats(self.worker.run_id, spider.sources)
+                counters = {k: Counter(v) for k, v in shared.items()}
+            spider.run_verdict = assess_run(counters, reason)
+            if not self.worker.local_archive:  # with --db the archive pipeline records the run
+                self._report(spider, own)
         finally:
             self.worker.leave()
 
-    def _report(self, spider: Any, reason: str) -> None:
-        """The verdict (from every worker's counters when the run finished) and the run record."""
-        own = {k: Counter(v) for k, v in spider.source_stats.items()}
-        if self.worker.finished and not self.worker.state_lost:
-            shared = self.worker.state.run_stats(self.worker.run_id, spider.sources)
-            verdict = assess_run({k: Counter(v) for k, v in shared.items()}, reason)
-        else:
-            verdict = assess_run(own, reason)
-        spider.verdict = verdict
+    def _report(self, spider: Any, own: dict[str, Counter]) -> None:
+        """The run record for `govbrief process`: this worker's counters, the run's verdict."""
+        verdict = spider.verdict = spider.run_verdict
         totals = sum(own.values(), Counter())
         captures.push(self.worker.state.redis, {
             "type": "run_end", "worker": self.worker.id, "run": self.worker.run_id, "finished_at": utc_now(),

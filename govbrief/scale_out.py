@@ -56,9 +56,10 @@ def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
     except redis.RedisError as exc:
         return _fail(f"{args.redis}: lost the Redis server ({exc}); what this worker took is put back when "
                      "its heartbeat expires", EXIT_UNHEALTHY)
-    if args.db:
-        return _report_run(args.db, run_id, status, storage_error)
     spider = report.get("spider")
+    if args.db:
+        _record_run_verdict(args.db, run_id, getattr(spider, "run_verdict", None), storage_error)
+        return _report_run(args.db, run_id, status, storage_error)
     verdict = getattr(spider, "verdict", None)
     if verdict is None:
         return _fail("the worker ended without a verdict (see the log above)", EXIT_UNHEALTHY)
@@ -67,6 +68,25 @@ def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
           f"(list pages {totals['list_ok']}, articles fetched {totals['article_ok']}, "
           f"errors {sum(v for k, v in totals.items() if k.endswith('_failed'))})")
     return verdict.exit_status
+
+
+def _record_run_verdict(db_path: str, run_id: int, verdict, storage_error: str | None) -> None:
+    """A worker with --db: its crawl_runs row gets the run's verdict (all workers' counters) instead of
+    the one its own counters give. A storage error keeps its own verdict (exit 74)."""
+    import sqlite3
+
+    from pipelines.store import storage
+
+    if verdict is None or storage_error:
+        return
+    db = storage.open_db(db_path)
+    try:
+        storage.finish_run(db, run_id, status=verdict.status, exit_status=verdict.exit_status,
+                           message=verdict.message)
+    except sqlite3.DatabaseError:
+        pass  # _report_run says what is wrong with the archive
+    finally:
+        db.close()
 
 
 def process_queue(args: argparse.Namespace) -> int:
