@@ -187,7 +187,7 @@ class Worker:
     def leave(self) -> None:
         if not self.left:
             self.left = True
-            put_back = self.state.leave(self.id)
+            put_back = self.state.leave(self.id, requeue=not self.state_lost)
             if put_back:
                 logger.info("worker %s: %s unfinished requests put back in the shared queue", self.id, put_back)
 
@@ -263,6 +263,8 @@ class CanonicalUrlDupeFilter(RFPDupeFilter):
                                           budget=budget, force=meta.get("via") == "retry")
         if outcome == 2:
             self.spider.source_stats[source.id][f"shared_{kind}_budget_exhausted"] += 1
+        elif outcome == 3:  # Redis restarted empty: fetch nothing more, the heartbeat stops this worker
+            self.worker.state_lost = True
         return outcome != 0
 
     def close(self, reason: str = "") -> None:
@@ -391,6 +393,17 @@ class RedisWorkerExtension:
         self.heartbeat.start(max(1.0, self.worker.ttl / 3), now=True)
 
     def _beat(self) -> None:
+        if self.worker.state_lost or not self.worker.state.run_state(self.worker.run_id):
+            # Redis restarted empty or was flushed: the run, seen-set and queue are gone. Stop (exit 1); the
+            # next run starts from the archive, re-seeded by `govbrief process`.
+            if not self.worker.state_lost:
+                logger.error("worker %s: the shared crawl state in Redis is gone; stopping", self.worker.id)
+            self.worker.state_lost = self.worker.finished = True
+            from scrapy.utils.defer import deferred_from_coro
+
+            self.heartbeat.stop()
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="shared_state_lost"))
+            return
         self.worker.state.heartbeat(self.worker.id, self.worker.run_id, self.worker.ttl)
         self.worker.state.redis.sadd(self.worker.state.keys.workers, self.worker.id)
 

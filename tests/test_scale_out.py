@@ -14,6 +14,7 @@ import signal
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from faultserver import article_html, start_fault_web
@@ -41,6 +42,10 @@ def server():
 def test_articles_are_claimed_once_ever_lists_once_per_run_within_budget(server):
     state = SharedState(connect(server.url))
     claim = state.claim
+    # nothing is new for a Redis that does not hold the archive's seed (new, restarted or flushed)
+    assert claim("http://a.gov.cn/t1.html", run_id="1", kind="article", source_id="s", budget=None) == 3
+    state.seed_from_archive(["http://a.gov.cn/t0.html"], "test")
+    assert claim("http://a.gov.cn/t0.html", run_id="1", kind="article", source_id="s", budget=None) == 1
     assert claim("http://a.gov.cn/t1.html#top", run_id="1", kind="article", source_id="s", budget=None) == 0
     # the canonical URL key: default port and fragment do not make another page; a later run does not either
     assert claim("HTTP://A.gov.cn:80/t1.html", run_id="2", kind="article", source_id="s", budget=None) == 1
@@ -80,10 +85,13 @@ def test_dead_workers_requests_come_back_and_a_run_finishes_once(server):
 
 def test_host_leases_space_requests_of_all_workers(server):
     state = SharedState(connect(server.url))
-    waits = [state.lease("www.a.gov.cn", 0.5) for _ in range(4)]
-    assert waits[0] == 0
-    for before, after in zip(waits, waits[1:], strict=False):
-        assert 0.4 <= after - before <= 0.5  # each start one delay after the previous reservation
+    waits, free_at = [], []
+    for _ in range(4):
+        waits.append(state.lease("www.a.gov.cn", 0.5))
+        free_at.append(int(state.redis.get(state.keys.lease("www.a.gov.cn"))))  # ms, Redis clock
+    assert waits[0] == 0 and all(w > 0 for w in waits[1:])
+    # each reserved start exactly one delay after the previous reservation, however fast the callers come
+    assert [after - before for before, after in zip(free_at, free_at[1:], strict=False)] == [500, 500, 500]
     assert state.lease("www.b.gov.cn", 0.5) == 0  # hosts are independent
 
 
@@ -187,6 +195,42 @@ def test_the_archive_holds_every_article_exactly_once_and_is_sound(shared_crawl)
     assert rows(db, "select count(*) n from captures")[0]["n"] == 1000
     assert _check_archive(db) == []
     assert rows(db, "select count(*) n from crawl_frontier where kind = 'article'")[0]["n"] == 0
+
+
+def test_redis_restarted_empty_mid_run_is_survived_by_the_next_run(tmp_path):
+    with redis_server() as srv, start_fault_web() as web:
+        web.big_pages, web.per_page, web.latency = 15, 20, 0.03
+        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        db = tmp_path / "archive.db"
+        client = connect(srv.url)
+        drain = process(srv.url, db, "--follow")  # stores captures while the workers run; seeds Redis
+        deadline = time.monotonic() + 60
+        while not client.exists("govbrief:seeded") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [worker(sources, srv.url), worker(sources, srv.url)]
+        while len(_article_hits(web)) < 100 and time.monotonic() < deadline + 60:
+            time.sleep(0.02)
+        srv.restart_empty()
+        for w in workers:  # they notice, stop and say so (no hang, no crawl on an empty seen-set)
+            status, output = finish(w)
+            assert status == 1 and "shared_state_lost" in output, output
+        time.sleep(2)  # the drain rides out the restart and re-seeds from the archive
+        drain.send_signal(signal.SIGTERM)
+        status, output = finish(drain)
+        assert status == 0, output
+        archived_before = {r["url"] for r in rows(db, "select url from articles")}
+        hits_before = _article_hits(web)
+        assert 0 < len(archived_before) < 300
+        assert finish(worker(sources, srv.url))[0] == 0  # the next run
+        assert finish(process(srv.url, db))[0] == 0
+        hits = _article_hits(web)
+        assert set(hits) == {f"/big/a/{n}.html" for n in range(1, 301)}
+        refetched = [url for url in archived_before if hits[urlsplit(url).path] != hits_before[urlsplit(url).path]]
+        assert refetched == []  # nothing archived was fetched again
+        assert rows(db, "select count(*) n, count(distinct url) d from articles")[0] == {"n": 300, "d": 300}
+        assert _check_archive(db) == []
+        statuses = Counter(r["status"] for r in rows(db, "select status from crawl_runs"))
+        assert statuses == {"unhealthy": 2, "ok": 1}, statuses
 
 
 def test_redis_restarted_empty_is_survived_by_reseeding_from_the_archive(shared_crawl):

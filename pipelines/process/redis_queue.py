@@ -85,12 +85,11 @@ def seed_shared_state(db: sqlite_utils.Database, state: SharedState, label: str,
 
 
 class Drain:
-    """Turns queue items into archive writes; keeps the worker -> crawl_runs mapping in Redis."""
+    """Turns queue items into archive writes; a worker's run record is found by crawl_runs.worker."""
 
     def __init__(self, db: sqlite_utils.Database, state: SharedState):
         self.db = db
         self.state = state
-        self.runs_key = f"{state.prefix}:archive_runs"
         self.counts: Counter = Counter()
         self.new_by_run: Counter = Counter()
         self._regions: dict[str, str | None] = {}
@@ -112,13 +111,13 @@ class Drain:
             logger.error("queue item skipped (%s): %r", captures.message_summary(message), exc)
 
     def _run_id(self, message: dict) -> int:
+        """The crawl_runs row of the message's worker (crawl_runs.worker, migration 60), made if new."""
         worker = message["worker"]
-        known = self.state.redis.hget(self.runs_key, worker)
-        if known:
-            return int(known)
-        run_id = storage.start_run(self.db, message.get("source_ids") or [])
-        self.state.redis.hset(self.runs_key, worker, run_id)
-        return run_id
+        row = next(self.db.query("select id from crawl_runs where worker = ? order by id desc limit 1", [worker]),
+                   None)
+        if row:
+            return row["id"]
+        return storage.start_run(self.db, message.get("source_ids") or [], worker=worker)
 
     def _region(self, source_id: str) -> str | None:
         if source_id not in self._regions:
@@ -171,17 +170,16 @@ class Drain:
                            errors=message.get("errors"), message=message.get("message"), stats=message.get("stats"))
         for source_id in message.get("source_ids") or []:
             storage.frontier_settle(self.db, source_id)
-        self.state.redis.hdel(self.runs_key, message["worker"])
 
     def close_orphan_runs(self) -> int:
-        """Run records of workers that died without a run_end (kill -9): no worker runs any more and the
-        queue is empty, so nothing of theirs is still coming. Their requests went back to the queue."""
-        orphans = self.state.redis.hgetall(self.runs_key)
-        for worker, run_id in orphans.items():
-            storage.finish_run(self.db, int(run_id), status="interrupted", exit_status=1,
-                               articles_new=self.new_by_run.pop(int(run_id), 0),
-                               message="interrupted: the worker died before finishing (its requests were requeued)")
-            self.state.redis.hdel(self.runs_key, worker)
+        """Run records of workers that died without a run_end (kill -9, or Redis lost their messages):
+        called when no worker runs and the queue is empty, so nothing of theirs is still coming."""
+        orphans = [r["id"] for r in self.db.query(
+            "select id from crawl_runs where status = 'running' and worker is not null")]
+        for run_id in orphans:
+            storage.finish_run(self.db, run_id, status="interrupted", exit_status=1,
+                               articles_new=self.new_by_run.pop(run_id, 0),
+                               message="interrupted: the worker stopped before finishing (its requests were requeued)")
         return len(orphans)
 
 

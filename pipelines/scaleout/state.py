@@ -42,10 +42,15 @@ class RedisUnavailable(RuntimeError):
 
 
 def connect(url: str) -> redis.Redis:
-    """A bytes client for `redis://host:port/db` (requests are pickled bytes, captures gzip)."""
+    """A bytes client for `redis://host:port/db`. A restart or a network blip of a few seconds is ridden
+    out by retrying (backoff 0.1 s doubling to 2 s, ~5 s in all); longer, the caller sees the error."""
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
     try:
-        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, retry_on_timeout=True,
-                                      health_check_interval=30)
+        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30,
+                                      retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 6),
+                                      retry_on_error=[redis.ConnectionError, redis.TimeoutError])
         client.ping()
     except (ValueError, redis.RedisError) as exc:
         raise RedisUnavailable(f"{url}: cannot use this Redis server ({exc})") from None
@@ -156,12 +161,15 @@ sweep(ARGV[1])
 return redis.call('SCARD', ARGV[1] .. ':workers')
 """
 
-# A clean stop: whatever this worker popped and did not finish goes back to the queue.
+# A clean stop: whatever this worker popped and did not finish goes back to the queue (unless ARGV[3]
+# is '0': the worker saw Redis lose the crawl state, and the archive is what the next run starts from).
 _LEAVE = """
 local prefix, worker = ARGV[1], ARGV[2]
 local inflight = prefix .. ':inflight:' .. worker
 local items = redis.call('HVALS', inflight)
-for _, item in ipairs(items) do redis.call('ZADD', prefix .. ':requests', 0, item) end
+if ARGV[3] == '1' then
+  for _, item in ipairs(items) do redis.call('ZADD', prefix .. ':requests', 0, item) end
+end
 redis.call('DEL', inflight, prefix .. ':worker:' .. worker)
 redis.call('SREM', prefix .. ':workers', worker)
 redis.call('SREM', prefix .. ':starting', worker)
@@ -180,9 +188,11 @@ return {token, r[1]}
 """
 
 # 0: claimed (new), 1: seen before, 2: over the source's budget for this run (not marked seen, so a
-# later run offers it again). force: the archive says it must be fetched again (failed, unfinished).
+# later run offers it again), 3: Redis lost the archive's seed (restarted empty): nothing is new until
+# it is re-seeded. force: the archive says it must be fetched again (failed, unfinished).
 _CLAIM = """
 local seen, budget, fp, max, ttl, force = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+if redis.call('EXISTS', KEYS[3]) == 0 then return 3 end
 if force ~= '1' and redis.call('SISMEMBER', seen, fp) == 1 then return 1 end
 if max >= 0 then
   local n = redis.call('INCR', budget)
@@ -247,8 +257,8 @@ class SharedState:
         """Registered workers with a live heartbeat (dead ones are swept and their requests put back)."""
         return int(self._alive(args=[self.prefix]))
 
-    def leave(self, worker_id: str) -> int:
-        return int(self._leave(args=[self.prefix, worker_id]))
+    def leave(self, worker_id: str, requeue: bool = True) -> int:
+        return int(self._leave(args=[self.prefix, worker_id, int(requeue)]))
 
     def run_state(self, run_id: str) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.redis.hgetall(self.keys.run(run_id)).items()}
@@ -283,13 +293,13 @@ class SharedState:
 
     def claim(self, url: str, *, run_id: str, kind: str, source_id: str, budget: int | None,
               force: bool = False) -> int:
-        """Claim a URL for this run: 0 new, 1 seen, 2 over budget (see _CLAIM). Articles are claimed
+        """Claim a URL for this run: 0 new, 1 seen, 2 over budget, 3 unseeded (see _CLAIM). Articles are claimed
         for good (an article is fetched once, ever); lists, sitemaps and feeds once per run."""
         per_run = kind != "article"
         seen = self.keys.run_seen(run_id) if per_run else self.keys.seen_articles
         budget_kind = "article" if kind == "article" else "list"
         return int(self._claim(
-            keys=[seen, self.keys.budget(run_id, budget_kind, source_id)],
+            keys=[seen, self.keys.budget(run_id, budget_kind, source_id), self.keys.seeded],
             args=[url_fingerprint(url), -1 if budget is None else budget, RUN_KEY_TTL, int(force), int(per_run)]))
 
     def article_seen(self, url: str) -> bool:

@@ -33,9 +33,16 @@ def _baseline(db: sqlite_utils.Database) -> None:
     create_baseline_schema(db)
 
 
+def _scale_out_run_worker(db: sqlite_utils.Database) -> None:
+    from pipelines.scaleout.schema import add_run_worker
+
+    add_run_worker(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
+    Migration(60, "crawl_runs.worker: the scale-out worker of a run record", _scale_out_run_worker),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
