@@ -169,8 +169,7 @@ def shared_crawl(tmp_path_factory):
         workers = [worker(sources, srv.url), worker(sources, srv.url)]
         results = [finish(w) for w in workers]
         drained = finish(process(srv.url, db))
-        yield {"srv": srv, "web": web, "db": db, "sources": sources, "seed": seed, "workers": results,
-               "process": drained, "hits": _article_hits(web)}
+        yield {"db": db, "seed": seed, "workers": results, "process": drained, "hits": _article_hits(web)}
 
 
 def test_two_workers_share_the_site_and_each_article_is_requested_once(shared_crawl):
@@ -231,20 +230,6 @@ def test_redis_restarted_empty_mid_run_is_survived_by_the_next_run(tmp_path):
         assert _check_archive(db) == []
         statuses = Counter(r["status"] for r in rows(db, "select status from crawl_runs"))
         assert statuses == {"unhealthy": 2, "ok": 1}, statuses
-
-
-def test_redis_restarted_empty_is_survived_by_reseeding_from_the_archive(shared_crawl):
-    srv, web, db, sources = (shared_crawl[k] for k in ("srv", "web", "db", "sources"))
-    srv.restart_empty()
-    before = _article_hits(web)
-    status, output = finish(worker(sources, srv.url))
-    assert status == 2, output  # nothing fetched on an empty Redis: it would fetch the archive again
-    assert finish(process(srv.url, db))[0] == 0  # seeds the seen-set from the archive
-    status, output = finish(worker(sources, srv.url))
-    assert status == 0, output
-    assert finish(process(srv.url, db))[0] == 0
-    assert _article_hits(web) == before  # no archived article fetched again
-    assert rows(db, "select count(*) n, count(distinct url) d from articles")[0] == {"n": 1000, "d": 1000}
 
 
 def test_a_worker_killed_halfway_loses_nothing(tmp_path):
