@@ -27,6 +27,7 @@ import base64
 import json
 import logging
 import os
+import random
 import secrets
 import socket
 from collections import Counter
@@ -36,6 +37,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, signals
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.health import assess_run
@@ -59,7 +61,7 @@ def configure(settings: Any, redis_url: str, *, local_archive: bool) -> None:
     settings.set("SCHEDULER", "crawler.redis_mode.SharedScheduler", priority="cmdline")
     settings.set("DUPEFILTER_CLASS", "crawler.redis_mode.CanonicalUrlDupeFilter", priority="cmdline")
     settings.set("SCHEDULER_PERSIST", True, priority="cmdline")  # the queue belongs to every worker
-    settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", priority="cmdline")
+    settings.set("SCHEDULER_QUEUE_CLASS", "crawler.redis_mode.SharedPriorityQueue", priority="cmdline")
     settings.set("SCHEDULER_QUEUE_KEY", "govbrief:requests", priority="cmdline")
     settings.set("SCHEDULER_SERIALIZER", "crawler.redis_mode", priority="cmdline")
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
@@ -204,6 +206,19 @@ def shared_for(crawler: Any) -> Worker:
 # ---------------------------------------------------------------- scheduler and dupefilter
 
 
+class SharedPriorityQueue(PriorityQueue):
+    """scrapy-redis' priority queue (a sorted set), with equal priorities popped in random order.
+
+    Plain equal scores pop in byte order, i.e. grouped by URL and so by host: a worker would take eight
+    requests for one host and wait out that host's delay eight times while its other hosts idle (Scrapy's
+    own scheduler avoids this by picking the least busy download slot). A random fraction in the score
+    interleaves hosts; priorities are integers, so the fraction never reorders them."""
+
+    def push(self, request: Request) -> None:
+        score = -request.priority + random.random() * 0.5
+        self.server.execute_command("ZADD", self.key, score, self._encode_request(request))
+
+
 class SharedScheduler(Scheduler):
     """scrapy-redis' Scheduler with a reliable pop: the request moves atomically from the shared queue
     to this worker's in-flight hash and leaves it when Scrapy is done with it (RedisWorkerExtension)."""
@@ -218,8 +233,8 @@ class SharedScheduler(Scheduler):
             self.df.log(request, self.spider)
             return False
         if request.meta.get("kind") in DISCOVERY and request.priority < DISCOVERY_PRIORITY:
-            # Discovery first: equal scores pop in byte order, which would put a column's next page behind
-            # every article queued before it; read lists early so every worker has articles to fetch.
+            # Discovery first: a column's next page must not wait behind every article queued before it;
+            # read lists early so every worker has articles to fetch.
             request.priority = DISCOVERY_PRIORITY
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
