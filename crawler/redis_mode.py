@@ -47,7 +47,10 @@ from pipelines.store.storage import utc_now
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_TTL = 30  # seconds without a heartbeat after which a worker counts as dead
+# Seconds without a heartbeat after which a worker counts as dead (its requests are put back). The heartbeat
+# runs in the reactor, so a worker whose reactor is busy longer than this (a huge sitemap: one Redis round
+# trip per link) is taken for dead; the cost is a few requests fetched twice, never one lost.
+HEARTBEAT_TTL = 60
 IDLE_POLL_S = 0.25  # an idle worker looks for new requests (pushed by others) this often
 FINISH_CHECK_S = 0.5
 DISCOVERY = ("list", "sitemap", "feed")
@@ -284,6 +287,9 @@ class CanonicalUrlDupeFilter(RFPDupeFilter):
 
     def close(self, reason: str = "") -> None:
         pass  # the seen-set belongs to every worker and outlives this one (scrapy-redis would delete it)
+
+    def clear(self) -> None:
+        pass  # never from a worker: only `govbrief process` re-seeds the seen-set, from the archive
 
 
 # ---------------------------------------------------------------- politeness
