@@ -131,7 +131,8 @@ def process_queue(args: argparse.Namespace) -> int:
             db.close()
         print(f"processed {counts['captures']} captures: {counts['articles_new']} new articles, "
               f"{counts['duplicates']} delivered twice (stored once), {counts['fetch_errors']} fetch errors, "
-              f"{counts['runs']} worker runs, {counts['bad_items']} bad items")
+              f"{counts['archive_failed']} could not be archived, {counts['runs']} worker runs, "
+              f"{counts['bad_items']} unreadable items (set aside in govbrief:captures:bad)")
         if args.lineage and counts["articles_new"]:
             _cluster(args.db)
     return EXIT_OK

@@ -134,6 +134,7 @@ def test_drain_requeues_a_dead_consumer_and_stores_a_capture_delivered_twice_onc
     captures.push(client, twice)
     captures.push(client, _message("http://127.0.0.1:1/a/2.html", gbk, "text/html; charset=gbk"))
     captures.push(client, twice)  # delivered again (a consumer died after storing, before its ack)
+    client.lpush("govbrief:captures", b"\x00 not a queue item")
     dead = CaptureConsumer(client, "dead", heartbeat_ttl=60)
     dead.register()
     assert dead.take(1) is not None  # taken, never acked
@@ -145,6 +146,7 @@ def test_drain_requeues_a_dead_consumer_and_stores_a_capture_delivered_twice_onc
     assert gzip.decompress(stored[1]["body"]) == gbk  # raw bytes: GBK stays GBK
     assert hashlib.sha256(gbk).hexdigest() == stored[1]["sha256"]
     assert client.llen("govbrief:captures") == 0 and client.llen("govbrief:captures:processing:dead") == 0
+    assert counts["bad_items"] == 1 and client.lrange("govbrief:captures:bad", 0, -1) == [b"\x00 not a queue item"]
     assert state.is_seeded()
     db.close()
 

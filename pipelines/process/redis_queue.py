@@ -94,8 +94,9 @@ class Drain:
         self.new_by_run: Counter = Counter()
         self._regions: dict[str, str | None] = {}
 
-    def handle(self, raw: bytes) -> None:
-        """Process one item; StorageStopped if the archive cannot be written (the item is not acked)."""
+    def handle(self, raw: bytes) -> bool:
+        """Process one item: True when stored, False for an item that cannot be (kept aside by the caller);
+        StorageStopped if the archive cannot be written (the item is not acked)."""
         message: dict = {}
         try:
             message = captures.decode(raw)
@@ -106,9 +107,12 @@ class Drain:
         except Exception as exc:
             if storage.is_storage_failure(exc):
                 raise StorageStopped(str(exc)) from exc
-            # A malformed item or a page the extractor chokes on: say which, keep draining.
+            # A malformed or foreign item: say which, keep draining.
             self.counts["bad_items"] += 1
-            logger.error("queue item skipped (%s): %r", captures.message_summary(message), exc)
+            logger.error("queue item set aside in %s (%s): %r", captures.bad_key(self.state.prefix),
+                         captures.message_summary(message), exc)
+            return False
+        return True
 
     def _run_id(self, message: dict) -> int:
         """The crawl_runs row of the message's worker (crawl_runs.worker, migration 60), made if new."""
@@ -138,8 +142,18 @@ class Drain:
             return
         capture = captures.to_capture(message)
         run_id = self._run_id(message)
-        outcome = store_capture(self.db, capture, kind=message.get("kind", "article"),
-                                region=self._region(capture.source_id), run_id=run_id)
+        try:
+            outcome = store_capture(self.db, capture, kind=message.get("kind", "article"),
+                                    region=self._region(capture.source_id), run_id=run_id)
+        except Exception as exc:  # one page the extractor chokes on: recorded (retried next run), as locally
+            if storage.is_storage_failure(exc):
+                raise
+            logger.exception("could not archive %s", capture.url)
+            storage.record_fetch_errors(self.db, run_id, [{
+                "source_id": capture.source_id, "url": capture.url, "kind": message.get("kind", "article"),
+                "reason": f"archive failed: {exc!r}"[:500], "status": capture.status, "at": capture.fetched_at}])
+            self.counts["archive_failed"] += 1
+            return
         self.counts["captures"] += 1
         if outcome.get("created"):
             self.counts["articles_new"] += 1
@@ -204,7 +218,8 @@ def drain(db: sqlite_utils.Database, state: SharedState, consumer: captures.Capt
                 last_beat = time.monotonic()
             raw = consumer.take(poll_s)
             if raw is not None:
-                worker.handle(raw)
+                if not worker.handle(raw):
+                    state.redis.lpush(captures.bad_key(state.prefix), raw)  # kept for a person to look at
                 consumer.ack(raw)
                 idle_published = False
                 continue

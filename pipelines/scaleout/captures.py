@@ -31,6 +31,11 @@ def queue_key(prefix: str = PREFIX) -> str:
     return f"{prefix}:captures"
 
 
+def bad_key(prefix: str = PREFIX) -> str:
+    """Items `process` could not read (foreign, truncated, a body not matching its sha256): set aside, not lost."""
+    return f"{prefix}:captures:bad"
+
+
 def capture_message(item: dict, *, worker: str, run: str) -> dict:
     """A spider capture item (url, final_url, status, headers, body, fetched_at, source_id, kind)."""
     body: bytes = item["body"]
