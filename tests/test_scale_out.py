@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -178,23 +179,31 @@ def _article_hits(web) -> Counter:
     return Counter({path: n for path, n in web.hit_counts().items() if path.startswith("/big/a/")})
 
 
+@contextmanager
+def _site(tmp: Path, pages: int, latency: float = 0.0, per_page: int = 20, seed: bool = True):
+    """A redis-server, the fault server's /big/ column (pages x per_page articles), its registry and an
+    archive path; with seed, Redis is seeded from the (empty) archive by `govbrief process` first."""
+    with redis_server() as srv, start_fault_web() as web:
+        web.big_pages, web.per_page, web.latency = pages, per_page, latency
+        sources = web.write_sources(tmp / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        db = tmp / "archive.db"
+        if seed:
+            status, output = finish(process(srv.url, db))
+            assert status == 0, output
+        yield srv, web, sources, db
+
+
 @pytest.fixture(scope="module")
 def shared_crawl(tmp_path_factory):
     """Two workers over a 1,000-article column, then `govbrief process`."""
-    tmp = tmp_path_factory.mktemp("scale-out")
-    with redis_server() as srv, start_fault_web() as web:
-        web.big_pages, web.per_page, web.latency = 50, 20, 0.005
-        sources = web.write_sources(tmp / "sources.yml", faulty=False, trap=False, wide=False, big=True)
-        db = tmp / "archive.db"
-        seed = finish(process(srv.url, db))
+    with _site(tmp_path_factory.mktemp("scale-out"), 50, latency=0.005) as (srv, web, sources, db):
         workers = [worker(sources, srv.url), worker(sources, srv.url)]
         results = [finish(w) for w in workers]
         drained = finish(process(srv.url, db))
-        yield {"db": db, "seed": seed, "workers": results, "process": drained, "hits": _article_hits(web)}
+        yield {"db": db, "workers": results, "process": drained, "hits": _article_hits(web)}
 
 
 def test_two_workers_share_the_site_and_each_article_is_requested_once(shared_crawl):
-    assert shared_crawl["seed"][0] == 0, shared_crawl["seed"][1]
     for status, output in shared_crawl["workers"]:
         assert status == 0, output
     assert shared_crawl["process"][0] == 0, shared_crawl["process"][1]
@@ -218,10 +227,7 @@ def test_the_archive_holds_every_article_exactly_once_and_is_sound(shared_crawl)
 
 
 def test_redis_restarted_empty_mid_run_is_survived_by_the_next_run(tmp_path):
-    with redis_server() as srv, start_fault_web() as web:
-        web.big_pages, web.per_page, web.latency = 15, 20, 0.03
-        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
-        db = tmp_path / "archive.db"
+    with _site(tmp_path, 15, latency=0.03, seed=False) as (srv, web, sources, db):
         client = connect(srv.url)
         drain = process(srv.url, db, "--follow")  # stores captures while the workers run; seeds Redis
         deadline = time.monotonic() + 60
@@ -254,11 +260,7 @@ def test_redis_restarted_empty_mid_run_is_survived_by_the_next_run(tmp_path):
 
 
 def test_a_worker_killed_halfway_loses_nothing(tmp_path):
-    with redis_server() as srv, start_fault_web() as web:
-        web.big_pages, web.per_page, web.latency = 20, 20, 0.03
-        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
-        db = tmp_path / "archive.db"
-        assert finish(process(srv.url, db))[0] == 0
+    with _site(tmp_path, 20, latency=0.03) as (srv, web, sources, db):
         victim, survivor = worker(sources, srv.url), worker(sources, srv.url)
         deadline = time.monotonic() + 120
         while len(_article_hits(web)) < 150 and time.monotonic() < deadline:
@@ -288,10 +290,7 @@ def test_a_worker_killed_halfway_loses_nothing(tmp_path):
 
 def test_workers_together_keep_one_workers_rate_per_host(tmp_path):
     delay = 0.25
-    with redis_server() as srv, start_fault_web() as web:
-        web.big_pages, web.per_page = 1, 20
-        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
-        assert finish(process(srv.url, tmp_path / "archive.db"))[0] == 0
+    with _site(tmp_path, 1) as (srv, web, sources, _):
         polite = ("--delay", str(delay), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY_JITTER=0")
         workers = [worker(sources, srv.url, *polite), worker(sources, srv.url, *polite)]
         for w in workers:
@@ -306,11 +305,7 @@ def test_workers_together_keep_one_workers_rate_per_host(tmp_path):
 
 
 def test_a_worker_with_the_archive_writes_locally_beside_a_queue_worker(tmp_path):
-    with redis_server() as srv, start_fault_web() as web:
-        web.big_pages, web.per_page, web.latency = 10, 20, 0.01
-        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
-        db = tmp_path / "archive.db"
-        assert finish(process(srv.url, db))[0] == 0
+    with _site(tmp_path, 10, latency=0.01) as (srv, web, sources, db):
         local, remote = worker(sources, srv.url, "--db", str(db)), worker(sources, srv.url)
         for status, output in (finish(local), finish(remote)):
             assert status == 0, output
