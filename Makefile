@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint browser-deps bench-extract bench-search wheel-smoke test-datasette-next clean
+.PHONY: setup demo test lint browser-deps redis-deps bench-extract bench-search bench-redis wheel-smoke test-datasette-next clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,14 @@ demo: setup
 browser-deps:
 	@scripts/install-chromium
 
+# Debian's redis-server for the scale-out tests (they start their own on a free port).
+redis-deps:
+	@scripts/install-redis
+
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser-deps lint
+test: setup browser-deps redis-deps lint
 	$(BIN)/pytest -q
 
 # The wheel in a fresh virtualenv, served from another directory (CI runs it after `make test`).
@@ -46,6 +50,9 @@ bench-extract: setup
 
 bench-search: setup
 	$(BIN)/python bench/search_bench.py
+
+bench-redis: setup redis-deps
+	$(BIN)/python bench/redis_bench.py
 
 clean:
 	rm -rf $(VENV) .venv-datasette-next archive.db archive.db-* test-artifacts .pytest_cache build dist

@@ -89,6 +89,19 @@ def _open_archive(db_path: str, *, check: bool = False):
     return db
 
 
+def _lock_and_open(db_path: str):
+    """(run lock, archive) for a command that writes the archive, or its exit status after saying why not."""
+    try:
+        lock = RunLock.for_archive(db_path).acquire()
+    except LockHeld as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    try:
+        return lock, _open_archive(db_path, check=True)
+    except ValueError as exc:
+        lock.release()
+        return _fail(str(exc))
+
+
 # ---------------------------------------------------------------- crawl
 
 
@@ -142,6 +155,11 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
         unknown = set(args.only.split(",")) - {s.id for s in sources}
         if unknown:
             return fail(f"{args.sources}: unknown source id(s): {', '.join(sorted(unknown))}")
+    if args.redis:  # scale-out worker (govbrief/scale_out.py, docs/scale-out.md)
+        from govbrief.scale_out import crawl_worker
+
+        return crawl_worker(args, sorted(s.id for s in sources if not args.only or s.id in args.only.split(",")))
+    args.db = args.db or "archive.db"
     directory = Path(args.db).parent
     if not directory.is_dir():  # checked before the lock file, whose error would name the wrong file
         return fail(f"{args.db}: directory {directory} does not exist")
@@ -232,13 +250,16 @@ def _report_run(db_path: str, run_id: int, status: int, storage_error: str | Non
     return int(row["exit_status"])
 
 
-def _run_scrapy(args: argparse.Namespace, run_id: int) -> tuple[int, str | None]:
+def _run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
+                report: dict | None = None) -> tuple[int, str | None]:
+    """Run the spider in this process. configure(settings) adjusts the settings (scale-out workers);
+    report, if given, receives the spider."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
-    settings.set("GOVBRIEF_DB", args.db, priority="cmdline")
+    settings.set("GOVBRIEF_DB", args.db or "", priority="cmdline")
     settings.set("GOVBRIEF_SOURCES", args.sources, priority="cmdline")
     settings.set("GOVBRIEF_RUN_ID", run_id, priority="cmdline")
     if args.log_file:
@@ -255,6 +276,8 @@ def _run_scrapy(args: argparse.Namespace, run_id: int) -> tuple[int, str | None]
         settings.set(key, value, priority="cmdline")
     from crawler.logs import quiet_scrapy_logging
 
+    if configure is not None:
+        configure(settings)
     process = CrawlerProcess(settings)
     quiet_scrapy_logging(getattr(logging, args.log_level))  # after Scrapy's dictConfig, which resets levels
     crawler = process.create_crawler("govbrief")
@@ -268,6 +291,8 @@ def _run_scrapy(args: argparse.Namespace, run_id: int) -> tuple[int, str | None]
             print(failure.getTraceback(), file=sys.stderr, end="")
     spider = crawler.spider
     # no verdict: the crawl never got to close (an exception inside Scrapy or govbrief)
+    if report is not None:
+        report["spider"] = spider
     status = 0 if getattr(spider, "verdict", None) else EXIT_CRASH
     return status, getattr(spider, "storage_error", None)
 
@@ -322,15 +347,11 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found")
-    try:
-        lock = RunLock.for_archive(args.db).acquire()
-    except LockHeld as exc:
-        return _fail(str(exc), EXIT_LOCKED)
+    opened = _lock_and_open(args.db)
+    if isinstance(opened, int):
+        return opened
+    lock, db = opened
     with lock:
-        try:
-            db = _open_archive(args.db, check=True)
-        except ValueError as exc:
-            return _fail(str(exc))
         counts = reextract_all(db)
         db.close()
     print(f"re-extracted {counts['articles']} articles from stored captures: {counts['changed']} changed, "
@@ -484,6 +505,14 @@ def cmd_check_sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_process(args: argparse.Namespace) -> int:
+    if not args.redis:
+        return _fail("process needs --redis URL (the capture queue of `govbrief crawl --redis` workers)")
+    from govbrief.scale_out import process_queue
+
+    return process_queue(args)
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -494,7 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("crawl", help="crawl the registered sources into the archive (for cron)")
     p.add_argument("--sources", default="sources.yml", help="sources registry (default: sources.yml)")
-    p.add_argument("--db", default="archive.db", help="archive database (default: archive.db)")
+    p.add_argument("--db", help="archive database (default: archive.db; with --redis: none, captures go to Redis)")
+    p.add_argument("--redis", metavar="URL", help="run as a scale-out worker sharing the crawl through Redis, "
+                   "e.g. redis://host:6379/0 (docs/scale-out.md)")
     p.add_argument("--only", help="comma-separated source ids to crawl (default: all)")
     p.add_argument("--log-file", help="write the crawl log to this file instead of stderr")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -552,6 +583,16 @@ def build_parser() -> argparse.ArgumentParser:
                                 f"{DEMO_WEB_PORT}). Keep it the same between runs: the article "
                                 "URLs include it, so another port would archive every article again")
         p.set_defaults(func=func)
+
+    # scale-out (govbrief/scale_out.py): drain the workers' capture queue into the archive
+    p = sub.add_parser("process", help="store the captures of scale-out workers (from Redis) in the archive")
+    p.add_argument("--db", default="archive.db")
+    p.add_argument("--redis", metavar="URL", help="the workers' Redis, e.g. redis://host:6379/0")
+    p.add_argument("--follow", action="store_true", help="keep running when the queue is empty (systemd)")
+    p.add_argument("--no-lineage", dest="lineage", action="store_false",
+                   help="skip recomputing repost clusters when articles were added")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=cmd_process)
 
     p = sub.add_parser("check-sources", help="validate a sources registry")
     p.add_argument("sources", nargs="?", default="sources.yml")

@@ -96,11 +96,20 @@ class GovSpider(scrapy.Spider):
         spider.error_sink = None
         # Set by the pipeline: runs a pipelines.store.storage write on the archive (None: no archive, tests).
         spider.archive_write = None
+        # Scale-out worker (--redis): queue, seen-set, budgets and politeness shared through Redis,
+        # see crawler/redis_mode.py. None for a local crawl.
+        spider.shared = None
+        if crawler.settings.get("GOVBRIEF_REDIS_URL"):
+            from crawler import redis_mode
+
+            spider.shared = redis_mode.shared_for(crawler)
         return spider
 
     # ------------------------------------------------------------------ start
 
-    async def start(self) -> AsyncIterator[Any]:
+    def _archive_view(self) -> tuple[dict[str, frontier.SourcePlan], dict[str, list]]:
+        """(frontier plan, due re-checks) per source, read from the archive; fills self.known and
+        self.known_attachments."""
         db = storage.open_db(self.db_path)
         storage.ensure_schema(db)
         plans: dict[str, frontier.SourcePlan] = {}
@@ -112,6 +121,11 @@ class GovSpider(scrapy.Spider):
             rechecks[source.id] = _due_rechecks(db, source.id) if self.recheck_enabled else []
         self.known_attachments = known_attachment_urls(db)
         db.close()
+        return plans, rechecks
+
+    async def start(self) -> AsyncIterator[Any]:
+        # scale-out: what the archive knows comes through Redis (crawler/redis_mode.py)
+        plans, rechecks = self.shared.archive_view(self) if self.shared else self._archive_view()
         self.plans = plans
         robots_origins: dict[str, list[str]] = {}
         claimed: set[str] = set()
@@ -138,7 +152,7 @@ class GovSpider(scrapy.Spider):
                     yield request
             for origin in robots_origins.get(source.id, []):  # Sitemap: lines of robots.txt
                 # optional: an unreachable robots.txt is not a failure of its own (the list pages say it)
-                yield scrapy.Request(f"{origin}/robots.txt", callback=self.parse_robots, errback=_ignore,
+                yield scrapy.Request(f"{origin}/robots.txt", callback=self.parse_robots, errback=self.ignore_failure,
                                      dont_filter=True, meta={"source_id": source.id, "kind": "robots",
                                                              "handle_httpstatus_all": True})
             for url in source.feed_urls:
@@ -165,7 +179,8 @@ class GovSpider(scrapy.Spider):
         # dont_filter: the spider dedupes itself (scheduled_articles, seen_lists). Scrapy's dupe filter
         # would silently drop the second hop of a redirect loop (a -> b -> a): no errback, no record.
         # Unfiltered, the loop ends at REDIRECT_MAX_TIMES with an error that lands in fetch_errors.
-        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=True,
+        # scale-out: filtered by the shared dupefilter instead (redirect hops pass it, see crawler/redis_mode.py)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=self.shared is None,
                               meta={"source_id": source_id, "kind": kind, **meta})
 
     def _list_request(self, source_id: str, queued: frontier.QueuedList) -> scrapy.Request | None:
@@ -244,6 +259,11 @@ class GovSpider(scrapy.Spider):
                 request = self._list_request(source_id, item)
                 if request:
                     yield request
+
+    def ignore_failure(self, failure: Failure) -> None:
+        """Errback of optional requests (robots.txt for its Sitemap: lines): a method, so the request
+        can be serialised into the shared queue of scale-out workers."""
+        return None
 
     def _read_list(self, response: Response, source_id: str) -> ListPage:
         if response.meta.get("via") == "jpage":  # a data-proxy answer: XML records, nothing else
@@ -519,10 +539,6 @@ def _challenge(response: Response) -> str | None:
     except Exception:  # classification is a nicety; a failure of it must not hide the HTTP error
         return None
     return (verdict.detail or verdict.reason) if verdict.state == recheck.CHALLENGE else None
-
-
-def _ignore(failure: Failure) -> None:
-    return None
 
 
 def _permanent(status: int | None) -> bool:

@@ -86,6 +86,10 @@ class QueuedList:
     via: str = "list"  # start | pager | list | frame | jpage | sitemap
     request: dict | None = None  # {"url": ..., "form": [[k, v], ...]} for a POSTed page
 
+    def as_list(self) -> list:
+        """JSON-ready form (a request's meta and a frontier write travel through Redis for scale-out)."""
+        return [self.url, self.depth, self.via, self.request]
+
     def row(self, source_id: str, now: str) -> tuple:
         return (source_id, self.url, "list", self.depth, now, self.via,
                 json.dumps(self.request, ensure_ascii=False) if self.request else None)

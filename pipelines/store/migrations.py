@@ -59,6 +59,8 @@ MIGRATIONS: list[Migration] = [
               _step("pipelines.places.regions", "add_region_levels")),
     Migration(51, "articles: (source_id, published_month, published) index for the reader's counts and facets",
               _step("pipelines.search.finder", "add_facet_index")),
+    Migration(60, "crawl_runs.worker: the scale-out worker of a run record",
+              _step("pipelines.scaleout.schema", "add_run_worker")),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -253,9 +253,9 @@ def upsert_article(db: sqlite_utils.Database, row: dict) -> tuple[int, bool]:
 # ---------------------------------------------------------------- crawl runs and errors
 
 
-def start_run(db: sqlite_utils.Database, source_ids: list[str]) -> int:
+def start_run(db: sqlite_utils.Database, source_ids: list[str], **fields: Any) -> int:
     return db["crawl_runs"].insert(
-        {"started_at": utc_now(), "sources": json.dumps(source_ids), "status": "running"}
+        {"started_at": utc_now(), "sources": json.dumps(source_ids), "status": "running", **fields}
     ).last_pk
 
 

@@ -185,8 +185,8 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
                         request: Any, datasette: Any) -> Any:
     lang = i18n.current_language.get()
-    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t, "from_label": i18n.from_label,
-                           "t_column": i18n.column_label, "govbrief_lang": lang,
+    out: dict[str, Any] = {"govbrief_article_tables": list(search_index.SEARCH_TABLES), "t": i18n.t,
+                           "from_label": i18n.from_label, "t_column": i18n.column_label, "govbrief_lang": lang,
                            "govbrief_html_lang": i18n.HTML_LANG[lang],
                            "govbrief_search_url": datasette.urls.path("-/search"),
                            "govbrief_lang_url": _language_switch_url(request, lang),
