@@ -38,7 +38,9 @@ DNS_TIMEOUT = 20
 CLOSESPIDER_TIMEOUT = 3 * 3600  # a cron run never lasts longer than three hours
 
 COOKIES_ENABLED = True  # some CMS anti-bot pages set a cookie and expect it back
+# No listeners: a cron run opens no port (Scrapy >= 2.19 starts a remote-control listener by default).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "INFO"
 
@@ -72,8 +74,14 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipeline.ArchivePipeline": 300,
 }
+# The run's state (archive writer, processing, verdict): see crawler/run.py.
+EXTENSIONS = {
+    "crawler.run.ArchiveRun": 0,
+}
 
 # govbrief's own settings (overridable with -s)
 GOVBRIEF_SOURCES = "sources.yml"  # the registry
 GOVBRIEF_DB = "archive.db"  # the archive
 GOVBRIEF_RUN_ID = None  # set by `govbrief crawl`, which owns the crawl_runs row
+GOVBRIEF_PROCESS = True  # process captures (extract articles) on every core while crawling
+GOVBRIEF_PROCESS_WORKERS = None  # worker processes for processing (default: one per CPU)

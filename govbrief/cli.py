@@ -190,9 +190,11 @@ def _run_scrapy(args: argparse.Namespace, run_id: int) -> tuple[int, str | None]
     crawler = process.create_crawler("govbrief")
     process.crawl(crawler, only=args.only)
     process.start()
-    spider = crawler.spider
-    status = 0 if getattr(spider, "verdict", None) else EXIT_UNHEALTHY
-    return status, getattr(spider, "storage_error", None)
+    from crawler.run import ArchiveRun
+
+    run = ArchiveRun.of(crawler)
+    status = 0 if run.verdict else EXIT_UNHEALTHY
+    return status, run.storage_error
 
 
 # ---------------------------------------------------------------- extract / reextract
@@ -239,8 +241,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_reextract(args: argparse.Namespace) -> int:
-    from pipelines.process.archive import reextract_all
+def _processing(args: argparse.Namespace, work) -> int:
+    """Run `work(Processor)` on an existing archive, migrated, under the run lock."""
+    from pipelines.process.runner import Processor
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found")
@@ -250,30 +253,63 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_LOCKED)
     with lock:
         try:
-            db = _open_archive(args.db, check=True)
+            _open_archive(args.db, check=True).close()
         except ValueError as exc:
             return _fail(str(exc))
-        counts = reextract_all(db)
-        db.close()
-    print(f"re-extracted {counts['articles']} articles from stored captures: {counts['changed']} changed, "
-          f"{counts['empty']} without text")
+        stats = work(Processor(args.db, workers=args.workers))
+    if stats.storage_error:
+        return _fail(f"{_storage_hint(Exception(stats.storage_error))}; processing stopped, everything "
+                     "archived before is kept", EXIT_STORAGE)
     return EXIT_OK
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Process the captures that wait (a crawl run with GOVBRIEF_PROCESS=0, or one that was killed)."""
+
+    def work(processor):
+        stats = processor.run()
+        print(f"processed {stats.captures} captures: {stats.total('articles_new')} new articles, "
+              f"{stats.total('articles_updated')} updated, {stats.total('articles_empty')} without text, "
+              f"{stats.total('processing_errors')} failed")
+        return stats
+
+    return _processing(args, work)
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    def work(processor):
+        stats = processor.reextract()
+        print(f"re-extracted {stats.captures} articles from stored captures: {stats.changed} changed, "
+              f"{stats.total('articles_empty')} without text")
+        return stats
+
+    return _processing(args, work)
 
 
 # ---------------------------------------------------------------- provenance
 
 
-def _existing_archive(db_path: str):
+def _read_only_archive(db_path: str):
+    """Open an archive for reading only: never migrated, never written (no lock needed)."""
+    from pipelines.store import migrations, storage
+
     if not Path(db_path).exists():
         raise ValueError(f"{db_path}: archive database not found")
-    return _open_archive(db_path)
+    try:
+        db = storage.open_db(db_path, read_only=True)
+        migrations.check_version(db, db_path)
+    except migrations.ArchiveTooNew as exc:
+        raise ValueError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{db_path}: cannot read this archive database ({_storage_hint(exc)})") from None
+    return db
 
 
 def cmd_export_warc(args: argparse.Namespace) -> int:
     from pipelines.publish.warc import export_warc
 
     try:
-        db = _existing_archive(args.db)
+        db = _read_only_archive(args.db)
     except ValueError as exc:
         return _fail(str(exc))
     counts = export_warc(db, args.out, source_id=args.source)
@@ -282,13 +318,22 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
+    """Writes the clusters: a writer, so it takes the lock and migrates like a crawl."""
     from pipelines.lineage.clusters import cluster_archive
 
+    if not Path(args.db).exists():
+        return _fail(f"{args.db}: archive database not found")
     try:
-        db = _existing_archive(args.db)
-    except ValueError as exc:
-        return _fail(str(exc))
-    stats = cluster_archive(db)
+        lock = RunLock(args.db + ".lock").acquire()
+    except LockHeld as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    with lock:
+        try:
+            db = _open_archive(args.db)
+        except ValueError as exc:
+            return _fail(str(exc))
+        stats = cluster_archive(db)
+        db.close()
     print(f"{stats['articles']} articles: {stats['clusters']} repost clusters "
           f"({stats['clustered_articles']} articles, largest {stats['largest']}) in {stats['seconds']} s")
     return EXIT_OK
@@ -365,9 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="JSONL lines {id, page, url, content_type}: print one JSON line each")
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("reextract", help="rebuild every article from the stored captures (no network)")
-    p.add_argument("--db", default="archive.db")
-    p.set_defaults(func=cmd_reextract)
+    for name, func, text in (
+            ("process", cmd_process, "extract the articles of captures not processed yet (no network)"),
+            ("reextract", cmd_reextract, "rebuild every article from the stored captures (no network)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--db", default="archive.db")
+        p.add_argument("--workers", type=int, help="worker processes (default: one per CPU; 0: in this process)")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("export-warc", help="write the stored captures as a WARC file (evidence for replay tools)")
     p.add_argument("--db", default="archive.db")

@@ -1,7 +1,9 @@
 """The one generic spider: every source is data (sources.yml), discovery rules live in crawler.discovery.
 
 Request kinds (meta["kind"]): list (start URLs, pagination, column pages), sitemap, feed, article.
-Only article responses become items; the pipeline stores the capture and extracts the article.
+Only article responses become items: the pipeline stores the capture, processing extracts the
+article later (pipelines/process). The spider never writes to the archive itself: it announces
+frontier rows and failed requests through crawler/signals.py, and crawler/run.py writes them.
 
 Incremental by construction: article URLs already archived are never requested again, list pages
 are always re-read, and pagination stops at the first page that offers nothing new.
@@ -24,6 +26,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
+from crawler import signals as archive_signals
 from crawler.discovery import canonical_url, looks_like_article_url, looks_like_list_url, parse_feed, parse_list_page
 from crawler.scope import Scope
 from crawler.sources import load_sources
@@ -70,13 +73,11 @@ class GovSpider(scrapy.Spider):
         spider.recheck_enabled = crawler.settings.getbool("GOVBRIEF_RECHECK", True)
         spider.retry_runs = crawler.settings.getint("GOVBRIEF_RETRY_RUNS", 5)
         spider.retry_after_max = crawler.settings.getfloat("GOVBRIEF_RETRY_AFTER_MAX", 120.0)
-        # The pipeline replaces this with a function that writes to fetch_errors at once, so a
-        # kill -9 loses no recorded failure (and the next run retries what failed).
-        spider.fetch_errors = []
-        spider.error_sink = None
-        # Set by the pipeline: runs a pipelines.store.storage write on the archive (None: no archive, tests).
-        spider.archive_write = None
         return spider
+
+    def _announce(self, signal: object, **kwargs: Any) -> None:
+        """Tell the run (crawler/run.py) what to remember in the archive."""
+        self.crawler.signals.send_catch_log(signal=signal, **kwargs)
 
     # ------------------------------------------------------------------ start
 
@@ -144,8 +145,8 @@ class GovSpider(scrapy.Spider):
 
     def _remember(self, source_id: str, kind: str, urls: list[str], depth: int = 0) -> None:
         """Put scheduled URLs in the archive's frontier before they are requested (kill -9 safety)."""
-        if urls and self.archive_write is not None:
-            self.archive_write(storage.frontier_add, source_id, kind, urls, depth)
+        if urls:
+            self._announce(archive_signals.frontier_add, source_id=source_id, kind=kind, urls=urls, depth=depth)
 
     def _remember_articles(self, source_id: str, requests: list[scrapy.Request]) -> list[scrapy.Request]:
         self._remember(source_id, "article", [r.url for r in requests if r.meta.get("kind") == "article"])
@@ -180,8 +181,7 @@ class GovSpider(scrapy.Spider):
         frontier_url = response.meta.get("frontier_url")
         if frontier_url and stats["article_budget_exhausted"] == budget_before:
             # read to the end and nothing left for later: this page is done (else the next run re-reads it)
-            if self.archive_write is not None:
-                self.archive_write(storage.frontier_done, source_id, frontier_url)
+            self._announce(archive_signals.frontier_done, source_id=source_id, url=frontier_url)
 
     def _list_requests(self, response: Response, source_id: str, depth: int):
         html, _ = decode_html(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
@@ -281,18 +281,16 @@ class GovSpider(scrapy.Spider):
             self.record_error(source_id, url, kind, reason, status)
             return
         stats[f"{kind}_failed"] += 1
-        if kind == "list" and request.meta.get("frontier_url") and self.archive_write is not None:
+        if kind == "list" and request.meta.get("frontier_url"):
             # a broken list page is recorded in fetch_errors; the chain starts again from page 1 next run
-            self.archive_write(storage.frontier_done, source_id, request.meta["frontier_url"])
+            self._announce(archive_signals.frontier_done, source_id=source_id, url=request.meta["frontier_url"])
         self.logger.warning("fetch failed (%s) %s: %s", kind, url, reason)
         self.crawler.stats.inc_value("govbrief/fetch_errors")
         self.record_error(source_id, url, kind, reason, status)
 
     def record_error(self, source_id: str | None, url: str, kind: str, reason: str, status: int | None) -> None:
-        self.fetch_errors.append({"source_id": source_id, "url": url, "kind": kind, "reason": reason,
-                                  "status": status})
-        if self.error_sink is not None:
-            self.error_sink()
+        self._announce(archive_signals.fetch_failed, error={"source_id": source_id, "url": url, "kind": kind,
+                                                            "reason": reason, "status": status})
 
 
 def _failure_reason(failure: Failure, retry_after_max: float) -> tuple[str, int | None, bool]:

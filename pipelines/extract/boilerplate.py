@@ -152,18 +152,20 @@ def observe_page(db: sqlite_utils.Database, host: str, body: bytes, url: str,
 _CACHE: dict[tuple[int, str], tuple[int, frozenset[str]]] = {}
 
 
-def boilerplate_for_host(db: sqlite_utils.Database, host: str) -> frozenset[str]:
+def boilerplate_for_host(db: sqlite_utils.Database, host: str, *, exact: bool = False) -> frozenset[str]:
     """The learned chrome lines of a host (fingerprints), for extract_article(boilerplate=...).
 
     Cheap: one primary-key lookup per call; the lines themselves are re-read (one indexed query)
-    only when the host's page count has grown by 10% (or 3 pages) since the cached answer."""
+    only when the host's page count has grown by 10% (or 3 pages) since the cached answer.
+    exact=True re-reads whenever the count changed (processing compares snapshots, see
+    pipelines.process.write)."""
     row = db.conn.execute("SELECT pages FROM boilerplate_hosts WHERE host = ?", (host,)).fetchone()
     n = row[0] if row else 0
     if n < MIN_PAGES:
         return frozenset()
     key = (id(db.conn), host)
     cached = _CACHE.get(key)
-    if cached and n - cached[0] < max(3, cached[0] // 10):
+    if cached and (cached[0] == n if exact else n - cached[0] < max(3, cached[0] // 10)):
         return cached[1]
     fps = frozenset(r[0] for r in db.conn.execute(
         "SELECT fp FROM boilerplate_lines WHERE host = ? AND pages >= ?", (host, threshold(n))))

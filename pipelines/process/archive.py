@@ -1,14 +1,18 @@
-"""Capture -> article -> archive: the plain functions the Scrapy pipeline and `reextract` share."""
+"""Capture -> article -> archive in one call, in the calling thread: for fixtures, tests and small jobs.
+
+The crawl does the same in two stages (the capture is stored by crawler/pipeline.py, processed by
+pipelines.process.runner on every core); this runs both stages at once with the same functions.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, replace
 
 import sqlite_utils
 
 from pipelines.extract import boilerplate
-from pipelines.extract.article import extract_article
+from pipelines.process.steps import CaptureTask, process_capture
+from pipelines.process.write import store_processed
 from pipelines.store import storage
 from pipelines.store.storage import Capture
 
@@ -20,48 +24,16 @@ class Archived:
     created: bool
 
 
-def _boilerplate(db: sqlite_utils.Database, capture: Capture) -> frozenset[str]:
-    """The host's learned boilerplate lines, after learning from this capture too."""
-    host = urlsplit(capture.final_url or capture.url).netloc.lower()
-    boilerplate.observe_page(db, host, capture.body, capture.final_url, capture.content_type)
-    return boilerplate.boilerplate_for_host(db, host)
-
-
-def extract_capture(db: sqlite_utils.Database, capture: Capture, *, learn: bool = True):
-    lines = _boilerplate(db, capture) if learn else None
-    kwargs = {"boilerplate": lines} if lines is not None else {}
-    return extract_article(capture.body, capture.final_url or capture.url, capture.content_type, **kwargs)
-
-
 def archive_capture(db: sqlite_utils.Database, capture: Capture, *, region: str | None,
                     run_id: int | None = None) -> Archived:
     """Store the raw capture, extract its article and upsert it (keyed by the requested URL)."""
-    capture_id = storage.insert_capture(db, capture, run_id=run_id)
-    article = extract_capture(db, capture)
-    if article is None:
-        return Archived(capture_id, None, False)
-    article.url = capture.url
-    row = storage.article_row(article, source_id=capture.source_id, region=region, capture_id=capture_id,
-                              fetched_at=capture.fetched_at)
-    article_id, created = storage.upsert_article(db, row)
-    return Archived(capture_id, article_id, created)
-
-
-def reextract_all(db: sqlite_utils.Database) -> dict[str, int]:
-    """Rebuild every article from its stored capture, without network. Returns counts."""
-    regions = {r["id"]: r["region"] for r in db.query("select id, region from sources")}
-    counts = {"articles": 0, "changed": 0, "empty": 0}
-    for capture_id, capture in list(storage.iter_article_captures(db)):
-        counts["articles"] += 1
-        article = extract_capture(db, capture, learn=False)
-        if article is None:
-            counts["empty"] += 1
-            continue
-        article.url = capture.url
-        row = storage.article_row(article, source_id=capture.source_id, region=regions.get(capture.source_id),
-                                  capture_id=capture_id, fetched_at=capture.fetched_at)
-        before = next(db.query("select title, text, published from articles where url = ?", [row["url"]]), None)
-        storage.upsert_article(db, row)
-        if before != {"title": row["title"], "text": row["text"], "published": row["published"]}:
-            counts["changed"] += 1
-    return counts
+    capture_id = storage.insert_capture(db, capture, run_id=run_id, kind="article")
+    row = next(db.query("select * from captures where id = ?", [capture_id]))
+    task = CaptureTask.from_row(row)
+    task = replace(task, boilerplate=boilerplate.boilerplate_for_host(db, task.host, exact=True))
+    while True:
+        [written] = store_processed(db, [process_capture(task)], regions={capture.source_id: region})
+        if not written.requeue:
+            return Archived(capture_id, written.article_id, written.created)
+        task = replace(task, boilerplate=boilerplate.boilerplate_for_host(db, task.host, exact=True),
+                       attempt=task.attempt + 1)

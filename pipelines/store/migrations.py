@@ -33,9 +33,16 @@ def _baseline(db: sqlite_utils.Database) -> None:
     create_baseline_schema(db)
 
 
+def _processing_state(db: sqlite_utils.Database) -> None:
+    from pipelines.process.pending import add_processing_state
+
+    add_processing_state(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
+    Migration(2, "captures.kind and captures.processed_at: capture and processing run apart", _processing_state),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

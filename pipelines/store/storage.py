@@ -54,14 +54,64 @@ class Capture:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and by default create) an archive with WAL and a busy timeout for concurrent readers."""
+class ArchiveConnection(sqlite3.Connection):
+    """A sqlite3 connection whose `with conn:` blocks nest.
+
+    sqlite3's own `with conn:` commits at the end of EVERY block, so a batch writer wrapping fifty
+    `upsert_article` calls (each its own `with db.conn:`) would still commit fifty times. Here only
+    the outermost block is the transaction (BEGIN ... COMMIT, counted in `commits`); an inner block
+    is a SAVEPOINT, so an error inside it undoes just that block and the caller decides whether the
+    batch goes on. sqlite-utils' own `atomic()` already nests this way."""
+
+    commits = 0  # transactions committed through `with conn:` in this process (benchmarks report it)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._depth = 0
+
+    def __enter__(self) -> ArchiveConnection:
+        if self._depth == 0:
+            if not self.in_transaction:
+                self.execute("BEGIN")
+        else:
+            self.execute(f"SAVEPOINT nested_{self._depth}")
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        self._depth -= 1
+        if self._depth > 0:
+            name = f"nested_{self._depth}"
+            if self.in_transaction:  # an error may have ended the whole transaction already
+                if exc_type is not None:
+                    self.execute(f"ROLLBACK TO {name}")
+                self.execute(f"RELEASE {name}")
+            return False
+        if exc_type is None:
+            self.commit()
+            ArchiveConnection.commits += 1
+        else:
+            self.rollback()
+        return False
+
+
+def open_db(path: str | Path, *, create: bool = True, read_only: bool = False) -> sqlite_utils.Database:
+    """Open (and by default create) an archive with WAL and a busy timeout for concurrent readers.
+
+    read_only: for commands that only read (export-warc, serve, lineage queries): the file is opened
+    with mode=ro, so nothing (no migration, no index rebuild) can write to it."""
     path = Path(path)
-    if not create and not path.exists():
+    if (read_only or not create) and not path.exists():
         raise FileNotFoundError(f"archive database not found: {path}")
+    if read_only:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                               factory=ArchiveConnection)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA busy_timeout = 30000")
+        return db
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30)
+    conn = sqlite3.connect(str(path), timeout=30, factory=ArchiveConnection)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
@@ -170,14 +220,20 @@ def upsert_sources(db: sqlite_utils.Database, sources: Iterable[Any]) -> None:
 # ---------------------------------------------------------------- captures
 
 
-def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | None = None) -> int:
-    """Store one response (gzip-compressed body) and return its id. Captures are never updated."""
+def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | None = None, *,
+                   kind: str | None = None) -> int:
+    """Store one response (gzip-compressed body) and return its id. Captures are never updated,
+    except for `processed_at`, which processing sets (pipelines/process).
+
+    kind: 'article' = waits for processing (processed_at stays NULL until an article was written
+    from it); None = stored by a step that already processed it (re-checks)."""
     row = {
         "url": capture.url, "final_url": capture.final_url, "status": capture.status,
         "headers": json.dumps(capture.headers, ensure_ascii=False), "content_type": capture.content_type,
         "body": gzip.compress(capture.body, compresslevel=6, mtime=0), "body_encoding": "gzip",
         "body_size": len(capture.body), "sha256": capture.sha256, "fetched_at": capture.fetched_at,
-        "source_id": capture.source_id, "run_id": run_id,
+        "source_id": capture.source_id, "run_id": run_id, "kind": kind,
+        "processed_at": None if kind == "article" else utc_now(),
     }
     return db["captures"].insert(row).last_pk
 
@@ -202,9 +258,13 @@ def iter_article_captures(db: sqlite_utils.Database) -> Iterator[tuple[int, Capt
 
 
 def known_article_urls(db: sqlite_utils.Database, source_id: str | None = None) -> set[str]:
-    if source_id is None:
-        return {r["url"] for r in db.query("select url from articles")}
-    return {r["url"] for r in db.query("select url from articles where source_id = ?", [source_id])}
+    """URLs never to fetch again: archived articles, and article captures still waiting for
+    processing (a capture that gave no article is not known: failed_urls retries it)."""
+    where, params = ("", []) if source_id is None else (" where source_id = ?", [source_id])
+    pending = " and " if where else " where "
+    sql = (f"select url from articles{where} union select url from captures{where}{pending}"
+           "kind = 'article' and processed_at is null")
+    return {r["url"] for r in db.query(sql, params * 2)}
 
 
 def article_row(article: Any, *, source_id: str | None, region: str | None, capture_id: int | None,
@@ -300,9 +360,10 @@ def frontier_done(db: sqlite_utils.Database, source_id: str, url: str) -> None:
 
 def frontier_settle(db: sqlite_utils.Database, source_id: str) -> None:
     """Drop the article rows that are archived or recorded as failed (the end of every run does this)."""
-    with db.conn:
+    with db.conn:  # a stored capture settles its URL too: processing turns it into an article
         db.execute("""delete from crawl_frontier where source_id = ? and kind = 'article'
-                      and (url in (select url from articles) or url in (select url from fetch_errors))""",
+                      and (url in (select url from articles) or url in (select url from fetch_errors)
+                           or url in (select url from captures where kind = 'article'))""",
                    [source_id])
 
 
