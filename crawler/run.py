@@ -156,6 +156,9 @@ class ArchiveRun:
         if error is not None and not self.storage_error:
             self.storage_error = f"{self.db_path}: cannot write the archive ({error})"
         stats = self.process_stats
+        logger.info("capture: %d transactions; processing: %s", self.writer.commits,
+                    f"{stats.captures} captures ({stats.requeued} second passes) in {stats.batches} transactions"
+                    if stats is not None else "off (govbrief process)")
         if stats is not None:
             for source_id, counts in stats.by_source.items():
                 if source_id in spider.source_stats:

@@ -50,7 +50,7 @@ def _open_archive(db_path: str, *, check: bool = False):
 
     check=True also runs a quick integrity check of the file and its full-text indexes first, so a
     corrupt archive stops a run before anything is fetched or written (cost: one read of the file)."""
-    from pipelines.store import storage
+    from pipelines.store import migrations, storage
 
     path = Path(db_path)
     if path.exists() and path.is_dir():
@@ -59,6 +59,12 @@ def _open_archive(db_path: str, *, check: bool = False):
         raise ValueError(f"{path}: directory {path.parent} does not exist")
     db = None
     try:
+        if path.exists():  # a newer archive is refused before anything (even WAL mode) is written to it
+            reader = storage.open_db(path, read_only=True)
+            try:
+                migrations.check_version(reader, str(path))
+            finally:
+                reader.close()
         db = storage.open_db(path)
         db.execute("select count(*) from sqlite_master").fetchone()
         if check:
@@ -68,6 +74,8 @@ def _open_archive(db_path: str, *, check: bool = False):
                 raise ValueError(f"{path}: the archive is corrupt ({'; '.join(problems[:5])}); restore a backup "
                                  f"or recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`")
         storage.ensure_schema(db)
+    except migrations.ArchiveTooNew as exc:
+        raise ValueError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         if db is not None:
             db.close()

@@ -66,7 +66,9 @@ def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dic
     with db.conn:  # a savepoint: a row SQLite refuses undoes this capture only
         if result.article is None:
             out.error = result.error or empty_reason(result)
-            if record_errors:
+            already = db.execute("select 1 from fetch_errors where url = ? and run_id is ? and reason = ?",
+                                 [result.url, result.run_id, out.error]).fetchone()
+            if record_errors and not already:  # a capture processed twice is recorded once
                 storage.record_fetch_errors(db, result.run_id, [{
                     "source_id": result.source_id, "url": result.url, "kind": "article", "reason": out.error,
                     "status": result.status}])
