@@ -11,9 +11,11 @@ Tables
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -64,6 +66,10 @@ class ArchiveConnection(sqlite3.Connection):
     batch goes on. sqlite-utils' own `atomic()` already nests this way."""
 
     commits = 0  # transactions committed through `with conn:` in this process (benchmarks report it)
+    # IMMEDIATE: take the write lock at BEGIN, waiting (busy_timeout) for another writer to finish.
+    # A deferred transaction that read first and writes later fails at once with "database is
+    # locked" when another connection (the crawl's other writer thread) committed in between.
+    begin = "BEGIN IMMEDIATE"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,7 +78,7 @@ class ArchiveConnection(sqlite3.Connection):
     def __enter__(self) -> ArchiveConnection:
         if self._depth == 0:
             if not self.in_transaction:
-                self.execute("BEGIN")
+                self.execute(self.begin)
         else:
             self.execute(f"SAVEPOINT nested_{self._depth}")
         self._depth += 1
@@ -95,6 +101,23 @@ class ArchiveConnection(sqlite3.Connection):
         return False
 
 
+_COMMITS = {"n": 0}
+
+
+def _count_commit(statement: str) -> None:
+    """Benchmarks (GOVBRIEF_COUNT_COMMITS=FILE): count every COMMIT this process sends to SQLite,
+    whoever sends it (sqlite3, sqlite-utils), and append '<pid> <count>' to FILE at exit."""
+    if statement.startswith("COMMIT"):
+        if _COMMITS["n"] == 0:
+            atexit.register(_report_commits)
+        _COMMITS["n"] += 1
+
+
+def _report_commits() -> None:
+    with open(os.environ["GOVBRIEF_COUNT_COMMITS"], "a", encoding="utf-8") as out:
+        out.write(f"{os.getpid()} {_COMMITS['n']}\n")
+
+
 def open_db(path: str | Path, *, create: bool = True, read_only: bool = False) -> sqlite_utils.Database:
     """Open (and by default create) an archive with WAL and a busy timeout for concurrent readers.
 
@@ -106,12 +129,15 @@ def open_db(path: str | Path, *, create: bool = True, read_only: bool = False) -
     if read_only:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
                                factory=ArchiveConnection)
+        conn.begin = "BEGIN"
         db = sqlite_utils.Database(conn)
         db.execute("PRAGMA busy_timeout = 30000")
         return db
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30, factory=ArchiveConnection)
+    if os.environ.get("GOVBRIEF_COUNT_COMMITS"):
+        conn.set_trace_callback(_count_commit)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
