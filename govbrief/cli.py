@@ -128,18 +128,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def _update_lineage(db_path: str) -> None:
-    """Recompute repost clusters after a run that added articles, so "also published at" is current.
+    """Cluster the run's new (and changed) articles against the persisted lineage state, so "also
+    published at" is current; memory is bounded by a batch, not by the archive.
 
     Still under the run lock; a failure here is reported but never changes the crawl's verdict.
     """
-    from pipelines.lineage.clusters import cluster_archive
+    from pipelines.lineage.incremental import update_lineage
     from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
-        last = next(db.query("select articles_new from crawl_runs order by id desc limit 1"), {})
-        if last.get("articles_new"):
-            stats = cluster_archive(db)
+        stats = update_lineage(db)
+        if stats["articles"]:
             print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) "
                   f"in {stats['seconds']} s")
     except Exception as exc:  # lineage is derived data: the next run recomputes it
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delay", type=float, help="seconds between requests to a site (default 1, adaptive)")
     p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
     p.add_argument("--no-lineage", dest="lineage", action="store_false",
-                   help="skip recomputing repost clusters after the run (govbrief lineage does it)")
+                   help="skip clustering the run's new articles (the next run or govbrief lineage does it)")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("extract", help="extract the article of a saved page, or of every page of a manifest")

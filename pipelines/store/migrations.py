@@ -39,10 +39,18 @@ def _processing_state(db: sqlite_utils.Database) -> None:
     add_processing_state(db)
 
 
+def _lineage_state(db: sqlite_utils.Database) -> None:
+    from pipelines.lineage.incremental import ensure_incremental_schema
+
+    ensure_incremental_schema(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _baseline),
     Migration(2, "captures.kind and captures.processed_at: capture and processing run apart", _processing_state),
+    Migration(3, "lineage state: persisted LSH band buckets and fingerprints, changed-article triggers",
+              _lineage_state),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
