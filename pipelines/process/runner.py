@@ -38,8 +38,8 @@ from pipelines.store import storage
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 50  # results per transaction
-BATCH_SECONDS = 1.0  # ... or this long after the first result of a batch arrived
+BATCH_SIZE = 100  # results per transaction (the capture path commits every 50 captures)
+BATCH_SECONDS = 2.0  # ... or this long after the first result of a batch arrived
 IN_FLIGHT_PER_WORKER = 16  # enough queued work that no worker idles while the writer writes
 CHUNK = 8  # captures per task sent to a worker: per-task IPC costs ~1 ms, a page ~5 ms
 IDLE_POLL_SECONDS = 0.25  # how often a crawl's processor looks for newly stored captures
