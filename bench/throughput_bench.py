@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PER_PAGE = 20
+PER_PAGE = 20  # links per list page (--per-page); TRS discovery reads at most 1,000 pages of a column
 COLUMN = "/xwzx/xmjs/"
 
 # ------------------------------------------------------------------ the site
@@ -97,7 +97,7 @@ CHROME_BOTTOM = """</div><div class="side"><div class="side-box"><h3>热点专�
 </body></html>"""
 
 
-def build_site(root: Path, articles: int, seed: int = 13) -> list[dict]:
+def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PAGE) -> list[dict]:
     """Write the site under root; returns the manifest rows of the article pages."""
     rng = random.Random(seed)
     column = root / COLUMN.strip("/")
@@ -134,10 +134,10 @@ def build_site(root: Path, articles: int, seed: int = 13) -> list[dict]:
         target.write_bytes(page.encode("utf-8"))
         manifest.append({"id": str(i), "page": str(target), "url": COLUMN + path,
                          "content_type": "text/html; charset=utf-8"})
-    pages = (len(stories) + PER_PAGE - 1) // PER_PAGE
+    pages = (len(stories) + per_page - 1) // per_page
     for k in range(pages):
         items = "".join(f'<li><a href="./{p}" target="_blank">{t}</a><span>{d}</span></li>'
-                        for p, t, d, _ in stories[k * PER_PAGE:(k + 1) * PER_PAGE])
+                        for p, t, d, _ in stories[k * per_page:(k + 1) * per_page])
         html = (CHROME_TOP.format(title="项目建设", meta="")
                 + f'<div class="list"><ul>{items}</ul></div><div class="page"><script>'
                 f'createPageHTML({pages}, {k}, "index", "html");</script></div>' + CHROME_BOTTOM)
@@ -266,6 +266,7 @@ def responses_in_log(lines: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--per-page", type=int, default=PER_PAGE, help="article links per list page (50 for 50k)")
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--skip-extract", action="store_true")
@@ -282,14 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     site = work / "site"
     if site.exists():
         shutil.rmtree(site)
-    manifest = build_site(site, args.articles)
+    manifest = build_site(site, args.articles, per_page=args.per_page)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
                                "--directory", str(site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     base = f"http://127.0.0.1:{port}"
     cores = len(os.sched_getaffinity(0))
-    result: dict = {"articles": args.articles, "list_pages": (args.articles + PER_PAGE - 1) // PER_PAGE,
+    result: dict = {"articles": args.articles, "list_pages": (args.articles + args.per_page - 1) // args.per_page,
                     "cores": cores, "command": " ".join(["bench/throughput_bench.py", *sys.argv[1:]])}
     try:
         if not args.skip_bare:
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     name: 泰兴市人民政府
     region: 江苏省泰兴市
     start_urls: [{base}{COLUMN}index.html]
-    max_pages: {args.articles // PER_PAGE + 10}
+    max_pages: {args.articles // args.per_page + 10}
     max_articles: {args.articles + 10}
 """, encoding="utf-8")
         db = work / "archive.db"

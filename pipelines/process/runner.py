@@ -167,7 +167,7 @@ class Processor:
     def _loop(self, db, feed: Callable[[int], Iterable[CaptureTask]], idle: Callable[[], bool], *,
               learn: bool, record_errors: bool) -> None:
         window = max(1, self.workers) * IN_FLIGHT_PER_WORKER
-        inflight: dict[Future | int, CaptureTask] = {}
+        inflight: dict[Future, list[CaptureTask]] = {}
         ready: list[ProcessedCapture] = []
         first_ready = 0.0
         while self.stats.storage_error is None:
