@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -99,13 +100,16 @@ class RetryAfterMiddleware(RetryMiddleware):
     - Retry-After beyond the cap: give up for this run at once. The response becomes an HttpError,
       the URL lands in fetch_errors and the next run retries it; a cron run never sleeps for hours.
     - no Retry-After: exponential backoff from GOVBRIEF_RETRY_BACKOFF seconds (0 disables).
-    The wait does not hold a per-site download slot, only one of CONCURRENT_REQUESTS.
+    The wait is a pause of that host's downloader slot (`pause_slot`): the retry goes back to the
+    scheduler at once, the host gets no request until the pause ends, every other host goes on.
+    Nothing sleeps in the middleware, so nothing else waits.
     """
 
     def __init__(self, settings: Any):
         super().__init__(settings)
         self.retry_after_max = settings.getfloat("GOVBRIEF_RETRY_AFTER_MAX", 120.0)
         self.backoff = settings.getfloat("GOVBRIEF_RETRY_BACKOFF", 1.0)
+        self._paused_until: dict[str, float] = {}  # downloader slot key -> end of its pause (monotonic)
 
     async def process_response(self, request: Request, response: Response,
                                spider: Spider | None = None) -> Request | Response:
@@ -124,17 +128,28 @@ class RetryAfterMiddleware(RetryMiddleware):
         if wait is None:
             wait = self.backoff * 2 ** (request.meta.get("retry_times", 0))
         if wait > 0:
-            await _sleep(wait)
+            self.pause_slot(request, wait)
         return retry
 
+    def pause_slot(self, request: Request, seconds: float) -> None:
+        """No request to the host of `request` for `seconds`: its downloader slot stops dequeuing.
 
-async def _sleep(seconds: float) -> None:
-    """Wait on the reactor (works with the asyncio and the default Twisted reactor)."""
-    from scrapy.utils.defer import maybe_deferred_to_future
-    from twisted.internet import reactor
-    from twisted.internet.task import deferLater
+        Scrapy's downloader holds a slot's queue while `slot.latercall` is pending (that is how
+        DOWNLOAD_DELAY works) and resumes it in `_latercall`; a longer pause replaces a shorter one."""
+        from scrapy.utils.asyncio import call_later
 
-    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        if slot is None:
+            return
+        until = time.monotonic() + seconds
+        if slot.latercall is not None:
+            if self._paused_until.get(key, 0.0) >= until:
+                return
+            slot.latercall.cancel()
+        slot.latercall = call_later(seconds, downloader._latercall, slot)
+        self._paused_until[key] = until
 
 
 # ---------------------------------------------------------------------- DNS

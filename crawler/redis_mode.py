@@ -40,6 +40,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from crawler import signals as archive_signals
 from crawler.health import assess_run
 from pipelines.scaleout import captures
 from pipelines.scaleout.state import SharedState, connect, url_fingerprint
@@ -75,7 +76,10 @@ def configure(settings: Any, redis_url: str, *, local_archive: bool) -> None:
     extensions["crawler.redis_mode.RedisWorkerExtension"] = 100
     settings.set("EXTENSIONS", extensions, priority="cmdline")
     if not local_archive:
+        # no archive here: captures, frontier writes and failures go to the queue instead of crawler.run
         settings.set("ITEM_PIPELINES", {"crawler.redis_mode.CaptureQueuePipeline": 300}, priority="cmdline")
+        extensions.pop("crawler.run.ArchiveRun", None)
+        settings.set("EXTENSIONS", extensions, priority="cmdline")
 
 
 # ---------------------------------------------------------------- serializer (SCHEDULER_SERIALIZER)
@@ -360,20 +364,18 @@ class CaptureQueuePipeline:
         spider = spider or self.crawler.spider
         self._push({"type": "run_start", "started_at": utc_now(), "source_ids": sorted(spider.sources),
                     "sources": [s.as_dict() for s in spider.sources.values()]})
-        spider.fetch_errors = []
         spider.run_id = None
-        spider.error_sink = lambda: self._push_errors(spider)
-        # frontier writes travel as messages (`govbrief process` applies them in order); their results
-        # cannot come back, so the spider gets None (it then requests what it would have; the shared
-        # dupefilter drops what another worker already claimed)
-        spider.archive_write = lambda function, *args, **kwargs: self._push(
-            captures.write_message(function.__name__, args, kwargs))
+        # what the spider announces for the archive (crawler/signals.py) travels in the queue, in order
+        self.crawler.signals.connect(self._frontier_write, signal=archive_signals.frontier_write)
+        self.crawler.signals.connect(self._fetch_failed, signal=archive_signals.fetch_failed)
 
-    def _push_errors(self, spider: Any) -> None:
-        if spider.fetch_errors:
-            now = utc_now()
-            self._push({"type": "errors", "rows": [{"at": now, **row} for row in spider.fetch_errors]})
-            spider.fetch_errors.clear()
+    def _frontier_write(self, function: Any, args: tuple = (), kwargs: dict | None = None) -> None:
+        # their results cannot come back (nor do they locally): the shared dupefilter drops what another
+        # worker already claimed
+        self._push(captures.write_message(function.__name__, args, kwargs or {}))
+
+    def _fetch_failed(self, error: dict) -> None:
+        self._push({"type": "errors", "rows": [{"at": utc_now(), **error}]})
 
     def process_item(self, item: dict, spider: Any = None) -> dict:
         captures.push(self.worker.state.redis, captures.capture_message(item, worker=self.worker.id,

@@ -85,8 +85,14 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipeline.ArchivePipeline": 300,
 }
+# The run's state (archive writer, processing, verdict): see crawler/run.py.
+EXTENSIONS = {
+    "crawler.run.ArchiveRun": 0,
+}
 
 # govbrief's own settings (overridable with -s)
 GOVBRIEF_SOURCES = "sources.yml"  # the registry
 GOVBRIEF_DB = "archive.db"  # the archive
 GOVBRIEF_RUN_ID = None  # set by `govbrief crawl`, which owns the crawl_runs row
+GOVBRIEF_PROCESS = True  # process captures (extract articles) on every core while crawling
+GOVBRIEF_PROCESS_WORKERS = None  # worker processes for processing (default: one per CPU)

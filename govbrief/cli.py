@@ -64,7 +64,7 @@ def _open_archive(db_path: str, *, check: bool = False):
 
     check=True also runs a quick integrity check of the file and its full-text indexes first, so a
     corrupt archive stops a run before anything is fetched or written (cost: one read of the file)."""
-    from pipelines.store import storage
+    from pipelines.store import migrations, storage
 
     path = Path(db_path)
     if path.exists() and path.is_dir():
@@ -73,6 +73,12 @@ def _open_archive(db_path: str, *, check: bool = False):
         raise ValueError(f"{path}: directory {path.parent} does not exist")
     db = None
     try:
+        if path.exists():  # a newer archive is refused before anything (even WAL mode) is written to it
+            reader = storage.open_db(path, read_only=True)
+            try:
+                migrations.check_version(reader, str(path))
+            finally:
+                reader.close()
         db = storage.open_db(path)
         db.execute("select count(*) from sqlite_master").fetchone()
         if check:
@@ -82,6 +88,8 @@ def _open_archive(db_path: str, *, check: bool = False):
                 raise ValueError(f"{path}: the archive is corrupt ({'; '.join(problems[:5])}); restore a backup "
                                  f"or recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`")
         storage.ensure_schema(db)
+    except migrations.ArchiveTooNew as exc:
+        raise ValueError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         if db is not None:
             db.close()
@@ -195,18 +203,18 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
 
 
 def _update_lineage(db_path: str) -> None:
-    """Recompute repost clusters after a run that added articles, so "also published at" is current.
+    """Cluster the run's new (and changed) articles against the persisted lineage state, so "also
+    published at" is current; memory is bounded by a batch, not by the archive.
 
     Still under the run lock; a failure here is reported but never changes the crawl's verdict.
     """
-    from pipelines.lineage.clusters import cluster_archive
+    from pipelines.lineage.incremental import update_lineage
     from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
-        last = next(db.query("select articles_new from crawl_runs order by id desc limit 1"), {})
-        if last.get("articles_new"):
-            stats = cluster_archive(db)
+        stats = update_lineage(db)
+        if stats["articles"]:
             print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) "
                   f"in {stats['seconds']} s")
     except Exception as exc:  # lineage is derived data: the next run recomputes it
@@ -342,8 +350,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_reextract(args: argparse.Namespace) -> int:
-    from pipelines.process.archive import reextract_all
+def _processing(args: argparse.Namespace, work) -> int:
+    """Run `work(Processor)` on an existing archive, migrated, under the run lock."""
+    from pipelines.process.runner import Processor
 
     if not Path(args.db).exists():
         return _fail(f"{args.db}: archive database not found")
@@ -351,28 +360,67 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     if isinstance(opened, int):
         return opened
     lock, db = opened
+    db.close()  # opened (and migrated) under the lock; the processor opens its own connections
     with lock:
-        counts = reextract_all(db)
-        db.close()
-    print(f"re-extracted {counts['articles']} articles from stored captures: {counts['changed']} changed, "
-          f"{counts['empty']} without text")
+        stats = work(Processor(args.db, workers=args.workers))
+    if stats.storage_error:
+        return _fail(f"{_storage_hint(Exception(stats.storage_error))}; processing stopped, everything "
+                     "archived before is kept", EXIT_STORAGE)
     return EXIT_OK
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Process the captures that wait (a crawl run with GOVBRIEF_PROCESS=0, or one that was killed); with
+    --redis, drain the capture queue of scale-out workers into the archive (govbrief/scale_out.py)."""
+    if args.redis:
+        from govbrief.scale_out import process_queue
+
+        return process_queue(args)
+
+    def work(processor):
+        stats = processor.run()
+        print(f"processed {stats.captures} captures: {stats.total('articles_new')} new articles, "
+              f"{stats.total('articles_updated')} updated, {stats.total('articles_empty')} without text, "
+              f"{stats.total('processing_errors')} failed")
+        return stats
+
+    return _processing(args, work)
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    def work(processor):
+        stats = processor.reextract()
+        print(f"re-extracted {stats.captures} articles from stored captures: {stats.changed} changed, "
+              f"{stats.total('articles_empty')} without text")
+        return stats
+
+    return _processing(args, work)
 
 
 # ---------------------------------------------------------------- provenance
 
 
-def _existing_archive(db_path: str):
+def _read_only_archive(db_path: str):
+    """Open an archive for reading only: never migrated, never written (no lock needed)."""
+    from pipelines.store import migrations, storage
+
     if not Path(db_path).exists():
         raise ValueError(f"{db_path}: archive database not found")
-    return _open_archive(db_path)
+    try:
+        db = storage.open_db(db_path, read_only=True)
+        migrations.check_version(db, db_path)
+    except migrations.ArchiveTooNew as exc:
+        raise ValueError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{db_path}: cannot read this archive database ({_storage_hint(exc)})") from None
+    return db
 
 
 def cmd_export_warc(args: argparse.Namespace) -> int:
     from pipelines.publish.warc import export_warc
 
     try:
-        db = _existing_archive(args.db)
+        db = _read_only_archive(args.db)
     except ValueError as exc:
         return _fail(str(exc))
     counts = export_warc(db, args.out, source_id=args.source)
@@ -381,13 +429,18 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
+    """Writes the clusters: a writer, so it takes the lock and migrates like a crawl."""
     from pipelines.lineage.clusters import cluster_archive
 
-    try:
-        db = _existing_archive(args.db)
-    except ValueError as exc:
-        return _fail(str(exc))
-    stats = cluster_archive(db)
+    if not Path(args.db).exists():
+        return _fail(f"{args.db}: archive database not found")
+    opened = _lock_and_open(args.db)
+    if isinstance(opened, int):
+        return opened
+    lock, db = opened
+    with lock:
+        stats = cluster_archive(db)
+        db.close()
     print(f"{stats['articles']} articles: {stats['clusters']} repost clusters "
           f"({stats['clustered_articles']} articles, largest {stats['largest']}) in {stats['seconds']} s")
     return EXIT_OK
@@ -396,27 +449,33 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- serve / demo
 
 
-def upgrade_before_serving(db_path: str) -> bool:
-    """Run the migrations an archive of an older govbrief lacks before Datasette reads it (metadata.yml
-    names columns they add, e.g. the issuing_org facet), as a writer: only when no run holds the lock
-    (a running crawl migrated the archive when it started). Returns True when migrations ran."""
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring an archive of an older govbrief to the current schema (pipelines/store/migrations.py), as a
+    writer under the run lock; `govbrief crawl`, `process` and `reextract` do the same when they start."""
+    from pipelines.store import migrations
+
+    if not Path(args.db).exists():
+        return _fail(f"{args.db}: archive database not found")
+    before = _schema_version(args.db)
+    opened = _lock_and_open(args.db)
+    if isinstance(opened, int):
+        return opened
+    lock, db = opened
+    with lock:
+        db.close()
+    print(f"{args.db}: schema version {before} -> {migrations.SCHEMA_VERSION}"
+          if before != migrations.SCHEMA_VERSION else f"{args.db}: schema is current ({before})")
+    return EXIT_OK
+
+
+def _schema_version(db_path: str) -> int:
     from pipelines.store import migrations, storage
 
-    db = storage.open_db(db_path, create=False)
+    db = storage.open_db(db_path, read_only=True)
     try:
-        if migrations.schema_version(db) >= migrations.SCHEMA_VERSION:
-            return False
+        return migrations.schema_version(db)
     finally:
         db.close()
-    try:
-        lock = RunLock(db_path + ".lock").acquire()
-    except LockHeld:
-        return False
-    try:
-        _open_archive(db_path).close()
-    finally:
-        lock.release()
-    return True
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -425,6 +484,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     path = Path(args.db)
     if not path.is_file():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
+    try:  # serving only reads: an archive of an older govbrief is never migrated here (it may be read-only)
+        version = _schema_version(args.db)
+    except sqlite3.DatabaseError as exc:
+        return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
+    from pipelines.store.migrations import SCHEMA_VERSION
+
+    if version < SCHEMA_VERSION:
+        return _fail(f"{args.db}: archive schema version {version} is older than this govbrief's "
+                     f"({SCHEMA_VERSION}); run `govbrief migrate --db {args.db}` once (or the next crawl does it)")
+    if version > SCHEMA_VERSION:
+        return _fail(f"{args.db}: archive schema version {version} is newer than this govbrief's "
+                     f"({SCHEMA_VERSION}); upgrade govbrief")
     try:
         settings = {key: serve.parse_setting(key, value) for key, value in args.setting or []}
         serve.metadata_path()
@@ -505,14 +576,6 @@ def cmd_check_sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_process(args: argparse.Namespace) -> int:
-    if not args.redis:
-        return _fail("process needs --redis URL (the capture queue of `govbrief crawl --redis` workers)")
-    from govbrief.scale_out import process_queue
-
-    return process_queue(args)
-
-
 # ---------------------------------------------------------------- entry point
 
 
@@ -532,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delay", type=float, help="seconds between requests to a site (default 1, adaptive)")
     p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy setting")
     p.add_argument("--no-lineage", dest="lineage", action="store_false",
-                   help="skip recomputing repost clusters after the run (govbrief lineage does it)")
+                   help="skip clustering the run's new articles (the next run or govbrief lineage does it)")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("extract", help="extract the article of a saved page, or of every page of a manifest")
@@ -542,9 +605,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="JSONL lines {id, page, url, content_type}: print one JSON line each")
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("reextract", help="rebuild every article from the stored captures (no network)")
-    p.add_argument("--db", default="archive.db")
-    p.set_defaults(func=cmd_reextract)
+    for name, func, text in (
+            ("process", cmd_process, "extract the articles of captures not processed yet (no network)"),
+            ("reextract", cmd_reextract, "rebuild every article from the stored captures (no network)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--db", default="archive.db")
+        p.add_argument("--workers", type=int, help="worker processes (default: one per CPU; 0: in this process)")
+        if name == "process":  # scale-out (govbrief/scale_out.py): drain the workers' capture queue
+            p.add_argument("--redis", metavar="URL",
+                           help="the capture queue of `govbrief crawl --redis` workers, e.g. redis://host:6379/0")
+            p.add_argument("--follow", action="store_true", help="with --redis: keep running when the queue is empty")
+            p.add_argument("--no-lineage", dest="lineage", action="store_false",
+                           help="with --redis: skip updating repost clusters when articles were added")
+            p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+        p.set_defaults(func=func)
 
     p = sub.add_parser("export-warc", help="write the stored captures as a WARC file (evidence for replay tools)")
     p.add_argument("--db", default="archive.db")
@@ -584,15 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "URLs include it, so another port would archive every article again")
         p.set_defaults(func=func)
 
-    # scale-out (govbrief/scale_out.py): drain the workers' capture queue into the archive
-    p = sub.add_parser("process", help="store the captures of scale-out workers (from Redis) in the archive")
+    p = sub.add_parser("migrate", help="bring an archive of an older govbrief to the current schema (takes the lock)")
     p.add_argument("--db", default="archive.db")
-    p.add_argument("--redis", metavar="URL", help="the workers' Redis, e.g. redis://host:6379/0")
-    p.add_argument("--follow", action="store_true", help="keep running when the queue is empty (systemd)")
-    p.add_argument("--no-lineage", dest="lineage", action="store_false",
-                   help="skip recomputing repost clusters when articles were added")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    p.set_defaults(func=cmd_process)
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("check-sources", help="validate a sources registry")
     p.add_argument("sources", nargs="?", default="sources.yml")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import sqlite_utils
@@ -122,11 +124,10 @@ def test_govbrief_extract_json_has_the_fields_and_provenance() -> None:
     assert out["provenance"]["removed_by_family"]["grid"] == 1
 
 
-def test_serving_an_archive_of_an_older_govbrief_upgrades_it_first(tmp_path: Path) -> None:
-    """metadata.yml's issuing_org facet needs migration 20: `govbrief serve` runs the missing migrations
-    (as a writer, under the run lock) before Datasette reads the archive."""
-    from govbrief.cli import upgrade_before_serving
-
+def test_an_archive_of_an_older_govbrief_is_migrated_by_a_writer_never_by_serve(tmp_path: Path) -> None:
+    """metadata.yml's issuing_org facet needs migration 20. `govbrief serve` only reads (the archive may
+    be read-only): it refuses an old archive with the command that upgrades it; `govbrief migrate`
+    (a writer, under the run lock) runs the missing migrations, after which Datasette reads it."""
     path = tmp_path / "archive.db"
     old = storage.open_db(path)
     with old.conn:
@@ -134,8 +135,15 @@ def test_serving_an_archive_of_an_older_govbrief_upgrades_it_first(tmp_path: Pat
         old.execute("PRAGMA user_version = 1")
     old["articles"].insert({"url": "http://x.gov.cn/1.html", "title": "旧文章", "text": "旧的正文。"})
     old.conn.close()
-    assert upgrade_before_serving(str(path)) is True
-    assert upgrade_before_serving(str(path)) is False  # current: nothing to do
+    govbrief = [sys.executable, "-m", "govbrief"]
+    served = subprocess.run([*govbrief, "serve", "--db", str(path), "--port", "1"], capture_output=True,
+                            text=True, timeout=120)
+    assert served.returncode == 2 and "govbrief migrate --db" in served.stderr
+    assert storage.open_db(path, read_only=True).execute("PRAGMA user_version").fetchone()[0] == 1  # untouched
+    migrated = subprocess.run([*govbrief, "migrate", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr
+    again = subprocess.run([*govbrief, "migrate", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert "schema is current" in again.stdout
     ds = make_datasette(str(path))
 
     async def get(url: str) -> int:

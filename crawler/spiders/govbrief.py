@@ -2,10 +2,12 @@
 
 Request kinds (meta["kind"]): list (start URLs, pagination, column pages, iframes, Hanweb jpage POSTs),
 robots (Sitemap: lines), sitemap, feed, article (and the later pages of a multi-page article), attachment.
-Article and attachment responses become items; the pipeline stores the captures and extracts the article.
+Article and attachment responses become items; the pipeline stores the captures, processing extracts the
+article later (pipelines/process).
 
-What to visit lives in the archive's frontier (pipelines/store/frontier.py), written through the
-pipeline (`archive_write`): a list page is marked done in the same transaction that queues its links,
+What to visit lives in the archive's frontier (pipelines/store/frontier.py), written by the run
+(crawler/run.py) when the spider announces it (crawler/signals.py): a list page is marked done in the
+same transaction that queues its links,
 a run starts from what is pending or due, and a source walks its whole backlog once before the
 incremental stop (pagination ends at the first page with nothing new) applies. docs/crawling.md.
 """
@@ -27,6 +29,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
+from crawler import signals as archive_signals
 from crawler.discovery import (
     ListPage,
     article_parts,
@@ -90,12 +93,6 @@ class GovSpider(scrapy.Spider):
         spider.recheck_enabled = crawler.settings.getbool("GOVBRIEF_RECHECK", True)
         spider.retry_base_hours = crawler.settings.getfloat("GOVBRIEF_RETRY_BASE_HOURS", 20.0)
         spider.retry_after_max = crawler.settings.getfloat("GOVBRIEF_RETRY_AFTER_MAX", 120.0)
-        # The pipeline replaces this with a function that writes to fetch_errors at once, so a
-        # kill -9 loses no recorded failure (and the next run retries what failed).
-        spider.fetch_errors = []
-        spider.error_sink = None
-        # Set by the pipeline: runs a pipelines.store.storage write on the archive (None: no archive, tests).
-        spider.archive_write = None
         # Scale-out worker (--redis): queue, seen-set, budgets and politeness shared through Redis,
         # see crawler/redis_mode.py. None for a local crawl.
         spider.shared = None
@@ -104,6 +101,10 @@ class GovSpider(scrapy.Spider):
 
             spider.shared = redis_mode.shared_for(crawler)
         return spider
+
+    def _announce(self, signal: object, **kwargs: Any) -> None:
+        """Tell the run (crawler/run.py) what to remember in the archive."""
+        self.crawler.signals.send_catch_log(signal=signal, **kwargs)
 
     # ------------------------------------------------------------------ start
 
@@ -201,11 +202,16 @@ class GovSpider(scrapy.Spider):
                                       meta={"source_id": source_id, "kind": "list", **meta})
         return self._request(target, source_id, "list", self.parse_list, **meta)
 
-    def _write(self, function, *args, **kwargs) -> Any:
-        """A frontier/storage write through the pipeline (None when there is no archive: unit tests)."""
-        if self.archive_write is None:
-            return None
-        return self.archive_write(function, *args, **kwargs)
+    def _announce(self, signal: object, **kwargs: Any) -> None:
+        """Tell the run (crawler/run.py, or a scale-out worker) what to remember in the archive."""
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None:
+            crawler.signals.send_catch_log(signal=signal, **kwargs)
+
+    def _write(self, function, *args, **kwargs) -> None:
+        """A frontier write (pipelines/store/frontier.py), run by the run in order, batched, off the
+        reactor thread. Nothing comes back: what to request next is decided from the run's plan."""
+        self._announce(archive_signals.frontier_write, function=function, args=args, kwargs=kwargs)
 
     def _queue_articles(self, source_id: str, requests: list[scrapy.Request]) -> list[scrapy.Request]:
         """Put scheduled article URLs in the archive's frontier before they are requested (kill -9 safety)."""
@@ -248,14 +254,18 @@ class GovSpider(scrapy.Spider):
         follow, reread = self._lists_to_follow(source_id, page, depth, walked, bool(new), queued)
         # One transaction: this page's links queued and the page marked done. Killed before it, the page
         # stays pending; after it, its links are queued (whatever happens to the requests below).
-        states = self._write(frontier.list_processed, source_id, key, articles=new, lists=follow,
-                             reread=reread, depth=depth, via=response.meta.get("via", "list")) or {}
+        self._write(frontier.list_processed, source_id, key, articles=new, lists=follow,
+                    reread=reread, depth=depth, via=response.meta.get("via", "list"))
         for link in page.articles:
             request = self._article_request(source_id, link.url, via=response.url)
             if request:
                 yield request
+        # what the frontier holds back: pages done in an earlier run (unless read again on purpose) and
+        # failed pages whose next try is not due yet
+        plan = getattr(self, "plans", {}).get(source_id)
+        held = ((plan.done_lists - set(reread)) | plan.held_lists) if plan is not None else set()
         for item in follow:
-            if states.get(item.url, frontier.PENDING) == frontier.PENDING:
+            if item.url not in held:
                 request = self._list_request(source_id, item)
                 if request:
                     yield request
@@ -471,9 +481,7 @@ class GovSpider(scrapy.Spider):
         error = {"source_id": source_id, "url": url, "kind": kind, "reason": reason, "status": status}
         if category:
             error["category"] = category
-        self.fetch_errors.append(error)
-        if self.error_sink is not None:
-            self.error_sink()
+        self._announce(archive_signals.fetch_failed, error=error)
 
 
 def _failure_reason(failure: Failure, retry_after_max: float) -> tuple[str, int | None, bool]:

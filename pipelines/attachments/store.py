@@ -35,7 +35,7 @@ def known_attachment_urls(db: sqlite_utils.Database) -> set[str]:
 def archive_attachment(db: sqlite_utils.Database, capture: Capture, *, article_url: str, link_text: str,
                        run_id: int | None = None) -> int:
     """Store the file as a capture and list it under its article (idempotent per article and URL)."""
-    capture_id = storage.insert_capture(db, capture, run_id=run_id)
+    capture_id = storage.insert_capture(db, capture, run_id=run_id, kind="attachment")  # not an article to process
     text = extract_text(capture.body, capture.final_url or capture.url, capture.content_type)
     row = {"article_url": article_url, "url": capture.url, "link_text": link_text[:300],
            "content_type": capture.content_type, "kind": kind_of(capture.url, capture.content_type, capture.body),

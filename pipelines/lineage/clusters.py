@@ -299,18 +299,29 @@ def accept_pair(x: Doc, y: Doc, containment: float, jaccard: float) -> str | Non
 # ---------------------------------------------------------------- candidates
 
 
+def band_keys(sketches: np.ndarray) -> np.ndarray:
+    """(n, LSH_BANDS) bucket keys: one hash of each band's LSH_ROWS sketch values."""
+    keys = np.zeros((len(sketches), LSH_BANDS), dtype=_U64)
+    with np.errstate(over="ignore"):
+        for band in range(LSH_BANDS):
+            cols = sketches[:, band * LSH_ROWS:(band + 1) * LSH_ROWS]
+            key = np.zeros(len(sketches), dtype=_U64)
+            for c in range(LSH_ROWS):
+                key = _mix64(key ^ cols[:, c])
+            keys[:, band] = key
+    return keys
+
+
 def lsh_candidates(sketches: np.ndarray) -> np.ndarray:
     """Pairs (i, j) sharing a band bucket; each bucket is a star around its first member."""
     n = len(sketches)
     pairs = []
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
+    keys = band_keys(sketches)
     with np.errstate(over="ignore"):
         for band in range(LSH_BANDS):
-            cols = sketches[:, band * LSH_ROWS:(band + 1) * LSH_ROWS]
-            key = np.zeros(n, dtype=_U64)
-            for c in range(LSH_ROWS):
-                key = _mix64(key ^ cols[:, c])
+            key = keys[:, band]
             _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
             head = first[inverse]
             mask = head != np.arange(n)

@@ -39,19 +39,22 @@ class StorageStopped(RuntimeError):
 
 
 def store_capture(db: sqlite_utils.Database, capture: Capture, *, kind: str, region: str | None,
-                  run_id: int | None) -> dict[str, Any]:
+                  run_id: int | None, message: dict | None = None) -> dict[str, Any]:
     """Process and store one capture exactly as a local crawl does. The one re-pointable call."""
+    message = message or {}
     if kind == "recheck":
         from pipelines.recheck import policy as recheck
 
         return {"recheck": recheck.apply_recheck(db, capture, region=region, run_id=run_id)}
-    archived = archive_capture(db, capture, region=region, run_id=run_id)
-    # the frontier row of the URL, as the local pipeline settles it (crawler/pipeline.py)
-    if archived.article_id is not None:
-        frontier.mark_done(db, capture.source_id, [capture.url])
-    elif kind == "article":
-        frontier.mark_failed(db, capture.source_id, capture.url, "article", archived.reason or "no article text",
-                             permanent=True)
+    if kind == "attachment":
+        from pipelines.attachments.store import archive_attachment
+
+        with db.conn:
+            attachment_id = archive_attachment(db, capture, article_url=message.get("article_url", ""),
+                                               link_text=message.get("link_text", ""), run_id=run_id)
+            frontier.mark_done(db, capture.source_id, [capture.url], kind="attachment")
+        return {"attachment_id": attachment_id}
+    archived = archive_capture(db, capture, region=region, run_id=run_id, parts=captures.part_captures(message))
     return {"article_id": archived.article_id, "created": archived.created}
 
 
@@ -150,7 +153,7 @@ class Drain:
         run_id = self._run_id(message)
         try:
             outcome = store_capture(self.db, capture, kind=message.get("kind", "article"),
-                                    region=self._region(capture.source_id), run_id=run_id)
+                                    region=self._region(capture.source_id), run_id=run_id, message=message)
         except Exception as exc:  # one page the extractor chokes on: recorded (retried next run), as locally
             if storage.is_storage_failure(exc):
                 raise

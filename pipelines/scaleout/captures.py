@@ -74,16 +74,23 @@ def bad_key(prefix: str = PREFIX) -> str:
     return f"{prefix}:captures:bad"
 
 
-def capture_message(item: dict, *, worker: str, run: str) -> dict:
-    """A spider capture item (url, final_url, status, headers, body, fetched_at, source_id, kind)."""
+def _response_fields(item: dict) -> dict:
     body: bytes = item["body"]
-    return {
-        "type": "capture", "worker": worker, "run": run, "kind": item.get("kind", "article"),
-        "source_id": item["source_id"], "url": item["url"], "final_url": item["final_url"],
-        "status": item["status"], "headers": item["headers"], "fetched_at": item["fetched_at"],
-        "sha256": hashlib.sha256(body).hexdigest(),
-        "body": base64.b64encode(gzip.compress(body, compresslevel=6, mtime=0)).decode("ascii"),
-    }
+    return {"url": item["url"], "final_url": item["final_url"], "status": item["status"], "headers": item["headers"],
+            "fetched_at": item["fetched_at"], "sha256": hashlib.sha256(body).hexdigest(),
+            "body": base64.b64encode(gzip.compress(body, compresslevel=6, mtime=0)).decode("ascii")}
+
+
+def capture_message(item: dict, *, worker: str, run: str) -> dict:
+    """A spider capture item (url, final_url, status, headers, body, fetched_at, source_id, kind; an
+    attachment's article_url and link_text; a multi-page article's later pages as `parts`)."""
+    message = {"type": "capture", "worker": worker, "run": run, "kind": item.get("kind", "article"),
+               "source_id": item["source_id"], **_response_fields(item)}
+    if item.get("kind") == "attachment":
+        message.update(article_url=item["article_url"], link_text=item["link_text"])
+    if item.get("parts"):
+        message["parts"] = [_response_fields(part) for part in item["parts"]]
+    return message
 
 
 def encode(message: dict) -> bytes:
@@ -99,6 +106,11 @@ def decode(raw: bytes) -> dict:
     if not isinstance(message, dict) or "type" not in message:
         raise ValueError("not a govbrief queue item (no type)")
     return message
+
+
+def part_captures(message: dict) -> list[Capture]:
+    """The later pages of a multi-page article a capture message carries, in order."""
+    return [to_capture({**part, "source_id": message["source_id"]}) for part in message.get("parts") or []]
 
 
 def to_capture(message: dict) -> Capture:

@@ -105,6 +105,7 @@ class SourcePlan:
     settled: set[str] = field(default_factory=set)  # article keys done, or failed and not due yet
     failed_before: set[str] = field(default_factory=set)  # keys that failed in an earlier run
     done_lists: set[str] = field(default_factory=set)  # list pages already processed
+    held_lists: set[str] = field(default_factory=set)  # list pages failed, next try not due yet
     attachments: list[tuple[str, str, str]] = field(default_factory=list)  # (url, article URL, link text) due
     sitemap_lastmods: dict[str, str] = field(default_factory=dict)  # sitemap URL -> <lastmod> when last read
 
@@ -131,6 +132,8 @@ def plan(db: sqlite_utils.Database, source_id: str, now: str | None = None) -> S
                 result.lists.append(QueuedList(url, depth or 0, via or "list", request))
             elif state == DONE:
                 result.done_lists.add(url)
+            else:
+                result.held_lists.add(url)
         elif kind == "article":
             if due:
                 result.articles.append(url)

@@ -39,6 +39,10 @@ def _step(module: str, function: str) -> Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
               _step("pipelines.store.storage", "create_baseline_schema")),
+    Migration(2, "captures.kind and captures.processed_at: capture and processing run apart",
+              _step("pipelines.process.pending", "add_processing_state")),
+    Migration(3, "lineage state: persisted LSH band buckets and fingerprints, changed-article triggers",
+              _step("pipelines.lineage.incremental", "ensure_incremental_schema")),
     Migration(10, "crawl_frontier states (pending/done/failed, attempts, next try), crawl_backlog",
               _step("pipelines.store.frontier", "migrate_frontier_states")),
     Migration(11, "fetch_errors.category; crawl_runs new/known-dead/refused/no-article/skipped counts",

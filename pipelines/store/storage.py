@@ -11,9 +11,11 @@ Tables
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -54,14 +56,88 @@ class Capture:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and by default create) an archive with WAL and a busy timeout for concurrent readers."""
+class ArchiveConnection(sqlite3.Connection):
+    """A sqlite3 connection whose `with conn:` blocks nest.
+
+    sqlite3's own `with conn:` commits at the end of EVERY block, so a batch writer wrapping fifty
+    `upsert_article` calls (each its own `with db.conn:`) would still commit fifty times. Here only
+    the outermost block is the transaction (BEGIN ... COMMIT, counted in `commits`); an inner block
+    is a SAVEPOINT, so an error inside it undoes just that block and the caller decides whether the
+    batch goes on. sqlite-utils' own `atomic()` already nests this way."""
+
+    commits = 0  # transactions committed through `with conn:` in this process (benchmarks report it)
+    # IMMEDIATE: take the write lock at BEGIN, waiting (busy_timeout) for another writer to finish.
+    # A deferred transaction that read first and writes later fails at once with "database is
+    # locked" when another connection (the crawl's other writer thread) committed in between.
+    begin = "BEGIN IMMEDIATE"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._depth = 0
+
+    def __enter__(self) -> ArchiveConnection:
+        if self._depth == 0:
+            if not self.in_transaction:
+                self.execute(self.begin)
+        else:
+            self.execute(f"SAVEPOINT nested_{self._depth}")
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        self._depth -= 1
+        if self._depth > 0:
+            name = f"nested_{self._depth}"
+            if self.in_transaction:  # an error may have ended the whole transaction already
+                if exc_type is not None:
+                    self.execute(f"ROLLBACK TO {name}")
+                self.execute(f"RELEASE {name}")
+            return False
+        if exc_type is None:
+            self.commit()
+            ArchiveConnection.commits += 1
+        else:
+            self.rollback()
+        return False
+
+
+_COMMITS = {"n": 0}
+
+
+def _count_commit(statement: str) -> None:
+    """Benchmarks (GOVBRIEF_COUNT_COMMITS=FILE): count every COMMIT this process sends to SQLite,
+    whoever sends it (sqlite3, sqlite-utils), and append '<pid> <count>' to FILE at exit."""
+    if statement.startswith("COMMIT"):
+        if _COMMITS["n"] == 0:
+            atexit.register(_report_commits)
+        _COMMITS["n"] += 1
+
+
+def _report_commits() -> None:
+    with open(os.environ["GOVBRIEF_COUNT_COMMITS"], "a", encoding="utf-8") as out:
+        out.write(f"{os.getpid()} {_COMMITS['n']}\n")
+
+
+def open_db(path: str | Path, *, create: bool = True, read_only: bool = False) -> sqlite_utils.Database:
+    """Open (and by default create) an archive with WAL and a busy timeout for concurrent readers.
+
+    read_only: for commands that only read (export-warc, serve, lineage queries): the file is opened
+    with mode=ro, so nothing (no migration, no index rebuild) can write to it."""
     path = Path(path)
-    if not create and not path.exists():
+    if (read_only or not create) and not path.exists():
         raise FileNotFoundError(f"archive database not found: {path}")
+    if read_only:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                               factory=ArchiveConnection)
+        conn.begin = "BEGIN"
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA busy_timeout = 30000")
+        return db
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30)
+    conn = sqlite3.connect(str(path), timeout=30, factory=ArchiveConnection)
+    if os.environ.get("GOVBRIEF_COUNT_COMMITS"):
+        conn.set_trace_callback(_count_commit)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
@@ -177,14 +253,20 @@ def upsert_sources(db: sqlite_utils.Database, sources: Iterable[Any]) -> None:
 # ---------------------------------------------------------------- captures
 
 
-def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | None = None) -> int:
-    """Store one response (gzip-compressed body) and return its id. Captures are never updated."""
+def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | None = None, *,
+                   kind: str | None = None) -> int:
+    """Store one response (gzip-compressed body) and return its id. Captures are never updated,
+    except for `processed_at`, which processing sets (pipelines/process).
+
+    kind: 'article' = waits for processing (processed_at stays NULL until an article was written
+    from it); None = stored by a step that already processed it (re-checks)."""
     row = {
         "url": capture.url, "final_url": capture.final_url, "status": capture.status,
         "headers": json.dumps(capture.headers, ensure_ascii=False), "content_type": capture.content_type,
         "body": gzip.compress(capture.body, compresslevel=6, mtime=0), "body_encoding": "gzip",
         "body_size": len(capture.body), "sha256": capture.sha256, "fetched_at": capture.fetched_at,
-        "source_id": capture.source_id, "run_id": run_id,
+        "source_id": capture.source_id, "run_id": run_id, "kind": kind,
+        "processed_at": None if kind == "article" else utc_now(),
     }
     return db["captures"].insert(row).last_pk
 
@@ -209,9 +291,13 @@ def iter_article_captures(db: sqlite_utils.Database) -> Iterator[tuple[int, Capt
 
 
 def known_article_urls(db: sqlite_utils.Database, source_id: str | None = None) -> set[str]:
-    if source_id is None:
-        return {r["url"] for r in db.query("select url from articles")}
-    return {r["url"] for r in db.query("select url from articles where source_id = ?", [source_id])}
+    """URLs never to fetch again: archived articles, and article captures still waiting for
+    processing (a capture that gave no article is not known: failed_urls retries it)."""
+    where, params = ("", []) if source_id is None else (" where source_id = ?", [source_id])
+    pending = " and " if where else " where "
+    sql = (f"select url from articles{where} union select url from captures{where}{pending}"
+           "kind = 'article' and processed_at is null")
+    return {r["url"] for r in db.query(sql, params * 2)}
 
 
 def article_row(article: Any, *, source_id: str | None, region: str | None, capture_id: int | None,

@@ -1,0 +1,391 @@
+"""Crawl throughput against the machine's CPU limit, measured side by side in one run.
+
+    .venv/bin/python bench/throughput_bench.py --articles 2000 --out bench/results/throughput-2k.json
+    .venv/bin/python bench/throughput_bench.py --articles 5000 --skip-bare --skip-extract   # memory at 5k
+
+What it does:
+  1. generates a TRS-style government site (column list pages index.html, index_1.html ... announced
+     by createPageHTML, 20 dated article links each; article pages /YYYYMM/tYYYYMMDD_N.html with the
+     usual chrome: navigation, breadcrumbs, info line, share bar, related list, side boxes, footer;
+     text from seeded phrase pools, so every article differs) and serves it with
+     `python -m http.server` on 127.0.0.1 (robots.txt allows everything);
+  2. bare Scrapy following the same links (list pages -> articles, pagination), same settings as
+     the crawl: CONCURRENT_REQUESTS 8 (also per domain), no delay, no AutoThrottle, robots obeyed;
+  3. `govbrief crawl --delay 0` end to end into a fresh archive (capture + processing + lineage);
+  4. the single-core extraction rate: `taskset -c 0 govbrief extract --manifest` over the article
+     pages (minus the command's start-up time, measured on an empty manifest).
+Reported: pages/s (list + article responses / wall-clock of the process), the CPU limit
+min(bare, cores / (1/bare + 1/extract)), govbrief's ratio to it, peak memory of the crawl's process
+tree (crawl phase = until Scrapy's "Spider closed"; then lineage), commits per 1,000 articles
+(GOVBRIEF_COUNT_COMMITS counts every COMMIT any connection sends).
+
+The machine is shared: figures are noisy; run it when the machine is quiet, and more than once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PER_PAGE = 20  # links per list page (--per-page); TRS discovery reads at most 1,000 pages of a column
+COLUMN = "/xwzx/xmjs/"
+
+# ------------------------------------------------------------------ the site
+
+PLACES = ["高新区", "经济开发区", "滨江新城", "黄桥镇", "城东街道", "临港工业园", "现代农业园", "综合保税区"]
+INDUSTRIES = ["新能源电池", "高端装备制造", "生物医药", "集成电路", "现代物流", "绿色建材", "智能网联汽车", "精细化工"]
+ACTIONS = ["开工建设", "竣工投产", "签约落户", "主体封顶", "设备调试", "试生产", "通过验收", "加快推进"]
+SENTENCES = [
+    "{place}{industry}项目总投资{money}亿元，占地{area}亩，建成后可实现年产值{value}亿元。",
+    "项目负责人介绍，目前已完成投资{percent}%，{month}月底前将完成全部厂房建设。",
+    "市领导强调，要坚持项目为王，强化要素保障，优化营商环境，推动项目早投产、早见效。",
+    "{place}将进一步完善基础设施配套，加快形成{industry}产业集群，为全市高质量发展注入新动能。",
+    "今年以来，全市共实施重大产业项目{count}个，完成投资{money}亿元，同比增长{percent}%。",
+    "各部门要压实责任、倒排工期，及时协调解决项目推进中的土地、资金、用工等问题。",
+    "据了解，该项目采用国内领先的生产工艺，达产后可新增就业岗位{jobs}个。",
+    "下一步，{place}将围绕{industry}产业链招大引强，持续提升产业能级。",
+]
+
+
+def article_text(rng: random.Random, place: str, industry: str) -> list[str]:
+    paras = []
+    for _ in range(rng.randint(4, 9)):
+        picks = rng.sample(SENTENCES, 3)
+        paras.append("".join(s.format(place=place, industry=industry, money=rng.randint(2, 90),
+                                      area=rng.randint(50, 900), value=rng.randint(5, 120),
+                                      percent=rng.randint(10, 95), month=rng.randint(1, 12),
+                                      count=rng.randint(20, 300), jobs=rng.randint(100, 3000)) for s in picks))
+    return paras
+
+
+CHROME_TOP = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}_泰兴市人民政府</title>
+<meta name="SiteName" content="泰兴市人民政府">{meta}<link rel="stylesheet" href="/css/style.css"></head><body>
+<div class="topbar"><span>欢迎访问泰兴市人民政府门户网站</span><a href="javascript:void(0)">繁體</a> |
+<a href="javascript:void(0)">无障碍浏览</a> | <a href="https://www.jiangsu.gov.cn/">江苏省人民政府</a></div>
+<div class="header"><a href="/" class="logo">泰兴市人民政府</a><form action="/search" method="get">
+<input type="text" name="q"><button type="submit">搜索</button></form></div>
+<div class="nav"><ul><li><a href="/">首页</a></li><li><a href="/xwzx/">新闻中心</a></li>
+<li><a href="/xwzx/xmjs/">项目建设</a></li><li><a href="/xwzx/zsyz/">招商引资</a></li>
+<li><a href="/xxgk/">政务公开</a></li><li><a href="/zwfw/">政务服务</a></li>
+<li><a href="/hdjl/">互动交流</a></li></ul></div>
+<div class="bread">当前位置：<a href="/">首页</a> &gt; <a href="/xwzx/">新闻中心</a> &gt;
+<a href="/xwzx/xmjs/">项目建设</a></div>
+<div class="main"><div class="content">"""
+CHROME_BOTTOM = """</div><div class="side"><div class="side-box"><h3>热点专题</h3><ul>
+<li><a href="/xwzx/xmjs/">重大项目建设</a></li><li><a href="/xwzx/zsyz/">招商引资在行动</a></li>
+<li><a href="/ztzl/yhyshj/">优化营商环境</a></li></ul></div><div class="side-box"><h3>便民服务</h3><ul>
+<li><a href="/bmfw/12345/">12345政务服务便民热线</a></li><li><a href="/bmfw/sbcx/">社保查询</a></li></ul></div>
+</div></div>
+<div class="footer"><p><a href="/">网站首页</a> | <a href="javascript:void(0)">设为首页</a> |
+<a href="javascript:void(0)">加入收藏</a></p>
+<p>版权所有：泰兴市人民政府　主办单位：泰兴市人民政府办公室　承办单位：泰兴市大数据管理局</p>
+<p>网站标识码：3212830001 苏ICP备05023456号-1 苏公网安备 32128302000123号</p>
+<p>联系电话：0523-87654321　地址：江苏省泰兴市国庆东路98号　建议使用1366×768分辨率浏览</p></div>
+</body></html>"""
+
+
+def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PAGE) -> list[dict]:
+    """Write the site under root; returns the manifest rows of the article pages."""
+    rng = random.Random(seed)
+    column = root / COLUMN.strip("/")
+    column.mkdir(parents=True)
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n", encoding="utf-8")
+    stories = []
+    for n in range(articles):
+        day = 1 + n * 3 // max(1, articles // 900)  # spread over ~2.5 years
+        year, doy = 2022 + day // 365, day % 365
+        month, mday = 1 + doy // 31 % 12, 1 + doy % 28
+        place, industry, action = rng.choice(PLACES), rng.choice(INDUSTRIES), rng.choice(ACTIONS)
+        title = f"{place}{industry}项目{action}（第{n + 1}期）"
+        path = f"{year}{month:02d}/t{year}{month:02d}{mday:02d}_{7_000_000 + n}.html"
+        stories.append((path, title, f"{year}-{month:02d}-{mday:02d}", article_text(rng, place, industry)))
+    stories.reverse()  # newest first on the list pages
+    manifest = []
+    for i, (path, title, date, paras) in enumerate(stories):
+        related = "".join(f'<li><a href="../{p}">{t}</a><span>{d}</span></li>'
+                          for p, t, d, _ in stories[i + 1:i + 6])
+        meta = (f'<meta name="ArticleTitle" content="{title}"><meta name="PubDate" content="{date} 09:30">'
+                '<meta name="ContentSource" content="泰兴市发展和改革委员会">')
+        body = "".join(f'<p style="text-indent: 2em;">{p}</p>' for p in paras)
+        page = (CHROME_TOP.format(title=title, meta=meta)
+                + f"""<div class="article"><h1>{title}</h1><div class="info"><span>发布时间：{date} 09:30</span>
+<span>来源：泰兴市发展和改革委员会</span><span>浏览次数：<span id="hits"></span></span>
+<span>【字体：<a href="javascript:doZoom(18)">大</a> <a href="javascript:doZoom(16)">中</a>
+<a href="javascript:doZoom(14)">小</a>】</span></div><div class="TRS_Editor">{body}</div>
+<div class="share">分享到：<a href="javascript:void(0)">微信</a> <a href="javascript:void(0)">微博</a></div>
+<div class="print"><a href="javascript:window.print()">【打印本页】</a>
+<a href="javascript:window.close()">【关闭窗口】</a></div>
+<div class="related"><h3>相关阅读</h3><ul>{related}</ul></div></div>""" + CHROME_BOTTOM)
+        target = column / path
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(page.encode("utf-8"))
+        manifest.append({"id": str(i), "page": str(target), "url": COLUMN + path,
+                         "content_type": "text/html; charset=utf-8"})
+    pages = (len(stories) + per_page - 1) // per_page
+    for k in range(pages):
+        items = "".join(f'<li><a href="./{p}" target="_blank">{t}</a><span>{d}</span></li>'
+                        for p, t, d, _ in stories[k * per_page:(k + 1) * per_page])
+        html = (CHROME_TOP.format(title="项目建设", meta="")
+                + f'<div class="list"><ul>{items}</ul></div><div class="page"><script>'
+                f'createPageHTML({pages}, {k}, "index", "html");</script></div>' + CHROME_BOTTOM)
+        (column / ("index.html" if k == 0 else f"index_{k}.html")).write_bytes(html.encode("utf-8"))
+    return manifest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------ bare Scrapy
+
+def bare_crawl(start_url: str, stats_out: str) -> None:
+    """The same links, nothing else: list pages -> articles + the next list page."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    article_link = re.compile(r'href="(\./\d{6}/t\d{8}_\d+\.html)"')
+    pager = re.compile(r"createPageHTML\((\d+),\s*(\d+)")
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            yield scrapy.Request(start_url, callback=self.parse_list)
+
+        def parse_list(self, response):
+            text = response.text
+            for href in article_link.findall(text):
+                yield scrapy.Request(response.urljoin(href), callback=self.parse_article)
+            m = pager.search(text)
+            if m and int(m.group(2)) + 1 < int(m.group(1)):
+                yield scrapy.Request(response.urljoin(f"index_{int(m.group(2)) + 1}.html"), callback=self.parse_list)
+
+        def parse_article(self, response):
+            return None
+
+    process = CrawlerProcess({
+        "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False, "ROBOTSTXT_OBEY": True, "LOG_LEVEL": "INFO",
+        "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
+        "USER_AGENT": "govbrief-bench",
+    })
+    crawler = process.create_crawler(Bare)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    Path(stats_out).write_text(json.dumps({"responses": stats.get("response_received_count", 0),
+                                           "elapsed": stats.get("elapsed_time_seconds")}, default=str))
+
+
+# ------------------------------------------------------------------ measuring processes
+
+def tree_rss_mb(root_pid: int) -> float:
+    """Resident memory of a process and all its descendants (MB), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str | None = None) -> dict:
+    """Run cmd; wall-clock, peak memory of its process tree before/after phase_marker in its log."""
+    started = time.monotonic()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stdout_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a pipe would fill up and block
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=stdout_file, stderr=subprocess.PIPE, text=True)
+    peaks = {"crawl": 0.0, "after": 0.0}
+    phase = {"name": "crawl", "at": None}
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if phase_marker and phase_marker in line and phase["name"] == "crawl":
+                phase["name"], phase["at"] = "after", time.monotonic() - started
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        rss = tree_rss_mb(proc.pid)
+        peaks[phase["name"]] = max(peaks[phase["name"]], rss)
+        time.sleep(0.1)
+    stdout_file.seek(0)
+    stdout = stdout_file.read()
+    stdout_file.close()
+    reader.join(5)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process and every child it waited for
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return {"seconds": round(time.monotonic() - started, 2), "cpu_s": round(cpu, 2),
+            "returncode": proc.returncode, "stdout": stdout,
+            "stderr_tail": "".join(lines[-20:]), "peak_crawl_mb": round(peaks["crawl"], 1),
+            "peak_after_mb": round(peaks["after"], 1), "crawl_phase_s": phase["at"], "log": lines}
+
+
+def responses_in_log(lines: list[str]) -> int:
+    for line in reversed(lines):
+        m = re.search(r"'response_received_count': (\d+)", line)
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+# ------------------------------------------------------------------ main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--per-page", type=int, default=PER_PAGE, help="article links per list page (50 for 50k)")
+    parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--skip-extract", action="store_true")
+    parser.add_argument("--extract-sample", type=int, default=1000, help="article pages for the extraction rate")
+    parser.add_argument("--workdir", help="keep the site and archive here (default: a temporary directory)")
+    parser.add_argument("--bare", nargs=2, metavar=("URL", "STATS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.bare:
+        bare_crawl(*args.bare)
+        return 0
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="govbrief-throughput-"))
+    work.mkdir(parents=True, exist_ok=True)
+    site = work / "site"
+    if site.exists():
+        shutil.rmtree(site)
+    manifest = build_site(site, args.articles, per_page=args.per_page)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    base = f"http://127.0.0.1:{port}"
+    cores = len(os.sched_getaffinity(0))
+    result: dict = {"articles": args.articles, "list_pages": (args.articles + args.per_page - 1) // args.per_page,
+                    "cores": cores, "command": " ".join(["bench/throughput_bench.py", *sys.argv[1:]])}
+    try:
+        if not args.skip_bare:
+            stats_file = work / "bare.json"
+            bare = run_measured([sys.executable, __file__, "--bare", f"{base}{COLUMN}index.html", str(stats_file)])
+            responses = json.loads(stats_file.read_text())["responses"]
+            result["bare"] = {"seconds": bare["seconds"], "cpu_s": bare["cpu_s"], "responses": responses,
+                              "pages_per_s": round(responses / bare["seconds"], 1),
+                              "peak_mb": bare["peak_crawl_mb"]}
+            print("bare scrapy:", result["bare"], flush=True)
+
+        sources = work / "sources.yml"
+        sources.write_text(f"""sources:
+  - id: bench-gov
+    name: 泰兴市人民政府
+    region: 江苏省泰兴市
+    start_urls: [{base}{COLUMN}index.html]
+    max_pages: {args.articles // args.per_page + 10}
+    max_articles: {args.articles + 10}
+""", encoding="utf-8")
+        db = work / "archive.db"
+        for leftover in work.glob("archive.db*"):
+            leftover.unlink()
+        commits_file = work / "commits.txt"
+        commits_file.unlink(missing_ok=True)
+        env = {**os.environ, "GOVBRIEF_COUNT_COMMITS": str(commits_file)}
+        crawl = run_measured([sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", str(db),
+                              "--delay", "0", "--log-level", "INFO"], env=env, phase_marker="Spider closed")
+        (work / "crawl.log").write_text("".join(crawl["log"]), encoding="utf-8")
+        if crawl["returncode"] != 0:
+            print(crawl["stdout"], crawl["stderr_tail"], file=sys.stderr)
+        responses = responses_in_log(crawl["log"])
+        import sqlite3
+
+        conn = sqlite3.connect(db)
+        articles = conn.execute("select count(*) from articles").fetchone()[0]
+        conn.close()
+        commits = sum(int(line.split()[1]) for line in commits_file.read_text().splitlines()) \
+            if commits_file.exists() else None
+        result["govbrief"] = {
+            "seconds": crawl["seconds"], "cpu_s": crawl["cpu_s"], "responses": responses, "articles": articles,
+            "pages_per_s": round(responses / crawl["seconds"], 1),
+            "pages_per_s_crawl_phase": round(responses / crawl["crawl_phase_s"], 1) if crawl["crawl_phase_s"] else None,
+            "peak_crawl_phase_mb": crawl["peak_crawl_mb"], "peak_after_mb": crawl["peak_after_mb"],
+            "peak_ratio": round(max(crawl["peak_crawl_mb"], crawl["peak_after_mb"]) / crawl["peak_crawl_mb"], 2),
+            "commits": commits, "commits_per_1000_articles": round(commits * 1000 / articles, 1)
+            if commits and articles else None,
+            "exit": crawl["returncode"],
+        }
+        print("govbrief crawl:", result["govbrief"], flush=True)
+
+        if not args.skip_extract:
+            sample = manifest[:args.extract_sample]
+            m_path, empty = work / "manifest.jsonl", work / "empty.jsonl"
+            m_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample), encoding="utf-8")
+            empty.write_text("", encoding="utf-8")
+            pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+            cmd = [*pin, sys.executable, "-m", "govbrief", "extract", "--manifest"]
+            startup = run_measured([*cmd, str(empty)])["seconds"]
+            extract = run_measured([*cmd, str(m_path)])
+            seconds = extract["seconds"] - startup
+            startup_cpu = run_measured([*cmd, str(empty)])["cpu_s"]
+            result["extract"] = {"pages": len(sample), "seconds": round(seconds, 2), "startup_s": startup,
+                                 "cpu_s": round(extract["cpu_s"] - startup_cpu, 2),
+                                 "pages_per_s": round(len(sample) / seconds, 1), "pinned": bool(pin)}
+            print("extract, one core:", result["extract"], flush=True)
+
+        if "bare" in result and "extract" in result:
+            bare_rate, extract_rate = result["bare"]["pages_per_s"], result["extract"]["pages_per_s"]
+            limit = min(bare_rate, cores / (1 / bare_rate + 1 / extract_rate))
+            result["cpu_limit_pages_per_s"] = round(limit, 1)
+            result["ratio"] = round(result["govbrief"]["pages_per_s"] / limit, 2)
+            # The same comparison in CPU time, which other people's jobs on a shared machine do not
+            # distort: the least a crawl can spend per page is bare Scrapy's CPU plus one extraction.
+            ideal = result["bare"]["cpu_s"] / result["bare"]["responses"] + \
+                result["extract"]["cpu_s"] / result["extract"]["pages"]
+            spent = result["govbrief"]["cpu_s"] / result["govbrief"]["responses"]
+            bare_ms = 1000 * result["bare"]["cpu_s"] / result["bare"]["responses"]
+            extract_ms = 1000 * result["extract"]["cpu_s"] / result["extract"]["pages"]
+            result["cpu_ms_per_page"] = {"bare": round(bare_ms, 2), "extract": round(extract_ms, 2),
+                                         "govbrief": round(1000 * spent, 2)}
+            result["cpu_ratio"] = round(ideal / spent, 2)
+            result["load_average"] = os.getloadavg()
+            print(f"CPU per page: {result['cpu_ms_per_page']}; bare + extract = {result['cpu_ratio']} x govbrief's; "
+                  f"load average {result['load_average']}", flush=True)
+            print(f"CPU limit min({bare_rate}, {cores}/(1/{bare_rate} + 1/{extract_rate})) = {limit:.1f} pages/s; "
+                  f"govbrief {result['govbrief']['pages_per_s']} = {result['ratio']} x the limit", flush=True)
+    finally:
+        server.terminate()
+        server.wait()
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

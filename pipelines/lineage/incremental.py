@@ -1,0 +1,302 @@
+"""Incremental repost lineage: new articles against persisted LSH state, memory bounded by the batch.
+
+`cluster_archive` (clusters.py) recomputes the clusters of the whole archive, with every article's
+sketch in memory: fine for `govbrief lineage`, but after every crawl its memory grows with the
+archive (553 MB at 5k articles, gigabytes at 100k). `update_lineage` does the same work only for
+articles it has not seen, `batch` at a time, against state kept in SQLite:
+
+  lineage_docs   article_id PK, n_shingles, n_fps, bands (16 bucket keys), fps (fingerprints), both
+                 as int64 blobs: what was indexed, so it can be taken out again exactly
+  lineage_bands  (band, bucket, article_id): the LSH band buckets of the one-permutation MinHash
+  lineage_fps    (fp, article_id): the containment fingerprints (1 shingle in 8)
+  lineage_dirty  article_id: written by triggers when an article's title or text changes, or it is
+                 deleted (re-check edits, re-extraction)
+
+For each batch, exactly as the full computation would pair them (clusters.py):
+  * LSH: a new article sharing a bucket with indexed articles is paired with the bucket's first
+    (lowest id) member - the star the full computation builds - else with the batch's first;
+  * containment: indexed articles sharing >= MIN_SHARED_FP fingerprints (each in at most DF_CAP
+    articles) and >= FP_RATIO of the smaller's, looked up through the fp index;
+  * pairs are verified on exact shingle sets (accept_pair) and joined with the clusters the
+    articles already belong to; touched clusters are rewritten with their canonical chosen again.
+A changed article takes its whole cluster out of the state; the members come back as new articles
+in the next batch, so the result is again what the full computation gives.
+
+Why not datasketch's MinHashLSH: its MinHash costs 3.3 ms per article against 0.1 ms for the numpy
+one-permutation sketch (docs/lineage.md), and its storage backends are Redis/Cassandra or a pickle of
+the whole index; band buckets in SQLite cost one indexed lookup per band and live in the archive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from pipelines.lineage.clusters import (
+    DF_CAP,
+    FP_RATIO,
+    LSH_BANDS,
+    MIN_SHARED_FP,
+    Doc,
+    _iter_rows,
+    _shingles_of,
+    _UnionFind,
+    accept_pair,
+    band_keys,
+    canonical_key,
+    containment_candidates,
+    ensure_lineage_schema,
+    pair_stats,
+    sketch_rows,
+)
+
+BATCH = 2000  # articles per step: bounds memory (sketches, texts of the batch and of touched clusters)
+
+
+def ensure_incremental_schema(db: sqlite_utils.Database) -> None:
+    """Migration 3: the persisted LSH state and the triggers that mark changed articles."""
+    ensure_lineage_schema(db)
+    db.execute("""CREATE TABLE IF NOT EXISTS lineage_docs (article_id INTEGER PRIMARY KEY,
+        n_shingles INTEGER NOT NULL, n_fps INTEGER NOT NULL, bands BLOB, fps BLOB)""")
+    db.execute("""CREATE TABLE IF NOT EXISTS lineage_bands (band INTEGER NOT NULL, bucket INTEGER NOT NULL,
+        article_id INTEGER NOT NULL, PRIMARY KEY (band, bucket, article_id)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE IF NOT EXISTS lineage_fps (fp INTEGER NOT NULL, article_id INTEGER NOT NULL,
+        PRIMARY KEY (fp, article_id)) WITHOUT ROWID""")
+    db.execute("CREATE TABLE IF NOT EXISTS lineage_dirty (article_id INTEGER PRIMARY KEY)")
+    db.execute("""CREATE TRIGGER IF NOT EXISTS lineage_dirty_au AFTER UPDATE OF title, text, text_simplified
+        ON articles WHEN old.title IS NOT new.title OR old.text IS NOT new.text
+                      OR old.text_simplified IS NOT new.text_simplified BEGIN
+          INSERT OR IGNORE INTO lineage_dirty(article_id) SELECT new.id
+            WHERE EXISTS (SELECT 1 FROM lineage_docs WHERE article_id = new.id);
+        END""")
+    db.execute("""CREATE TRIGGER IF NOT EXISTS lineage_dirty_ad AFTER DELETE ON articles BEGIN
+          INSERT OR IGNORE INTO lineage_dirty(article_id) SELECT old.id
+            WHERE EXISTS (SELECT 1 FROM lineage_docs WHERE article_id = old.id);
+        END""")
+
+
+def update_lineage(db: sqlite_utils.Database, *, batch: int = BATCH) -> dict[str, Any]:
+    """Cluster the articles the state has not seen (and re-cluster changed ones), batch by batch,
+    one transaction each. Idempotent; a kill loses at most the batch in progress."""
+    t0 = time.perf_counter()
+    ensure_incremental_schema(db)
+    articles = 0
+    while True:
+        with db.conn:
+            done = _step(db, batch)
+        if not done:
+            break
+        articles += done
+    row = db.execute("select count(*), coalesce(sum(size), 0), coalesce(max(size), 0) from clusters").fetchone()
+    return {"articles": articles, "clusters": row[0], "clustered_articles": row[1], "largest": row[2],
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+# ---------------------------------------------------------------- one batch
+
+
+def _step(db: sqlite_utils.Database, batch: int) -> int:
+    """Index one batch; returns how many articles it took (0: nothing left)."""
+    dirty = [r[0] for r in db.execute("select article_id from lineage_dirty limit ?", [batch])]
+    if dirty:
+        members = _dissolve(db, dirty)
+        for article_id in set(dirty) | members:
+            _unindex(db, article_id)
+        db.execute(f"delete from lineage_dirty where article_id in ({_marks(dirty)})", dirty)
+    ids = [r[0] for r in db.execute(
+        "select a.id from articles a left join lineage_docs d on d.article_id = a.id where d.article_id is null "
+        "order by a.id limit ?", [batch])]
+    if not ids:
+        return len(dirty)
+    rows = {r["id"]: r for r in _iter_rows(db, ids)}
+    docs, sketches, fps = sketch_rows(rows[i] for i in ids)
+    keys = band_keys(sketches).view(np.int64) if len(docs) else np.empty((0, LSH_BANDS), dtype=np.int64)
+    pairs = _band_pairs(db, docs, keys) + _fp_pairs(db, docs, fps)
+    _link(db, docs, pairs, rows)
+    _index(db, ids, docs, keys, fps)
+    return len(ids) + len(dirty)
+
+
+def _marks(values: Iterable[Any]) -> str:
+    return ",".join("?" * len(list(values)))
+
+
+def _dissolve(db: sqlite_utils.Database, article_ids: list[int]) -> set[int]:
+    """Remove the clusters these articles belong to; returns all their members."""
+    cluster_ids = [r[0] for r in db.execute(
+        f"select distinct cluster_id from article_clusters where article_id in ({_marks(article_ids)})", article_ids)]
+    if not cluster_ids:
+        return set()
+    members = {r[0] for r in db.execute(
+        f"select article_id from article_clusters where cluster_id in ({_marks(cluster_ids)})", cluster_ids)}
+    db.execute(f"delete from article_clusters where cluster_id in ({_marks(cluster_ids)})", cluster_ids)
+    db.execute(f"delete from clusters where id in ({_marks(cluster_ids)})", cluster_ids)
+    return members
+
+
+def _unindex(db: sqlite_utils.Database, article_id: int) -> None:
+    row = db.execute("select bands, fps from lineage_docs where article_id = ?", [article_id]).fetchone()
+    if row is None:
+        return
+    bands = np.frombuffer(row[0] or b"", dtype=np.int64)
+    db.conn.executemany("delete from lineage_bands where band = ? and bucket = ? and article_id = ?",
+                        [(band, int(key), article_id) for band, key in enumerate(bands)])
+    db.conn.executemany("delete from lineage_fps where fp = ? and article_id = ?",
+                        [(int(fp), article_id) for fp in np.frombuffer(row[1] or b"", dtype=np.int64)])
+    db.execute("delete from lineage_docs where article_id = ?", [article_id])
+
+
+def _index(db: sqlite_utils.Database, ids: list[int], docs: list[Doc], keys: np.ndarray,
+           fps: list[np.ndarray]) -> None:
+    sketched = {d.article_id: k for k, d in enumerate(docs)}
+    doc_rows, band_rows, fp_rows = [], [], []
+    for article_id in ids:
+        k = sketched.get(article_id)
+        if k is None:  # no text to compare: remembered, so it is not looked at again
+            doc_rows.append((article_id, 0, 0, None, None))
+            continue
+        f = fps[k].view(np.int64)
+        doc_rows.append((article_id, docs[k].n_shingles, len(f), keys[k].tobytes(), f.tobytes()))
+        band_rows.extend((band, int(key), article_id) for band, key in enumerate(keys[k]))
+        fp_rows.extend((int(fp), article_id) for fp in f)
+    db.conn.executemany("insert or replace into lineage_docs values (?, ?, ?, ?, ?)", doc_rows)
+    db.conn.executemany("insert or ignore into lineage_bands values (?, ?, ?)", band_rows)
+    db.conn.executemany("insert or ignore into lineage_fps values (?, ?)", fp_rows)
+
+
+# ---------------------------------------------------------------- candidates
+
+Pair = tuple[int, int]  # article ids
+
+
+def _band_pairs(db: sqlite_utils.Database, docs: list[Doc], keys: np.ndarray) -> list[Pair]:
+    """Each bucket is a star around its lowest article id, over the state and the batch together."""
+    db.execute("create temp table if not exists lineage_tmp_keys (k INTEGER, band INTEGER, bucket INTEGER)")
+    db.execute("delete from lineage_tmp_keys")
+    db.conn.executemany("insert into lineage_tmp_keys values (?, ?, ?)",
+                        [(k, band, int(key)) for k in range(len(docs)) for band, key in enumerate(keys[k])])
+    heads = {(k, band): head for k, band, head in db.execute(
+        """select t.k, t.band, min(b.article_id) from lineage_tmp_keys t
+           join lineage_bands b on b.band = t.band and b.bucket = t.bucket group by t.k, t.band""")}
+    db.execute("delete from lineage_tmp_keys")
+    pairs: list[Pair] = []
+    first_in_batch: dict[tuple[int, int], int] = {}
+    for k, doc in enumerate(docs):  # docs are in article id order
+        for band in range(LSH_BANDS):
+            head = heads.get((k, band))
+            if head is None:
+                head = first_in_batch.setdefault((band, int(keys[k, band])), doc.article_id)
+            if head != doc.article_id:
+                pairs.append((head, doc.article_id))
+    return pairs
+
+
+def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray]) -> list[Pair]:
+    """Containment candidates: within the batch, and against the indexed articles."""
+    if not docs:
+        return []
+    signed = [f.view(np.int64) for f in fps]
+    values = np.concatenate(signed) if signed else np.empty(0, dtype=np.int64)
+    owners = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(signed)])
+    db.execute("create temp table if not exists lineage_tmp_fps (k INTEGER, fp INTEGER)")
+    db.execute("delete from lineage_tmp_fps")
+    db.conn.executemany("insert into lineage_tmp_fps values (?, ?)", zip(owners.tolist(), values.tolist(),
+                                                                          strict=True))
+    indexed_df = dict(db.execute("""select t.fp, count(*) from (select distinct fp from lineage_tmp_fps) t
+                                    join lineage_fps f on f.fp = t.fp group by t.fp""").fetchall())
+    uniq, batch_df = np.unique(values, return_counts=True)
+    df = {int(v): int(c) + indexed_df.get(int(v), 0) for v, c in zip(uniq, batch_df, strict=True)}
+    common = {v for v, c in df.items() if c > DF_CAP}  # official boilerplate: no evidence of copying
+    if common:
+        db.conn.executemany("delete from lineage_tmp_fps where fp = ?", [(v,) for v in common])
+    pairs: list[Pair] = []
+    keep = np.array([int(v) not in common for v in values], dtype=bool) if common else np.ones(len(values), bool)
+    counts = np.array([len(f) for f in signed])
+    for i, j in containment_candidates(values[keep], owners[keep], counts).tolist():
+        pairs.append((docs[i].article_id, docs[j].article_id))
+    n_fps = {r[0]: r[1] for r in db.execute(
+        """select d.article_id, d.n_fps from lineage_docs d where d.article_id in
+           (select distinct f.article_id from lineage_tmp_fps t join lineage_fps f on f.fp = t.fp)""")}
+    for k, article_id, shared in db.execute(
+            """select t.k, f.article_id, count(*) from lineage_tmp_fps t join lineage_fps f on f.fp = t.fp
+               group by t.k, f.article_id having count(*) >= ?""", [MIN_SHARED_FP]).fetchall():
+        if shared >= MIN_SHARED_FP and shared >= FP_RATIO * min(counts[k], n_fps.get(article_id, 0)):
+            pairs.append((article_id, docs[k].article_id))
+    db.execute("delete from lineage_tmp_fps")
+    return pairs
+
+
+# ---------------------------------------------------------------- verification and clusters
+
+
+def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: dict[int, dict]) -> None:
+    """Verify the pairs, join them with existing clusters, rewrite the clusters they touch."""
+    from pipelines.lineage.clusters import _doc_of
+    from pipelines.store.storage import utc_now
+
+    known: dict[int, Doc] = {d.article_id: d for d in docs}
+    shingles: dict[int, np.ndarray] = {}
+
+    def load(ids: Iterable[int]) -> None:
+        missing = [i for i in ids if i not in shingles]
+        for row in (rows[i] for i in missing if i in rows):
+            shingles[row["id"]] = _shingles_of(row)
+        for row in _iter_rows(db, [i for i in missing if i not in rows]):
+            h = _shingles_of(row)
+            shingles[row["id"]] = h
+            known.setdefault(row["id"], _doc_of(row, len(h)))
+
+    pairs = sorted(set(pairs))
+    load({a for p in pairs for a in p})
+    accepted = []
+    for a, b in pairs:
+        if a in known and b in known:
+            c, jac = pair_stats(shingles[a], shingles[b])
+            if accept_pair(known[a], known[b], c, jac):
+                accepted.append((a, b))
+    if not accepted:
+        return
+    touched = sorted({a for p in accepted for a in p})
+    membership = dict(db.execute(
+        f"select article_id, cluster_id from article_clusters where article_id in ({_marks(touched)})", touched))
+    old_clusters = sorted(set(membership.values()))
+    members: dict[int, list[int]] = {}
+    if old_clusters:
+        for article_id, cluster_id in db.execute(
+                f"select article_id, cluster_id from article_clusters where cluster_id in ({_marks(old_clusters)})",
+                old_clusters):
+            members.setdefault(cluster_id, []).append(article_id)
+    nodes = sorted(set(touched) | {a for ms in members.values() for a in ms})
+    load(nodes)
+    index = {a: k for k, a in enumerate(nodes)}
+    uf = _UnionFind(len(nodes))
+    for ms in members.values():
+        for a in ms[1:]:
+            uf.union(index[ms[0]], index[a])
+    for a, b in accepted:
+        uf.union(index[a], index[b])
+    groups: dict[int, list[int]] = {}
+    for a in nodes:
+        groups.setdefault(uf.find(index[a]), []).append(a)
+    if old_clusters:
+        db.execute(f"delete from article_clusters where cluster_id in ({_marks(old_clusters)})", old_clusters)
+        db.execute(f"delete from clusters where id in ({_marks(old_clusters)})", old_clusters)
+    now = utc_now()
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda a: canonical_key(known[a]))
+        canon = group[0]
+        member_rows = [{"article_id": canon, "cluster_id": canon, "is_canonical": 1, "similarity": 1.0,
+                        "jaccard": 1.0, "evidence": "canonical"}]
+        for a in group[1:]:
+            c, jac = pair_stats(shingles[canon], shingles[a])
+            member_rows.append({"article_id": a, "cluster_id": canon, "is_canonical": 0,
+                                "similarity": round(c, 4), "jaccard": round(jac, 4),
+                                "evidence": accept_pair(known[canon], known[a], c, jac) or "linked"})
+        db["clusters"].insert({"id": canon, "canonical_article_id": canon, "size": len(group), "updated_at": now})
+        db["article_clusters"].insert_all(member_rows)

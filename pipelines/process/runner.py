@@ -1,0 +1,257 @@
+"""Processing on every core: waiting captures → worker processes → one writer, batched.
+
+    Processor(db_path).run(until)   used by the crawl (until: set when capture has finished),
+                                    `govbrief process` (until=None: drain what waits, then stop)
+    Processor(db_path).reextract()  `govbrief reextract`: every article again from its capture
+
+The thread that calls run() owns one SQLite connection and is the only writer of processing
+results; `process_capture` (pipelines.process.steps) runs in a ProcessPoolExecutor with one worker
+per CPU. At most `workers * IN_FLIGHT_PER_WORKER` captures are in memory at once, so memory is
+bounded by that window, not by the archive. Results are written with `store_processed`, one
+transaction per BATCH_SIZE results or BATCH_SECONDS, whichever comes first.
+
+Why processes and not threads: extraction is Python (lxml, trafilatura, our rules) and holds the GIL.
+Why spawn: the crawl process holds SQLite connections and the run lock; a forked child would share
+them. Workers exit on their own when the process that started them dies (kill -9 included).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.process.pending import latest_article_captures, tasks_of, waiting_captures
+from pipelines.process.steps import CaptureTask, ProcessedCapture, process_capture
+from pipelines.process.write import Written, store_processed
+from pipelines.store import storage
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100  # results per transaction (the capture path commits every 50 captures)
+BATCH_SECONDS = 2.0  # ... or this long after the first result of a batch arrived
+IN_FLIGHT_PER_WORKER = 16  # enough queued work that no worker idles while the writer writes
+CHUNK = 8  # captures per task sent to a worker: per-task IPC costs ~1 ms, a page ~5 ms
+IDLE_POLL_SECONDS = 0.25  # how often a crawl's processor looks for newly stored captures
+
+
+@dataclass
+class ProcessStats:
+    """Per source: articles_new, articles_updated, articles_empty, processing_errors; and totals."""
+
+    by_source: dict[str | None, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    captures: int = 0
+    changed: int = 0
+    batches: int = 0
+    storage_error: str | None = None
+
+    def add(self, written: Written) -> None:
+        counts = self.by_source[written.source_id]
+        self.captures += 1
+        self.changed += written.changed
+        if written.article_id is None:
+            counts["processing_errors" if (written.error or "").startswith("processing failed") else
+                   "articles_empty"] += 1
+        else:
+            counts["articles_new" if written.created else "articles_updated"] += 1
+
+    def total(self, key: str) -> int:
+        return sum(c[key] for c in self.by_source.values())
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and exit when the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Processor:
+    """Feeds captures to `process_capture` in worker processes and writes the results in batches.
+
+    workers=0 processes in the calling thread (no pool): same results, for small jobs and tests.
+    on_failure(exc) is called once, from this thread, when the archive cannot be written."""
+
+    def __init__(self, db_path: str | Path, *, workers: int | None = None, batch_size: int = BATCH_SIZE,
+                 batch_seconds: float = BATCH_SECONDS,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+        self.db_path = str(db_path)
+        self.workers = default_workers() if workers is None else workers
+        self.batch_size, self.batch_seconds = batch_size, batch_seconds
+        self.on_failure = on_failure
+        self.stats = ProcessStats()
+        self._pool: ProcessPoolExecutor | None = None
+
+    # ---------------------------------------------------------------- public
+
+    def run(self, until: threading.Event | None = None) -> ProcessStats:
+        """Process waiting captures. until=None: stop when none waits; else keep looking for new ones
+        until the event is set, then process what is left and stop."""
+        db = storage.open_db(self.db_path)
+        try:
+            cursor = 0
+
+            def feed(room: int) -> Iterable[CaptureTask]:
+                nonlocal cursor
+                rows = waiting_captures(db, cursor, room)
+                if rows:
+                    cursor = rows[-1]["id"]
+                return tasks_of(db, rows)
+
+            def idle() -> bool:  # True: stop; False: wait for more captures
+                if until is None:
+                    return True
+                if until.is_set():
+                    return not waiting_captures(db, cursor, 1)  # a last look after capture finished
+                time.sleep(IDLE_POLL_SECONDS)
+                return False
+
+            self._loop(db, feed, idle, record_errors=True)
+        finally:
+            self._close_pool()
+            db.close()
+        return self.stats
+
+    def reextract(self) -> ProcessStats:
+        """Every article again from the capture it was last extracted from. Streams: flat memory."""
+        db = storage.open_db(self.db_path)
+        reader = storage.open_db(self.db_path)  # a second connection: the writer commits meanwhile
+        try:
+            rows = latest_article_captures(reader)
+
+            def feed(room: int) -> Iterable[CaptureTask]:
+                chunk = []
+                for row in rows:
+                    chunk.append(row)
+                    if len(chunk) >= room:
+                        break
+                return tasks_of(reader, chunk)
+
+            self._loop(db, feed, lambda: True, record_errors=False)
+        finally:
+            self._close_pool()
+            reader.close()
+            db.close()
+        return self.stats
+
+    # ---------------------------------------------------------------- the loop
+
+    def _loop(self, db, feed: Callable[[int], Iterable[CaptureTask]], idle: Callable[[], bool], *,
+              record_errors: bool) -> None:
+        window = max(1, self.workers) * IN_FLIGHT_PER_WORKER
+        inflight: dict[Future, list[CaptureTask]] = {}
+        ready: list[ProcessedCapture] = []
+        first_ready = 0.0
+        while self.stats.storage_error is None:
+            fed = 0
+            queued = sum(len(tasks) for tasks in inflight.values())
+            if queued < window:
+                tasks = list(feed(window - queued))
+                self._submit(tasks, inflight, ready)
+                fed = len(tasks)
+            if ready and not first_ready:
+                first_ready = time.monotonic()
+            done = self._collect(inflight, timeout=0.05 if ready else 0.2)
+            if done and not ready:
+                first_ready = time.monotonic()
+            ready.extend(done)
+            due = ready and (len(ready) >= self.batch_size or not inflight
+                             or time.monotonic() - first_ready >= self.batch_seconds)
+            if due:
+                batch, ready, first_ready = ready[:self.batch_size], ready[self.batch_size:], 0.0
+                self._write(db, batch, record_errors=record_errors)
+                continue
+            if not fed and not inflight and not ready and idle():
+                return
+
+    def _submit(self, tasks: list[CaptureTask], inflight: dict, ready: list[ProcessedCapture]) -> None:
+        if self.workers == 0:
+            ready.extend(process_captures(tasks))
+            return
+        for k in range(0, len(tasks), CHUNK):
+            chunk = tasks[k:k + CHUNK]
+            inflight[self._pool_or_start().submit(process_captures, chunk)] = chunk
+
+    def _collect(self, inflight: dict, timeout: float) -> list[ProcessedCapture]:
+        if not inflight:
+            return []
+        done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        results = []
+        for future in done:
+            chunk = inflight.pop(future)
+            try:
+                results.extend(future.result())
+            except BrokenProcessPool as exc:  # a worker died (OOM killer): start a fresh pool
+                logger.error("processing worker died (%s); restarting the pool", exc)
+                self._close_pool()
+                results.extend(_failed(task, f"processing failed: worker died ({exc})") for task in chunk)
+            except Exception as exc:  # process_capture catches its own errors; this is pickling etc.
+                results.extend(_failed(task, f"processing failed: {exc!r}"[:500]) for task in chunk)
+        return results
+
+    def _write(self, db, batch: list[ProcessedCapture], *, record_errors: bool) -> None:
+        """Write one batch in one transaction; a failing archive stops processing (captures wait)."""
+        try:
+            written = store_processed(db, batch, record_errors=record_errors)
+        except Exception as exc:
+            if not storage.is_storage_failure(exc):
+                raise
+            self.stats.storage_error = f"{self.db_path}: cannot write the archive ({exc})"
+            logger.error("%s; processing stops (captures stay waiting for the next run)", self.stats.storage_error)
+            if self.on_failure is not None:
+                self.on_failure(exc)
+            return
+        self.stats.batches += 1
+        for w in written:
+            self.stats.add(w)
+
+    def _pool_or_start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
+                                             initargs=(os.getpid(),))
+        return self._pool
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:
+    """One worker task: a few captures (per-task IPC costs more than one small page)."""
+    return [process_capture(task) for task in tasks]
+
+
+def _failed(task: CaptureTask, error: str) -> ProcessedCapture:
+    return ProcessedCapture(capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
+                            headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id,
+                            run_id=task.run_id, host=task.host, error=error)
+
+
+def process_waiting(db_path: str | Path, *, workers: int | None = None,
+                    until: threading.Event | None = None) -> ProcessStats:
+    """`govbrief process`: process every capture that waits (see Processor.run)."""
+    return Processor(db_path, workers=workers).run(until)
+

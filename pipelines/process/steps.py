@@ -1,0 +1,176 @@
+"""Processing of one capture: a pure function, run in worker processes (pipelines.process.runner).
+
+    process_capture(task) -> ProcessedCapture
+
+It reads nothing and writes nothing: the task carries the raw capture (gzip body as stored), the later
+pages of a multi-page article and the source's region; the result carries everything the writer
+(`pipelines.process.write.store_processed`) puts in the archive. That is what lets it run on every core
+and be repeated safely (same task, same result: extraction learns nothing per site, see
+docs/extraction.md#determinism).
+
+Steps, in order: is the response an article at all (`not_an_article`) → the article
+(pipelines.extract) → the later pages' text joined (`join_parts`) → the facts (pipelines.facts).
+Adding a step (entities, ...): compute it here from the article, add a field to ProcessedCapture, and
+write it in store_processed, in the same transaction as the article.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from pipelines.extract.article import Article, extract_article
+from pipelines.facts import extract_facts
+from pipelines.urls import looks_like_article_url, looks_like_list_url
+
+
+@dataclass
+class PartTask:
+    """A later page of a multi-page article (t…_1.html …), as stored."""
+
+    url: str
+    content_type: str | None
+    body: bytes
+    body_encoding: str | None
+
+    def raw_body(self) -> bytes:
+        return gzip.decompress(self.body) if self.body_encoding == "gzip" else self.body
+
+
+@dataclass
+class CaptureTask:
+    """A stored capture and what processing it needs, picklable for a worker process."""
+
+    capture_id: int
+    url: str  # as requested: the article's identity
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes  # as stored (body_encoding says how)
+    body_encoding: str | None
+    fetched_at: str
+    source_id: str | None
+    run_id: int | None
+    region: str | None = None  # the source's region: facts resolve places against it
+    parts: tuple[PartTask, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], *, region: str | None = None,
+                 parts: tuple[PartTask, ...] = ()) -> CaptureTask:
+        """From a `captures` row (pipelines.process.pending.CAPTURE_COLUMNS)."""
+        return cls(capture_id=row["id"], url=row["url"], final_url=row["final_url"] or row["url"],
+                   status=row["status"], headers=json.loads(row["headers"] or "{}"), body=row["body"] or b"",
+                   body_encoding=row["body_encoding"], fetched_at=row["fetched_at"], source_id=row["source_id"],
+                   run_id=row["run_id"], region=region, parts=parts)
+
+    @property
+    def host(self) -> str:
+        return host_of(self.final_url or self.url)
+
+    @property
+    def content_type(self) -> str | None:
+        return content_type_of(self.headers)
+
+    def raw_body(self) -> bytes:
+        return gzip.decompress(self.body) if self.body_encoding == "gzip" else self.body
+
+
+@dataclass
+class ProcessedCapture:
+    """What one capture gives: the article and its facts (article None: the page holds no article
+    text, or is no article at all: `refusal` says why), or the error that stopped processing."""
+
+    capture_id: int
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    fetched_at: str
+    source_id: str | None
+    run_id: int | None
+    host: str
+    article: dict | None = None  # pipelines.extract.article.Article.as_dict()
+    facts: list[dict] = field(default_factory=list)  # pipelines.facts.extract_facts of the article
+    refusal: str | None = None  # not an article: not HTML, or a soft 404 (see not_an_article)
+    error: str | None = None
+    head: bytes = field(default=b"", repr=False)  # start of the body, to say why a page gave no article
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def content_type_of(headers: dict[str, str]) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+
+
+_INDEX_PAGES = ("index.html", "index.htm", "index.shtml", "default.html", "default.htm")
+
+
+def not_an_article(url: str, final_url: str | None, content_type: str | None, body: bytes) -> str | None:
+    """Why a fetched response can never be an article row, or None.
+
+    - not HTML: a PDF, spreadsheet or archive served where an article link pointed (attachments are
+      archived as such, never as articles); HTML is recognised by its Content-Type, or by its first
+      bytes when the header is missing or generic;
+    - a soft 404: the article URL redirected to the site's home page or to a list page (deleted
+      articles on most CMS), recorded as dead rather than archived as an article."""
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    head = body[:1024].lstrip().lower()
+    sniffed_html = head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head
+    if content_type and "html" not in content_type and not (
+            content_type in ("application/octet-stream", "text/plain") and sniffed_html):
+        return f"not an article: {content_type} response"
+    if not content_type and not sniffed_html:
+        return "not an article: not HTML"
+    final = final_url or url
+    if final != url:
+        path = urlsplit(final).path
+        if path in ("", "/") or path.rsplit("/", 1)[-1].lower() in _INDEX_PAGES:
+            if not looks_like_article_url(final):
+                return f"soft 404: redirected to the home or column page {final}"
+        elif looks_like_list_url(final) and not looks_like_article_url(final):
+            return f"soft 404: redirected to a list page {final}"
+    return None
+
+
+def join_parts(article: Article, later_pages: list[Article | None]) -> None:
+    """One article from the pages of a multi-page article: texts joined in page order."""
+    pages = [page for page in later_pages if page is not None and page.text]
+    if not pages:
+        return
+    article.text = "\n\n".join([article.text, *(page.text for page in pages)])
+    if article.text_simplified is not None:
+        article.text_simplified = "\n\n".join(
+            [article.text_simplified, *((page.text_simplified or page.text) for page in pages)])
+
+
+def process_capture(task: CaptureTask) -> ProcessedCapture:
+    """Decide whether the response is an article, extract it (joining its later pages), find its facts."""
+    result = ProcessedCapture(
+        capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
+        headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id, run_id=task.run_id,
+        host=task.host,
+    )
+    try:
+        body = task.raw_body()
+        result.refusal = not_an_article(task.url, task.final_url, task.content_type, body)
+        if result.refusal:
+            return result
+        article = extract_article(body, task.final_url or task.url, task.content_type)
+        if article is None:
+            result.head = body[:200_000]
+            return result
+        if task.parts:
+            join_parts(article, [extract_article(part.raw_body(), part.url, part.content_type)
+                                 for part in task.parts])
+        article.url = task.url  # the article is keyed by the URL we asked for, not the redirect target
+        result.article = article.as_dict()
+        result.facts = extract_facts(article.text, article.published, task.region)
+    except Exception as exc:  # one odd page must never stop processing: the writer records it
+        result.error = f"processing failed: {exc!r}"[:500]
+        result.article, result.facts = None, []
+    return result

@@ -1,0 +1,91 @@
+"""The one writer of processing results: `store_processed(db, results)`, one transaction per batch.
+
+For every ProcessedCapture (pipelines.process.steps), in capture order:
+  * the article is upserted (search index included) and its facts replaced (pipelines.facts.store),
+    and its frontier row is done; or, without article text (or not an article at all: not HTML, a soft
+    404), the reason lands in fetch_errors (category no_article) and the frontier row is failed with a
+    backoff, so a later run looks at the URL again, not every night;
+  * the capture is marked processed: in the same transaction, so a kill -9 leaves every capture
+    either fully written or still waiting, never half.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from pipelines.facts.store import store_facts
+from pipelines.process.pending import mark_processed
+from pipelines.process.steps import ProcessedCapture
+from pipelines.store import frontier, storage
+
+
+@dataclass
+class Written:
+    capture_id: int
+    source_id: str | None
+    article_id: int | None = None
+    created: bool = False
+    changed: bool = False  # title, text or date differ from the row before (re-extraction)
+    error: str | None = None  # processing failed, "no article text ...", or why it is no article
+
+
+def store_processed(db: sqlite_utils.Database, results: list[ProcessedCapture], *, record_errors: bool = True,
+                    regions: dict[str | None, str | None] | None = None) -> list[Written]:
+    """Write a batch of processing results in one transaction (see the module docstring).
+
+    record_errors=False (re-extraction of the whole archive): pages without text are neither logged as
+    failures nor touch the frontier. regions: source id -> region, over the `sources` table's."""
+    regions = {r["id"]: r["region"] for r in db.query("select id, region from sources")} | (regions or {})
+    now = storage.utc_now()
+    with db.conn:
+        return [_write_one(db, result, regions, now, record_errors)
+                for result in sorted(results, key=lambda r: r.capture_id)]
+
+
+def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dict, now: str,
+               record_errors: bool) -> Written:
+    out = Written(result.capture_id, result.source_id)
+    with db.conn:  # a savepoint: a row SQLite refuses undoes this capture only
+        if result.article is None:
+            out.error = result.refusal or result.error or empty_reason(result)
+            already = db.execute("select 1 from fetch_errors where url = ? and run_id is ? and reason = ?",
+                                 [result.url, result.run_id, out.error]).fetchone()
+            if record_errors and not already:  # a capture processed twice is recorded once
+                category = None if out.error.startswith("processing failed") else "no_article"
+                storage.record_fetch_errors(db, result.run_id, [{
+                    "source_id": result.source_id, "url": result.url, "kind": "article", "reason": out.error,
+                    "status": result.status, "category": category}])
+            if record_errors and result.source_id is not None:
+                # fetched fine but no article: dead, looked at again on a backoff (a processing failure
+                # is a bug of ours: retried by the next run)
+                frontier.mark_failed(db, result.source_id, result.url, "article", out.error,
+                                     permanent=not out.error.startswith("processing failed"))
+        else:
+            row = storage.article_row(result.article, source_id=result.source_id,
+                                      region=regions.get(result.source_id), capture_id=result.capture_id,
+                                      fetched_at=result.fetched_at)
+            before = next(db.query("select title, text, published from articles where url = ?", [row["url"]]),
+                          None)
+            out.article_id, out.created = storage.upsert_article(db, row)
+            out.changed = before != {"title": row["title"], "text": row["text"], "published": row["published"]}
+            store_facts(db, out.article_id, result.facts)
+            if record_errors and result.source_id is not None:
+                frontier.mark_done(db, result.source_id, [result.url])
+        mark_processed(db, result.capture_id, now)
+    return out
+
+
+def empty_reason(result: ProcessedCapture) -> str:
+    """Why a fetched page gave no article: an anti-bot challenge served with 200 says so."""
+    try:
+        from pipelines.recheck import policy as recheck
+
+        verdict = recheck.classify_response(result.status, result.headers, result.head,
+                                            url=result.url, final_url=result.final_url)
+    except Exception:  # classification is a nicety (odd bytes): the fact stays
+        return "no article text"
+    if verdict.state == recheck.CHALLENGE:
+        return f"no article text: anti-bot challenge page ({verdict.detail or verdict.reason})"
+    return "no article text"

@@ -1,0 +1,108 @@
+"""Numbered migrations on real archive files: an archive of every earlier schema reaches today's.
+
+tests/fixtures/archive_v1.sql is the frozen schema (and a few rows) of a version-1 archive, as the
+code before numbered migrations made it. Writers (process, crawl) migrate it under the run lock;
+read-only commands (export-warc) read it as it is and never write a byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.search.search_index import search_ids
+from pipelines.store import migrations, storage
+
+REPO = Path(__file__).resolve().parent.parent
+V1_SQL = REPO / "tests" / "fixtures" / "archive_v1.sql"
+
+
+def build_v1(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SQL.read_text(encoding="utf-8"))
+    conn.close()
+    return path
+
+
+def govbrief(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "govbrief", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def user_version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("pragma user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_fixture_is_a_version_1_archive_without_processing_columns(tmp_path):
+    db = build_v1(tmp_path / "v1.db")
+    assert user_version(db) == 1
+    columns = {r[1] for r in sqlite3.connect(db).execute("pragma table_info(captures)")}
+    assert "processed_at" not in columns and "kind" not in columns
+
+
+def test_every_migration_runs_in_order_on_a_v1_archive(tmp_path):
+    db = storage.open_db(build_v1(tmp_path / "v1.db"))
+    assert [m.number for m in migrations.pending(db)] == list(range(2, migrations.SCHEMA_VERSION + 1))
+    applied = migrations.migrate(db)
+    assert applied == list(range(2, migrations.SCHEMA_VERSION + 1))
+    assert migrations.schema_version(db) == migrations.SCHEMA_VERSION
+    # captures of a v1 archive were processed when stored: none waits now
+    assert db.execute("select count(*) from captures where processed_at is null").fetchone()[0] == 0
+    # the search index was rebuilt from the v1 articles
+    assert len(search_ids(db, "农业")) == 1 and len(search_ids(db, "项目")) >= 1
+    assert migrations.migrate(db) == []  # idempotent
+    db.close()
+
+
+def test_read_only_command_never_migrates_an_old_archive(tmp_path):
+    db = build_v1(tmp_path / "v1.db")
+    before = digest(db)
+    result = govbrief("export-warc", "--db", str(db), "--out", str(tmp_path / "out.warc.gz"))
+    assert result.returncode == 0, result.stderr
+    assert "2 captures" in result.stdout
+    assert digest(db) == before and user_version(db) == 1
+
+
+def test_writer_command_migrates_an_old_archive_instead_of_failing(tmp_path):
+    db = build_v1(tmp_path / "v1.db")
+    result = govbrief("process", "--db", str(db), "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    assert "processed 0 captures" in result.stdout  # nothing waited: v1 processed inline
+    assert user_version(db) == migrations.SCHEMA_VERSION
+    result = govbrief("reextract", "--db", str(db), "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    assert "re-extracted 2 articles" in result.stdout and "0 changed" in result.stdout
+
+
+def test_an_archive_newer_than_the_code_is_refused_by_readers_and_writers(tmp_path):
+    db = build_v1(tmp_path / "v1.db")
+    conn = sqlite3.connect(db)
+    conn.execute(f"pragma user_version = {migrations.SCHEMA_VERSION + 1}")
+    conn.close()
+    before = digest(db)
+    for args in (["export-warc", "--db", str(db), "--out", str(tmp_path / "x.warc.gz")],
+                 ["process", "--db", str(db)]):
+        result = govbrief(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "newer than this govbrief knows" in result.stderr, result.stderr
+    assert digest(db) == before
+
+
+@pytest.mark.parametrize("number", [m.number for m in migrations.MIGRATIONS])
+def test_migrations_are_numbered_in_order(number):
+    numbers = [m.number for m in migrations.MIGRATIONS]
+    assert numbers == sorted(set(numbers)) and numbers[0] == 1
+    assert number in numbers

@@ -1,0 +1,107 @@
+"""Capture and processing apart, on real crawls: captures first, articles by `govbrief process`.
+
+A crawl with GOVBRIEF_PROCESS=0 only stores captures (what the reactor thread does in every crawl);
+`govbrief process` turns the waiting captures into articles with worker processes; processing a
+capture again (or re-extracting everything) gives the same rows and records nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from faultserver import start_fault_web  # noqa: E402
+from support import rows, run_crawl  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+ARTICLE_COLUMNS = "id, url, title, text, published, capture_id, source_id, region, first_fetched"
+
+
+def govbrief(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "govbrief", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=180)
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory):
+    """A 3-page column of 30 articles crawled with processing off, then crawled again."""
+    tmp = tmp_path_factory.mktemp("process")
+    with start_fault_web() as web:
+        web.big_pages, web.per_page = 3, 10
+        sources, db = web.write_sources(tmp / "sources.yml", faulty=False, trap=False, wide=False, big=True), \
+            tmp / "archive.db"
+        first = run_crawl(sources, db, "-s", "GOVBRIEF_PROCESS=0")
+        waiting = rows(db, "select count(*) n from captures where processed_at is null")[0]["n"]
+        articles_after_capture = rows(db, "select count(*) n from articles")[0]["n"]
+        hits = web.hit_counts()
+        second = run_crawl(sources, db, "-s", "GOVBRIEF_PROCESS=0")
+        refetched = sum(n for p, n in (web.hit_counts() - hits).items() if p.startswith("/big/a/"))
+        yield {"db": db, "first": first, "second": second, "waiting": waiting, "refetched": refetched,
+               "articles_after_capture": articles_after_capture, "urls": set(web.big_urls())}
+
+
+def test_capture_only_crawl_stores_captures_and_no_article(captured):
+    assert captured["first"].returncode == 0, captured["first"].stdout + captured["first"].stderr[-2000:]
+    assert captured["waiting"] == 30 and captured["articles_after_capture"] == 0
+    # a stored capture is known: the next run does not fetch the article again
+    assert captured["second"].returncode == 0, captured["second"].stdout
+    assert captured["refetched"] == 0
+
+
+def test_process_turns_waiting_captures_into_articles_once(captured):
+    db = captured["db"]
+    result = govbrief("process", "--db", str(db), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "processed 30 captures: 30 new articles" in result.stdout, result.stdout
+    assert {r["url"] for r in rows(db, "select url from articles")} == captured["urls"]
+    assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 0
+    again = govbrief("process", "--db", str(db))
+    assert "processed 0 captures" in again.stdout, again.stdout
+    # the articles are searchable: the index was written in the same transactions
+    conn = sqlite3.connect(db)
+    from pipelines.search.search_index import search_ids
+
+    assert len(search_ids(conn, "项目建设进展")) == 30
+    conn.close()
+
+
+def test_processing_a_capture_twice_gives_the_same_rows(captured):
+    db = captured["db"]
+    if not rows(db, "select count(*) n from articles")[0]["n"]:
+        govbrief("process", "--db", str(db), "--workers", "0")
+    before = rows(db, f"select {ARTICLE_COLUMNS} from articles order by id")
+    errors_before = rows(db, "select count(*) n from fetch_errors")[0]["n"]
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("update captures set processed_at = null")  # as if every capture were new again
+    conn.close()
+    result = govbrief("process", "--db", str(db), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "0 new articles, 30 updated" in result.stdout, result.stdout
+    assert rows(db, f"select {ARTICLE_COLUMNS} from articles order by id") == before
+    assert rows(db, "select count(*) n from fetch_errors")[0]["n"] == errors_before
+    result = govbrief("reextract", "--db", str(db))
+    assert result.returncode == 0 and "re-extracted 30 articles" in result.stdout and "0 changed" in result.stdout
+    assert rows(db, f"select {ARTICLE_COLUMNS} from articles order by id") == before
+
+
+def test_crawl_with_processing_counts_each_article_once(tmp_path):
+    with start_fault_web() as web:
+        web.big_pages, web.per_page = 2, 10
+        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        db = tmp_path / "archive.db"
+        result = run_crawl(sources, db)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "new articles 20" in result.stdout
+    [run] = rows(db, "select stats, articles_new, errors from crawl_runs")
+    stats = json.loads(run["stats"])["big"]
+    assert stats["article_ok"] == 20 and stats["articles_new"] == 20 and run["errors"] == 0
+    assert not any(key.endswith("_failed") for key in stats)
+    assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 0
+    assert rows(db, "select count(*) n from crawl_frontier")[0]["n"] == 0
