@@ -19,16 +19,21 @@ def store(db, c: Capture) -> int:
     return storage.insert_capture(db, c, run_id=1, kind="article")
 
 
+def fresh_archive(tmp_path):
+    path = tmp_path / "archive.db"
+    db = storage.open_db(path)
+    storage.ensure_schema(db)
+    db.close()
+    return path
+
+
 def refuse(db) -> None:
     db.execute("insert into sources (id) values ('dup')")
     db.execute("insert into sources (id) values ('dup')")  # IntegrityError: this write only is undone
 
 
 def test_writes_land_in_order_one_transaction_per_50_captures(tmp_path):
-    path = tmp_path / "archive.db"
-    db = storage.open_db(path)
-    storage.ensure_schema(db)
-    db.close()
+    path = fresh_archive(tmp_path)
     committed = []
     writer = BatchWriter(path, on_commit=lambda: committed.append(1)).start()
     for n in range(120):
@@ -47,10 +52,7 @@ def test_writes_land_in_order_one_transaction_per_50_captures(tmp_path):
 
 
 def test_a_failing_archive_stops_the_writer_and_keeps_what_was_committed(tmp_path):
-    path = tmp_path / "archive.db"
-    db = storage.open_db(path)
-    storage.ensure_schema(db)
-    db.close()
+    path = fresh_archive(tmp_path)
     failures = []
     writer = BatchWriter(path, on_failure=failures.append).start()
     for n in range(50):
