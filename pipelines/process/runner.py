@@ -111,6 +111,7 @@ class Processor:
         db = storage.open_db(self.db_path)
         try:
             cursor = 0
+            self._warm_up()
 
             def feed(room: int) -> Iterable[CaptureTask]:
                 nonlocal cursor
@@ -226,6 +227,13 @@ class Processor:
         for w in written:
             self.stats.add(w)
 
+    def _warm_up(self) -> None:
+        """Start the workers now: they load the extraction libraries while the crawl starts."""
+        if self.workers > 0:
+            pool = self._pool_or_start()
+            for _ in range(self.workers):
+                pool.submit(_loaded)
+
     def _pool_or_start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context("spawn")
@@ -237,6 +245,11 @@ class Processor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _loaded() -> bool:
+    """A worker's first task: unpickling it imports this module, hence the whole extraction stack."""
+    return True
 
 
 def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:

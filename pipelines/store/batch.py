@@ -94,7 +94,8 @@ class BatchWriter:
                 full = counted >= self.max_items or (batch and time.monotonic() - started >= self.max_seconds)
                 if batch and (full or item is _STOP):
                     if not self._commit(db, batch):
-                        self._drain()
+                        if item is not _STOP:  # close() has not been called yet: wait for it
+                            self._drain()
                         return
                     batch, counted = [], 0
                 if item is _STOP:
