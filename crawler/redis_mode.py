@@ -335,11 +335,18 @@ class SharedPolitenessMiddleware:
         if delay <= 0:
             return None
         wait = self.worker.state.lease(urlsplit(request.url).hostname or "", delay)
-        if wait > 0:
-            from crawler.middlewares import _sleep
-
+        if wait > 0:  # this request only: the others (other hosts) go on meanwhile
             await _sleep(wait)
         return None
+
+
+async def _sleep(seconds: float) -> None:
+    """Wait on the reactor (works with the asyncio and the default Twisted reactor)."""
+    from scrapy.utils.defer import maybe_deferred_to_future
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
 # ---------------------------------------------------------------- captures to the queue

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
-from pipelines.store import storage
+from pipelines.store import frontier, storage
 from pipelines.store.batch import BatchWriter
 from pipelines.store.storage import Capture
 
@@ -39,7 +40,7 @@ def test_writes_land_in_order_one_transaction_per_50_captures(tmp_path):
     for n in range(120):
         writer.submit(store, capture(n), counts=True)
         if n == 60:
-            writer.submit(storage.frontier_add, "a", "article", [capture(999).url])
+            writer.submit(functools.partial(frontier.queue, articles=[capture(999).url]), "a")
             writer.submit(refuse)
     assert writer.close() is None
     conn = sqlite3.connect(path)

@@ -58,8 +58,9 @@ def test_column_killed_twice_mid_pagination_ends_complete(tmp_path):
         urls = [r["url"] for r in rows(db, "select url from articles")]
         assert state["articles"] == len(set(urls)) == PAGES * PER_PAGE
         assert set(urls) == set(web.big_urls())
-        # the resumed walk went on from the first page not done: page 2 was read by the first crawl only
-        assert web.count("/big/list_2.html") == 1
+        # the resumed walks went on from the pages not done: a page is read again only when its "done" was
+        # in the last batch (<= 1 s) a kill cut off (docs/architecture.md), so no page was read by all three
+        assert all(web.count(f"/big/list_{n}.html") <= 2 for n in range(2, PAGES + 1))
         assert rows(db, "select count(*) n from crawl_frontier where state != 'done'") == [{"n": 0}]
         assert rows(db, "select walked_at is not null w from crawl_backlog where source_id = 'big'") == [{"w": 1}]
 
