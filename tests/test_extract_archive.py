@@ -48,7 +48,7 @@ def test_migration_20_on_a_new_archive_and_on_a_schema_1_archive(tmp_path: Path)
 
     old = storage.open_db(tmp_path / "old.db")
     with old.conn:
-        storage.create_baseline_schema(old)
+        migrations.MIGRATIONS[0].apply(old)  # the schema of govbrief 0.1 (user_version 1)
         old.execute("PRAGMA user_version = 1")
     old["articles"].insert({"url": "http://x.gov.cn/1.html", "title": "旧文章", "text": "旧的正文。"})
     applied = migrations.migrate(old)
@@ -131,7 +131,7 @@ def test_an_archive_of_an_older_govbrief_is_migrated_by_a_writer_never_by_serve(
     path = tmp_path / "archive.db"
     old = storage.open_db(path)
     with old.conn:
-        storage.create_baseline_schema(old)
+        migrations.MIGRATIONS[0].apply(old)  # the schema of govbrief 0.1 (user_version 1)
         old.execute("PRAGMA user_version = 1")
     old["articles"].insert({"url": "http://x.gov.cn/1.html", "title": "旧文章", "text": "旧的正文。"})
     old.conn.close()

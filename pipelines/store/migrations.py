@@ -36,9 +36,23 @@ def _step(module: str, function: str) -> Callable[[sqlite_utils.Database], None]
     return apply
 
 
+def _baseline(db: sqlite_utils.Database) -> None:
+    """Migration 1: the core tables (storage) and the tables the features of govbrief 0.1 owned. Each
+    lives next to its feature; this module assembles them, so storage imports none of the features."""
+    from pipelines.extract.boilerplate import ensure_boilerplate_schema
+    from pipelines.lineage.clusters import ensure_lineage_schema
+    from pipelines.recheck.policy import ensure_recheck_schema
+    from pipelines.store.storage import create_baseline_schema
+
+    create_baseline_schema(db)
+    ensure_boilerplate_schema(db)
+    ensure_recheck_schema(db)
+    ensure_lineage_schema(db)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: sources, captures, articles, runs, errors, frontier, boilerplate, recheck, lineage",
-              _step("pipelines.store.storage", "create_baseline_schema")),
+              _baseline),
     Migration(2, "captures.kind and captures.processed_at: capture and processing run apart",
               _step("pipelines.process.pending", "add_processing_state")),
     Migration(3, "lineage state: persisted LSH band buckets and fingerprints, changed-article triggers",

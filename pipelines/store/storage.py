@@ -212,13 +212,6 @@ def create_baseline_schema(db: sqlite_utils.Database) -> None:
                                 if_not_exists=True)
     db["fetch_errors"].create_index(["url"], if_not_exists=True)
     db["fetch_errors"].create_index(["run_id"], if_not_exists=True)
-    from pipelines.extract.boilerplate import ensure_boilerplate_schema
-    from pipelines.lineage.clusters import ensure_lineage_schema
-    from pipelines.recheck.policy import ensure_recheck_schema
-
-    ensure_boilerplate_schema(db)
-    ensure_recheck_schema(db)
-    ensure_lineage_schema(db)
 
 
 def _reindex(db: sqlite_utils.Database, article_id: int) -> None:
