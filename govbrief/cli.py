@@ -468,10 +468,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _schema_version(db_path: str) -> int:
+def _schema_version(db_path: str, *, immutable: bool = False) -> int:
     from pipelines.store import migrations, storage
 
-    db = storage.open_db(db_path, read_only=True)
+    db = storage.open_db(db_path, read_only=True, immutable=immutable)
     try:
         return migrations.schema_version(db)
     finally:
@@ -484,8 +484,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     path = Path(args.db)
     if not path.is_file():
         return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
+    immutable = args.immutable if args.immutable is not None else serve.read_only_place(path)
     try:  # serving only reads: an archive of an older govbrief is never migrated here (it may be read-only)
-        version = _schema_version(args.db)
+        version = _schema_version(args.db, immutable=immutable)
     except sqlite3.DatabaseError as exc:
         return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
     from pipelines.store.migrations import SCHEMA_VERSION
@@ -501,7 +502,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve.metadata_path()
     except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
-    immutable = args.immutable if args.immutable is not None else serve.read_only_place(path)
     if immutable and (warning := serve.wal_warning(path)):
         print(f"govbrief: warning: {warning}", file=sys.stderr)
     mode = "trusted: custom SQL allowed" if args.allow_sql else "public: no custom SQL"

@@ -118,17 +118,20 @@ def _report_commits() -> None:
         out.write(f"{os.getpid()} {_COMMITS['n']}\n")
 
 
-def open_db(path: str | Path, *, create: bool = True, read_only: bool = False) -> sqlite_utils.Database:
+def open_db(path: str | Path, *, create: bool = True, read_only: bool = False,
+            immutable: bool = False) -> sqlite_utils.Database:
     """Open (and by default create) an archive with WAL and a busy timeout for concurrent readers.
 
     read_only: for commands that only read (export-warc, serve, lineage queries): the file is opened
-    with mode=ro, so nothing (no migration, no index rebuild) can write to it."""
+    with mode=ro, so nothing (no migration, no index rebuild) can write to it.
+    immutable: read-only for a file nobody writes (a read-only mount or directory): a WAL reader
+    would otherwise need to create the -shm file beside it, which such a place refuses."""
     path = Path(path)
-    if (read_only or not create) and not path.exists():
+    if (read_only or immutable or not create) and not path.exists():
         raise FileNotFoundError(f"archive database not found: {path}")
-    if read_only:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
-                               factory=ArchiveConnection)
+    if read_only or immutable:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{'immutable=1' if immutable else 'mode=ro'}",
+                               uri=True, timeout=30, factory=ArchiveConnection)
         conn.begin = "BEGIN"
         db = sqlite_utils.Database(conn)
         db.execute("PRAGMA busy_timeout = 30000")
