@@ -16,7 +16,8 @@ What it does:
      pages (minus the command's start-up time, measured on an empty manifest).
 Reported: pages/s (list + article responses / wall-clock of the process), the CPU limit
 min(bare, cores / (1/bare + 1/extract)), govbrief's ratio to it, peak memory of the crawl's process
-tree (crawl phase = until Scrapy's "Spider closed"; then lineage), commits per 1,000 articles
+tree (crawl phase = until the run logs "capture: … processing: …", i.e. fetched and processed; then
+lineage), commits per 1,000 articles
 (GOVBRIEF_COUNT_COMMITS counts every COMMIT any connection sends).
 
 The machine is shared: figures are noisy; run it when the machine is quiet, and more than once.
@@ -318,15 +319,18 @@ def main(argv: list[str] | None = None) -> int:
         commits_file.unlink(missing_ok=True)
         env = {**os.environ, "GOVBRIEF_COUNT_COMMITS": str(commits_file)}
         crawl = run_measured([sys.executable, "-m", "govbrief", "crawl", "--sources", str(sources), "--db", str(db),
-                              "--delay", "0", "--log-level", "INFO"], env=env, phase_marker="Spider closed")
+                              "--delay", "0", "--log-level", "INFO"], env=env, phase_marker="] INFO: capture: ")
         (work / "crawl.log").write_text("".join(crawl["log"]), encoding="utf-8")
         if crawl["returncode"] != 0:
             print(crawl["stdout"], crawl["stderr_tail"], file=sys.stderr)
-        responses = responses_in_log(crawl["log"])
         import sqlite3
 
         conn = sqlite3.connect(db)
         articles = conn.execute("select count(*) from articles").fetchone()[0]
+        # pages answered (list, article, sitemap, feed): the run's own count (Scrapy's stats dump is
+        # off in govbrief's log); the log's figure when a build still prints it
+        fetched = conn.execute("select pages_fetched from crawl_runs order by id desc limit 1").fetchone()
+        responses = responses_in_log(crawl["log"]) or (fetched[0] if fetched and fetched[0] else 0)
         conn.close()
         commits = sum(int(line.split()[1]) for line in commits_file.read_text().splitlines()) \
             if commits_file.exists() else None

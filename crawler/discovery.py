@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
 import lxml.html
@@ -562,9 +562,10 @@ _ATTACHMENT_QUERY = re.compile(r"(?:^|&)(?:file|filename|fname|name|path)=[^&]*\
                                + r")(?:&|$)", re.I)
 
 
-def attachment_links(html: str, base_url: str) -> list[Link]:
-    """Links of an article page to attachment files, canonical, with the text the page gives them."""
-    doc = parse_html(html)
+def attachment_links(html: str | lxml.html.HtmlElement, base_url: str) -> list[Link]:
+    """Links of an article page to attachment files, canonical, with the text the page gives them.
+    `html`: the page's text, or its parsed tree (parse_html) when the caller has one already."""
+    doc = parse_html(html) if isinstance(html, str) else html
     if doc is None:
         return []
     base_url = page_base(doc, base_url)
@@ -579,10 +580,13 @@ def attachment_links(html: str, base_url: str) -> list[Link]:
     return list(found.values())
 
 
-def article_parts(html: str, url: str) -> list[str]:
+def article_parts(html: str, url: str, doc: lxml.html.HtmlElement | None = None) -> list[str]:
     """The continuation pages of an article split over several pages (TRS/most CMS: t…_1.html,
-    t…_2.html next to t….html, linked by 下一页 / 1 2 3 / 共N页 inside the article), in order."""
-    doc = parse_html(html)
+    t…_2.html next to t….html, linked by 下一页 / 1 2 3 / 共N页 inside the article), in order.
+    `doc`: the page already parsed (parse_html(html)), so an article page is parsed once."""
+    if not _names_itself(html, url):
+        return []
+    doc = parse_html(html) if doc is None else doc
     if doc is None:
         return []
     page_url = canonical_url(url)
@@ -599,6 +603,21 @@ def article_parts(html: str, url: str) -> list[str]:
         if match and parts.netloc == base.netloc:
             numbered[int(match.group(1))] = candidate
     return [numbered[n] for n in sorted(numbered)]
+
+
+def _names_itself(html: str, url: str) -> bool:
+    """Whether the page's own file name (t20230105_123 of …/t20230105_123.html) occurs in it: every way
+    a continuation page t20230105_123_1.html can be named (a link, a script pager's prefix) spells it
+    out, so a page without it has no parts, and the pager search (the costliest step of reading an
+    article page in the crawl) is skipped. Compared raw, percent-decoded and case-folded."""
+    stem = urlsplit(url).path.rpartition("/")[2].rpartition(".")[0]
+    if not stem:
+        return False
+    names = {stem, unquote(stem)}
+    if any(name in html for name in names):
+        return True
+    folded = html.casefold()
+    return any(name.casefold() in folded for name in names)
 
 
 # --- sitemaps and feeds -------------------------------------------------------------------------

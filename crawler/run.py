@@ -27,7 +27,7 @@ from crawler import signals as archive_signals
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
 from pipelines.attachments.store import archive_attachment
 from pipelines.process.archive import store_parts
-from pipelines.process.runner import Processor, ProcessStats
+from pipelines.process.runner import Processor, ProcessStats, run_beside
 from pipelines.store import frontier, storage
 from pipelines.store.batch import BatchWriter
 from pipelines.store.storage import Capture
@@ -46,7 +46,6 @@ class ArchiveRun:
         workers = settings.get("GOVBRIEF_PROCESS_WORKERS")
         self.workers = int(workers) if workers not in (None, "") else None
         self.writer = BatchWriter(self.db_path, on_failure=self._failed_in_thread)
-        self.processor: Processor | None = None
         self.process_stats: ProcessStats | None = None
         self._process_thread: threading.Thread | None = None
         self._capture_done = threading.Event()
@@ -87,14 +86,19 @@ class ArchiveRun:
             db.close()
         self.writer.start()
         if self.process_enabled:
-            self.processor = Processor(self.db_path, workers=self.workers, on_failure=self._failed_in_thread)
             self._process_thread = threading.Thread(target=self._process, name="processing", daemon=True)
             self._process_thread.start()
 
     def _process(self) -> None:
-        assert self.processor is not None
+        """Processing runs beside the crawl: in this thread with workers=0, else in a process of its own
+        (pipelines/process/runner.py run_beside), so the reactor keeps this interpreter to itself."""
         try:
-            self.process_stats = self.processor.run(until=self._capture_done)
+            if self.workers == 0:
+                processor = Processor(self.db_path, workers=0, on_failure=self._failed_in_thread)
+                self.process_stats = processor.run(until=self._capture_done)
+            else:
+                self.process_stats = run_beside(self.db_path, workers=self.workers, until=self._capture_done,
+                                                on_failure=self._failed_in_thread)
         except Exception:  # a bug in processing must not hang the crawl; captures stay waiting
             logger.exception("processing stopped; the stored captures wait for `govbrief process`")
 

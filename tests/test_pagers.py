@@ -158,3 +158,16 @@ def test_rules_file_has_a_comment_per_rule():
     rules = load_pager_rules()
     assert "下一页" in rules.next_texts and "尾页" in rules.last_texts
     assert {s.name for s in rules.url_shapes} >= {"underscore-suffix", "numbered-file", "query-parameter"}
+
+def test_article_parts_named_in_any_spelling_of_the_file_name():
+    """The pager search is skipped on pages that never name their own file: a continuation page is
+    always named after it, whether the link spells it raw, percent-encoded or by a script pager."""
+    url = "http://a.gov.cn/xw/%E9%A1%B9%E7%9B%AE.html"  # 项目.html, canonical (percent-encoded)
+    raw = '<p>正文</p><a href="项目_1.html">下一页</a>'
+    assert article_parts(raw, url) == ["http://a.gov.cn/xw/%E9%A1%B9%E7%9B%AE_1.html"]
+    scripted = ('<p>正文</p><script>var countPage = 2; var currentPage = 0;'
+                'createPageHTML(countPage, currentPage, "t20240501_9", "html");</script>')
+    assert article_parts(scripted, "http://a.gov.cn/xw/t20240501_9.html") == [
+        "http://a.gov.cn/xw/t20240501_9_1.html"]
+    unnamed = '<p>正文</p><div>共3页 <a href="index_1.html">下一页</a></div>'  # a column's pager, not parts
+    assert article_parts(unnamed, "http://a.gov.cn/xw/t20240501_9.html") == []

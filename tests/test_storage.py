@@ -75,3 +75,29 @@ def test_frontier_list_page_done_with_its_links_and_failures_backed_off(tmp_path
     assert frontier.retry_at(30, permanent=True, now=now) == "2026-01-31T00:00:00Z"  # capped at 30 days
     frontier.list_processed(db, "a", "http://a.gov.cn/list_2.html")
     assert frontier.settle_backlog(db, "a") and frontier.plan(db, "a").walked
+
+
+def test_row_writes_commit_alone_and_join_an_open_transaction(tmp_path):
+    """insert_row / update_row (the hot path's plain statements) keep sqlite-utils' semantics: alone,
+    each is committed at once (another connection sees it); inside `with db.conn:` it belongs to
+    that transaction and is undone with it."""
+    import sqlite3
+
+    path = tmp_path / "archive.db"
+    db = storage.open_db(path)
+    storage.ensure_schema(db)
+    capture_id = storage.insert_capture(db, make_capture(), run_id=None, kind="article")
+    storage.update_row(db, "captures", capture_id, {"processed_at": "2024-01-01T00:00:00Z"})
+    other = sqlite3.connect(path)
+    assert other.execute("select processed_at from captures where id = ?", [capture_id]).fetchone() == (
+        "2024-01-01T00:00:00Z",)
+    try:
+        with db.conn:
+            storage.insert_capture(db, make_capture("http://a.gov.cn/202301/t20230114_2.html"), kind="article")
+            raise RuntimeError("the batch fails")
+    except RuntimeError:
+        pass
+    assert other.execute("select count(*) from captures").fetchone() == (1,)
+    assert not db.conn.in_transaction
+    other.close()
+    db.conn.close()

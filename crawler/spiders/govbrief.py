@@ -38,6 +38,7 @@ from crawler.discovery import (
     looks_like_article_url,
     looks_like_list_url,
     parse_feed,
+    parse_html,
     parse_jpage_records,
     parse_list_page,
     sitemap_body,
@@ -397,14 +398,15 @@ class GovSpider(scrapy.Spider):
         item = _capture_item(response, "article")
         article_url = response.meta.get("article_url")
         html = _html_of(response)
-        if html is not None:
-            for link in attachment_links(html, response.url):
+        doc = parse_html(html) if html is not None else None  # once, for attachments and parts
+        if doc is not None:
+            for link in attachment_links(doc, response.url):
                 request = self._attachment_request(source_id, link.url, article_url or item["url"], link.text)
                 if request:
                     yield request
         if article_url is None:  # the article's first page
             self.source_stats[source_id]["article_ok"] += 1
-            parts = article_parts(html, response.url) if html is not None else []
+            parts = article_parts(html, response.url, doc) if doc is not None else []
             if not parts:
                 yield item
                 return

@@ -20,6 +20,7 @@ import re
 import sqlite_utils
 
 from pipelines.facts.extract import FACTS_VERSION, _rules, fold
+from pipelines.store import storage
 
 FACT_COLUMNS = {
     "id": int, "article_id": int, "url": str, "kind": str, "text": str, "start": int, "end": int,
@@ -148,7 +149,7 @@ def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *
     def write() -> int:
         db.execute("delete from projects where article_id = ?", [article_id])
         db.execute("delete from facts where article_id = ?", [article_id])
-        ids = [db["facts"].insert(row).last_pk for row in fact_rows(article, facts)]
+        ids = [storage.insert_row(db, "facts", row) for row in fact_rows(article, facts)]
         projects = project_rows(article, article["text"] or "", facts, ids)
         if projects:
             db["projects"].insert_all(projects)

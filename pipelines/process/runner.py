@@ -67,6 +67,19 @@ class ProcessStats:
     def total(self, key: str) -> int:
         return sum(c[key] for c in self.by_source.values())
 
+    def as_dict(self) -> dict:
+        """Plain data (what a pipe can carry: the defaultdict's factory cannot be pickled)."""
+        return {"by_source": {k: dict(v) for k, v in self.by_source.items()}, "captures": self.captures,
+                "changed": self.changed, "batches": self.batches, "storage_error": self.storage_error}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ProcessStats:
+        stats = cls(captures=data["captures"], changed=data["changed"], batches=data["batches"],
+                    storage_error=data["storage_error"])
+        for source_id, counts in data["by_source"].items():
+            stats.by_source[source_id].update(counts)
+        return stats
+
 
 def _worker_init(parent_pid: int) -> None:
     """In each worker: leave Ctrl-C to the parent, and exit when the parent is gone."""
@@ -261,6 +274,77 @@ def _failed(task: CaptureTask, error: str) -> ProcessedCapture:
     return ProcessedCapture(capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
                             headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id,
                             run_id=task.run_id, host=task.host, error=error)
+
+
+# ---------------------------------------------------------------- processing beside a crawl
+
+
+class ProcessingFailed(Exception):
+    """The processing process could not write the archive (its message says why)."""
+
+
+def run_beside(db_path: str | Path, *, workers: int | None, until: threading.Event,
+               on_failure: Callable[[BaseException], None] | None = None) -> ProcessStats:
+    """Processor.run in a process of its own, for the crawl: call from a thread of the crawl process.
+
+    Why a process: the writer (upserts, search tokens, facts rows) is Python holding the GIL; in a
+    thread of the crawl it took the reactor's interpreter away for ~1/4 of the time, so one process
+    did the fetching and the writing and the second core idled (profile in docs/architecture.md).
+    The child is spawned (not forked: this process holds SQLite connections and the run lock), starts
+    the worker pool itself, stops when `until` is set and nothing waits, and sends its stats back. It
+    exits on its own when the crawl process dies (kill -9 included); what it committed stays, what it
+    had not is still waiting (captures.processed_at)."""
+    ctx = multiprocessing.get_context("spawn")
+    done = ctx.Event()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_processing_main, name="govbrief-processing", daemon=False,
+                        args=(str(db_path), workers, done, send, os.getpid(), logging.getLogger().getEffectiveLevel()))
+    child.start()
+    send.close()  # the child's end: recv() raises EOFError once the child is gone
+    stats: ProcessStats | None = None
+    try:
+        while stats is None:
+            if until.is_set() and not done.is_set():
+                done.set()
+            try:
+                if not receive.poll(0.2):
+                    if not child.is_alive() and not receive.poll(0):
+                        break
+                    continue
+                kind, payload = receive.recv()
+            except EOFError:
+                break
+            if kind == "failed":
+                if on_failure is not None:
+                    on_failure(ProcessingFailed(payload))
+            else:
+                stats = ProcessStats.from_dict(payload)
+    finally:
+        done.set()
+        child.join()
+        receive.close()
+    if stats is None:
+        logger.error("the processing process ended without a report (exit %s); stored captures wait for "
+                     "`govbrief process`", child.exitcode)
+        stats = ProcessStats()
+    return stats
+
+
+def _processing_main(db_path: str, workers: int | None, done, send, parent_pid: int, log_level: int) -> None:
+    """The processing process: Processor.run until `done`, its stats sent back over `send`."""
+    _worker_init(parent_pid)
+    logging.basicConfig(level=log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+
+    def failed(exc: BaseException) -> None:
+        send.send(("failed", str(exc)))
+
+    try:
+        stats = Processor(db_path, workers=workers, on_failure=failed).run(until=done)
+    except Exception:  # a bug in processing must not hang the crawl; captures stay waiting
+        logger.exception("processing stopped; the stored captures wait for `govbrief process`")
+        stats = ProcessStats()
+    send.send(("done", stats.as_dict()))
+    send.close()
 
 
 def process_waiting(db_path: str | Path, *, workers: int | None = None,

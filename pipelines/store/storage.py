@@ -12,6 +12,7 @@ Tables
 from __future__ import annotations
 
 import atexit
+import functools
 import gzip
 import hashlib
 import json
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
-from sqlite_utils.db import DescIndex
+from sqlite_utils.db import DescIndex, jsonify_if_needed
 
 
 def utc_now() -> str:
@@ -264,7 +265,48 @@ def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | No
         "source_id": capture.source_id, "run_id": run_id, "kind": kind,
         "processed_at": None if kind == "article" else utc_now(),
     }
-    return db["captures"].insert(row).last_pk
+    return insert_row(db, "captures", row)
+
+
+# ---------------------------------------------------------------- rows on the hot path
+# sqlite-utils' Table.insert / Table.update read sqlite_master on every call (does the table exist?
+# which columns?): in the crawl's writers that was a third of the time spent per article (profile in
+# docs/architecture.md). The tables exist (migrations made them), so the per-article writes are plain
+# parameterised statements, values converted the way sqlite-utils converts them.
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return (f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(table: str, columns: tuple[str, ...], key: str) -> str:
+    return f"UPDATE [{table}] SET {', '.join(f'[{c}] = ?' for c in columns)} WHERE [{key}] = ?"
+
+
+def _execute_write(db: sqlite_utils.Database, sql: str, params: list[Any]) -> sqlite3.Cursor:
+    """Run one write the way sqlite-utils does: committed at once when no `with db.conn:` block is
+    open (its own transaction), part of the caller's transaction inside one (a failing statement
+    undoes itself, so no savepoint is needed per row)."""
+    conn = db.conn
+    if getattr(conn, "_depth", 0) > 0:
+        return conn.execute(sql, params)
+    with conn:
+        return conn.execute(sql, params)
+
+
+def insert_row(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
+    """INSERT one row into an existing table; returns its rowid (sqlite-utils' `insert(row).last_pk`)."""
+    columns = tuple(row)
+    return _execute_write(db, _insert_sql(table, columns), [jsonify_if_needed(row[c]) for c in columns]).lastrowid
+
+
+def update_row(db: sqlite_utils.Database, table: str, key_value: Any, row: dict[str, Any], key: str = "id") -> None:
+    """UPDATE the row whose `key` is key_value (sqlite-utils' `table.update(key_value, row)`)."""
+    columns = tuple(row)
+    _execute_write(db, _update_sql(table, columns, key), [*(jsonify_if_needed(row[c]) for c in columns), key_value])
 
 
 def load_capture(row: dict) -> Capture:
@@ -323,10 +365,10 @@ def upsert_article(db: sqlite_utils.Database, row: dict) -> tuple[int, bool]:
     with db.conn:
         existing = next(db.query("select id, first_fetched from articles where url = ?", [row["url"]]), None)
         if existing:
-            db["articles"].update(existing["id"], row)
+            update_row(db, "articles", existing["id"], row)
             article_id, created = existing["id"], False
         else:
-            article_id = db["articles"].insert({**row, "first_fetched": row["fetched_at"]}).last_pk
+            article_id = insert_row(db, "articles", {**row, "first_fetched": row["fetched_at"]})
             created = True
         _reindex(db, article_id)
     return article_id, created
