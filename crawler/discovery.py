@@ -562,6 +562,31 @@ _ATTACHMENT_QUERY = re.compile(r"(?:^|&)(?:file|filename|fname|name|path)=[^&]*\
                                + r")(?:&|$)", re.I)
 
 
+# What an attachment link always spells in the page's bytes, whatever the encoding (ASCII): ".pdf",
+# ".docx" … not followed by a letter or digit (so "window.document" is not one).
+_ATTACHMENT_BYTES = re.compile(rb"\.(?:" + "|".join(ATTACHMENT_EXTENSIONS).encode() + rb")(?![A-Za-z0-9])", re.I)
+
+
+def may_link_further(body: bytes, url: str, *, first_page: bool) -> bool:
+    """Whether an article page can link to an attachment or (on its first page) a continuation page,
+    judged on the raw bytes: False lets the crawl skip decoding and parsing the page in the reactor
+    (most article pages have neither). Never False when either is possible: an attachment link ends
+    in one of ATTACHMENT_EXTENSIONS, and a continuation page's name spells the page's own file name
+    (see _names_itself; a file name that is not ASCII is not checked here)."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:1024]:
+        return True  # UTF-16/32: ASCII is not ASCII bytes there, decode and look
+    if _ATTACHMENT_BYTES.search(body):
+        return True
+    if not first_page:
+        return False
+    stem = urlsplit(url).path.rpartition("/")[2].rpartition(".")[0]
+    names = {stem, unquote(stem)}
+    if not all(name.isascii() for name in names):
+        return True
+    lowered = body.lower()
+    return any(name.lower().encode() in lowered for name in names if name)
+
+
 def attachment_links(html: str | lxml.html.HtmlElement, base_url: str) -> list[Link]:
     """Links of an article page to attachment files, canonical, with the text the page gives them.
     `html`: the page's text, or its parsed tree (parse_html) when the caller has one already."""

@@ -14,6 +14,7 @@ from crawler.discovery import (
     jpage_requests,
     js_pagination,
     load_pager_rules,
+    may_link_further,
     parse_list_page,
     sitemap_body,
     sitemaps_in_robots,
@@ -171,3 +172,22 @@ def test_article_parts_named_in_any_spelling_of_the_file_name():
         "http://a.gov.cn/xw/t20240501_9_1.html"]
     unnamed = '<p>正文</p><div>共3页 <a href="index_1.html">下一页</a></div>'  # a column's pager, not parts
     assert article_parts(unnamed, "http://a.gov.cn/xw/t20240501_9.html") == []
+
+
+def test_raw_bytes_gate_never_hides_an_attachment_or_a_part():
+    """The crawl skips decoding an article page whose bytes rule out attachments and parts: check the
+    gate says yes on every page that has one (GBK bytes, upper case, query downloads, self-named
+    pagers) and no on a plain page, whose scripts may say "window.document"."""
+    url = "http://a.gov.cn/xw/202405/t20240501_9.html"
+    plain = "<p>项目建设</p><script>window.document.title</script><a href='/xw/t1.html'>相关</a>"
+    assert not may_link_further(plain.encode("gbk"), url, first_page=True)
+    for page in ('<a href="/files/计划.PDF">计划</a>', '<a href="down.jsp?filename=a.xls&id=3">表</a>',
+                 '<a href=x.docx>x</a>'):
+        body = (plain + page).encode("gbk")
+        assert may_link_further(body, url, first_page=False), page
+        assert attachment_links(body.decode("gbk"), url)  # and the link is really one
+    named = plain + '<a href="T20240501_9_1.html">下一页</a>'
+    assert may_link_further(named.encode("gbk"), url, first_page=True)
+    assert not may_link_further(named.encode("gbk"), url, first_page=False)  # parts only from page 1
+    assert may_link_further(plain.encode("gbk"), "http://a.gov.cn/xw/%E9%A1%B9%E7%9B%AE.html", first_page=True)
+    assert may_link_further((plain + '<a href="a.pdf">a</a>').encode("utf-16"), url, first_page=False)

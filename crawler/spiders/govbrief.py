@@ -37,6 +37,7 @@ from crawler.discovery import (
     canonical_url,
     looks_like_article_url,
     looks_like_list_url,
+    may_link_further,
     parse_feed,
     parse_html,
     parse_jpage_records,
@@ -397,8 +398,10 @@ class GovSpider(scrapy.Spider):
         source_id = response.meta["source_id"]
         item = _capture_item(response, "article")
         article_url = response.meta.get("article_url")
-        html = _html_of(response)
-        doc = parse_html(html) if html is not None else None  # once, for attachments and parts
+        # decoded and parsed once, for attachments and parts; not at all when the bytes rule both out
+        html = _html_of(response) if may_link_further(response.body, response.url,
+                                                      first_page=article_url is None) else None
+        doc = parse_html(html) if html is not None else None
         if doc is not None:
             for link in attachment_links(doc, response.url):
                 request = self._attachment_request(source_id, link.url, article_url or item["url"], link.text)
