@@ -117,7 +117,10 @@ def build_archive(directory: Path, *, synthetic: int = 150) -> Path:
         storage.upsert_article(db, article)
     storage.record_fetch_errors(db, run_ok, [{
         "source_id": "taizhou-gov", "url": "https://gov.example.cn/taizhou-gov/missing.html",
-        "kind": "article", "reason": "http 404", "status": 404}])
+        "kind": "article", "reason": "http 404", "status": 404},
+        # a link known to be dead, failing again: counted apart from new failures
+        {"source_id": "taizhou-gov", "url": "https://gov.example.cn/taizhou-gov/gone.html", "kind": "article",
+         "reason": "http 404", "status": 404, "category": "known_dead"}])
     storage.finish_run(db, run_ok, status="ok", exit_status=0, articles_new=len(HAND_WRITTEN))
     db.conn.close()
     return path

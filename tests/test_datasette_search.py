@@ -155,6 +155,7 @@ def test_crawl_health_and_newest_by_region(ds: Any) -> None:
     health = {r["source_id"]: r for r in get(ds, "/archive/crawl_health.json?_shape=array").json()}
     tz = health["taizhou-gov"]
     assert tz["last_success"] and tz["runs"] == 1 and tz["errors_last_run"] == 1 and tz["errors_total"] == 1
+    assert tz["known_dead_last_run"] == 1  # the known-dead retry is shown, not counted as an error
     assert tz["articles"] == 5 and tz["newest_published"] == "2024-07-01"
     newest = get(ds, "/archive/newest_by_region.json?_shape=array").json()
     per_region = Counter(r["region"] for r in newest)
