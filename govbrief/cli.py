@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import traceback
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.health import (
@@ -32,85 +29,12 @@ from crawler.health import (
     EXIT_UNHEALTHY,
 )
 from crawler.sources import SourcesError, load_sources
+from govbrief import runs
 from govbrief.lock import LockHeld, RunLock
+from govbrief.runs import append_log, fail, lock_and_open, open_archive, report_run, run_scrapy, storage_hint
 from pipelines.publish import serve as publish  # light: stdlib + yaml; Datasette is imported when serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
-    print(f"govbrief: {message}", file=sys.stderr)
-    return status
-
-
-def _storage_hint(exc: BaseException) -> str:
-    """The SQLite message plus what it means for whoever reads the cron mail."""
-    text = str(exc)
-    lowered = text.lower()
-    if "readonly" in lowered or "read-only" in lowered:
-        return f"{text}: the file or its directory is not writable by this user"
-    if "disk is full" in lowered or "disk i/o" in lowered:
-        return f"{text}: the disk is full or failing; free space and run again (nothing archived is lost)"
-    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
-        return (f"{text}: the file is corrupt or not a govbrief archive; restore a backup or recover it with "
-                "`sqlite3 archive.db .recover | sqlite3 recovered.db`")
-    if "unable to open" in lowered:
-        return f"{text}: cannot open or create the file (directory permissions?)"
-    return text
-
-
-def _open_archive(db_path: str, *, check: bool = False):
-    """Open and migrate the archive, or raise ValueError with a message naming the file.
-
-    check=True also runs a quick integrity check of the file and its full-text indexes first, so a
-    corrupt archive stops a run before anything is fetched or written (cost: one read of the file)."""
-    from pipelines.store import migrations, storage
-
-    path = Path(db_path)
-    if path.exists() and path.is_dir():
-        raise ValueError(f"{path}: is a directory, not an archive database")
-    if not path.parent.exists():
-        raise ValueError(f"{path}: directory {path.parent} does not exist")
-    db = None
-    try:
-        if path.exists():  # a newer archive is refused before anything (even WAL mode) is written to it
-            reader = storage.open_db(path, read_only=True)
-            try:
-                migrations.check_version(reader, str(path))
-            finally:
-                reader.close()
-        db = storage.open_db(path)
-        db.execute("select count(*) from sqlite_master").fetchone()
-        if check:
-            problems = storage.integrity_problems(db)
-            if problems:
-                db.close()
-                raise ValueError(f"{path}: the archive is corrupt ({'; '.join(problems[:5])}); restore a backup "
-                                 f"or recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`")
-        storage.ensure_schema(db)
-    except migrations.ArchiveTooNew as exc:
-        raise ValueError(str(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        if db is not None:
-            db.close()
-        raise ValueError(f"{path}: cannot use this archive database ({_storage_hint(exc)})") from None
-    return db
-
-
-def _lock_and_open(db_path: str):
-    """(run lock, archive) for a command that writes the archive, or its exit status after saying why not."""
-    try:
-        lock = RunLock.for_archive(db_path).acquire()
-    except LockHeld as exc:
-        return _fail(str(exc), EXIT_LOCKED)
-    try:
-        return lock, _open_archive(db_path, check=True)
-    except ValueError as exc:
-        lock.release()
-        return _fail(str(exc))
-
-
-# ---------------------------------------------------------------- crawl
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -122,38 +46,29 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             with open(args.log_file, "a", encoding="utf-8"):
                 pass
         except OSError as exc:
-            return _fail(f"{args.log_file}: cannot write the log file ({exc.strerror or exc})", EXIT_LOG)
+            return fail(f"{args.log_file}: cannot write the log file ({exc.strerror or exc})", EXIT_LOG)
     outcome: dict[str, str] = {}
     try:
         status = _crawl(args, outcome)
     except Exception as exc:  # a bug, not a verdict on the sites: its own exit status and the traceback kept
         trace = traceback.format_exc()
         if args.log_file:
-            _append_log(args.log_file, trace.rstrip())
+            append_log(args.log_file, trace.rstrip())
         else:
             print(trace, file=sys.stderr, end="")
         where = f"; traceback in {args.log_file}" if args.log_file else ""
         outcome["message"] = f"crashed: {type(exc).__name__}: {exc}"[:300]
-        status = _fail(f"crawl {outcome['message']}{where}", EXIT_CRASH)
+        status = fail(f"crawl {outcome['message']}{where}", EXIT_CRASH)
     if args.log_file:
-        _append_log(args.log_file, f"govbrief crawl finished: exit {status} ({EXIT_NAMES.get(status, 'unknown')}): "
+        append_log(args.log_file, f"govbrief crawl finished: exit {status} ({EXIT_NAMES.get(status, 'unknown')}): "
                                    f"{outcome.get('message', '')}")
     return status
 
 
-def _append_log(path: str, line: str) -> None:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(f"{stamp} [govbrief] {line}\n")
-    except OSError as exc:  # the disk may be full: the exit status still says what happened
-        print(f"govbrief: {path}: cannot write the summary line ({exc.strerror or exc})", file=sys.stderr)
-
-
 def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
-    def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
+    def fail(message: str, status: int = EXIT_BAD_INPUT) -> int:  # also remembers it for the summary line
         outcome["message"] = message
-        return _fail(message, status)
+        return runs.fail(message, status)
 
     try:
         sources = load_sources(args.sources)
@@ -181,7 +96,7 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
         return fail(f"{args.db}: cannot create the lock ({exc})")
     with lock:
         try:
-            db = _open_archive(args.db, check=True)
+            db = open_archive(args.db, check=True)
         except ValueError as exc:
             return fail(str(exc))
         from pipelines.store import storage
@@ -193,10 +108,10 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
             run_id = storage.start_run(db, ids)
         except sqlite3.DatabaseError as exc:
             db.close()
-            return fail(f"{args.db}: cannot write the archive ({_storage_hint(exc)})", EXIT_STORAGE)
+            return fail(f"{args.db}: cannot write the archive ({storage_hint(exc)})", EXIT_STORAGE)
         db.close()
-        status, storage_error = _run_scrapy(args, run_id)
-        exit_status = _report_run(args.db, run_id, status, storage_error, outcome)
+        status, storage_error = run_scrapy(args, run_id)
+        exit_status = report_run(args.db, run_id, status, storage_error, outcome)
         if args.lineage and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
             _update_lineage(args.db)
         return exit_status
@@ -223,91 +138,6 @@ def _update_lineage(db_path: str) -> None:
         db.close()
 
 
-def _report_run(db_path: str, run_id: int, status: int, storage_error: str | None,
-                outcome: dict[str, str] | None = None) -> int:
-    """Print the run's verdict for the cron mail and return the exit status (see crawler/health.py)."""
-    outcome = outcome if outcome is not None else {}
-    from pipelines.store import storage
-
-    db = storage.open_db(db_path)
-    try:
-        row = db["crawl_runs"].get(run_id)
-        if row["exit_status"] is None:  # the spider never got to close: govbrief (or Scrapy) crashed
-            storage.finish_run(db, run_id, status="crashed" if not storage_error else "storage_error",
-                               exit_status=EXIT_STORAGE if storage_error else EXIT_CRASH,
-                               message=storage_error or "crawl crashed before finishing (traceback in the log)")
-            row = db["crawl_runs"].get(run_id)
-    except sqlite3.DatabaseError as exc:  # e.g. the disk is still full: say so, never a traceback
-        db.close()
-        outcome["message"] = (f"run {run_id}: {storage_error or 'crawl failed'}; the run could not be recorded "
-                              f"({_storage_hint(exc)}); everything archived before is kept")
-        return _fail(outcome["message"], EXIT_STORAGE)
-    db.close()
-    outcome["message"] = (
-        f"run {run_id}: {row['status']}: {row['message']} (pages {row['pages_fetched']}, "
-        f"new articles {row['articles_new']}, new failures {row['new_failures'] or 0}, known-dead retries failed "
-        f"{row['known_dead_failures'] or 0}, refused {row['refused'] or 0}, no article {row['no_article'] or 0}, "
-        f"skipped {row['skipped'] or 0})")
-    print(outcome["message"])
-    if row["exit_status"] == EXIT_CRASH:
-        return _fail(f"crawl crashed before finishing (run {run_id}); the traceback is in the log", EXIT_CRASH)
-    if storage_error:
-        outcome["message"] += f"; {storage_error}"
-        return _fail(f"{_storage_hint(Exception(storage_error))}; the crawl was stopped, everything archived "
-                     "before is kept", EXIT_STORAGE)
-    return int(row["exit_status"])
-
-
-def _run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
-                report: dict | None = None) -> tuple[int, str | None]:
-    """Run the spider in this process. configure(settings) adjusts the settings (scale-out workers);
-    report, if given, receives the spider."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
-    settings = get_project_settings()
-    settings.set("GOVBRIEF_DB", args.db or "", priority="cmdline")
-    settings.set("GOVBRIEF_SOURCES", args.sources, priority="cmdline")
-    settings.set("GOVBRIEF_RUN_ID", run_id, priority="cmdline")
-    if args.log_file:
-        settings.set("LOG_FILE", args.log_file, priority="cmdline")
-    settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
-    if args.delay is not None:
-        settings.set("DOWNLOAD_DELAY", args.delay, priority="cmdline")
-        if args.delay == 0:  # local sites (tests, demo): no throttling at all
-            settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
-            settings.set("DOWNLOAD_DELAY_JITTER", 0, priority="cmdline")
-            settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
-    for pair in args.set or []:
-        key, _, value = pair.partition("=")
-        settings.set(key, value, priority="cmdline")
-    from crawler.logs import quiet_scrapy_logging
-
-    if configure is not None:
-        configure(settings)
-    process = CrawlerProcess(settings)
-    quiet_scrapy_logging(getattr(logging, args.log_level))  # after Scrapy's dictConfig, which resets levels
-    crawler = process.create_crawler("govbrief")
-    crashes: list = []
-    process.crawl(crawler, only=args.only).addErrback(crashes.append)  # else Twisted prints it at exit
-    process.start()
-    for failure in crashes:  # the traceback goes to the log (the cron mail gets one line)
-        if args.log_file:
-            _append_log(args.log_file, "crawl crashed:\n" + failure.getTraceback().rstrip())
-        else:
-            print(failure.getTraceback(), file=sys.stderr, end="")
-    spider = crawler.spider
-    # no verdict: the crawl never got to close (an exception inside Scrapy or govbrief)
-    if report is not None:
-        report["spider"] = spider
-    status = 0 if getattr(spider, "verdict", None) else EXIT_CRASH
-    return status, getattr(spider, "storage_error", None)
-
-
-# ---------------------------------------------------------------- extract / reextract
-
-
 def _manifest_rows(path: Path) -> Iterator[dict]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -331,17 +161,17 @@ def cmd_extract(args: argparse.Namespace) -> int:
         try:
             rows = list(_manifest_rows(Path(args.manifest)))
         except (OSError, ValueError) as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
         for result in extract.extract_manifest(rows):
             print(json.dumps(with_facts(result), ensure_ascii=False), flush=False)
         sys.stdout.flush()
         return EXIT_OK
     if not args.file:
-        return _fail("extract needs FILE or --manifest M.jsonl")
+        return fail("extract needs FILE or --manifest M.jsonl")
     try:
         body = Path(args.file).read_bytes()
     except OSError as exc:
-        return _fail(f"{args.file}: {exc.strerror}")
+        return fail(f"{args.file}: {exc.strerror}")
     article = extract.extract_article(body, args.url or Path(args.file).resolve().as_uri(), args.content_type)
     if article is None:
         print(json.dumps({"url": args.url, "error": "no article text found"}, ensure_ascii=False))
@@ -355,8 +185,8 @@ def _processing(args: argparse.Namespace, work) -> int:
     from pipelines.process.runner import Processor
 
     if not Path(args.db).exists():
-        return _fail(f"{args.db}: archive database not found")
-    opened = _lock_and_open(args.db)
+        return fail(f"{args.db}: archive database not found")
+    opened = lock_and_open(args.db)
     if isinstance(opened, int):
         return opened
     lock, db = opened
@@ -364,7 +194,7 @@ def _processing(args: argparse.Namespace, work) -> int:
     with lock:
         stats = work(Processor(args.db, workers=args.workers))
     if stats.storage_error:
-        return _fail(f"{_storage_hint(Exception(stats.storage_error))}; processing stopped, everything "
+        return fail(f"{storage_hint(Exception(stats.storage_error))}; processing stopped, everything "
                      "archived before is kept", EXIT_STORAGE)
     return EXIT_OK
 
@@ -412,7 +242,7 @@ def _read_only_archive(db_path: str):
     except migrations.ArchiveTooNew as exc:
         raise ValueError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
-        raise ValueError(f"{db_path}: cannot read this archive database ({_storage_hint(exc)})") from None
+        raise ValueError(f"{db_path}: cannot read this archive database ({storage_hint(exc)})") from None
     return db
 
 
@@ -422,7 +252,7 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
     try:
         db = _read_only_archive(args.db)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     counts = export_warc(db, args.out, source_id=args.source)
     print(f"wrote {args.out}: {counts.get('responses', 0)} captures, {counts.get('records', 0)} WARC records")
     return EXIT_OK
@@ -433,8 +263,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     from pipelines.lineage.clusters import cluster_archive
 
     if not Path(args.db).exists():
-        return _fail(f"{args.db}: archive database not found")
-    opened = _lock_and_open(args.db)
+        return fail(f"{args.db}: archive database not found")
+    opened = lock_and_open(args.db)
     if isinstance(opened, int):
         return opened
     lock, db = opened
@@ -455,9 +285,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from pipelines.store import migrations
 
     if not Path(args.db).exists():
-        return _fail(f"{args.db}: archive database not found")
+        return fail(f"{args.db}: archive database not found")
     before = _schema_version(args.db)
-    opened = _lock_and_open(args.db)
+    opened = lock_and_open(args.db)
     if isinstance(opened, int):
         return opened
     lock, db = opened
@@ -483,25 +313,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     serve = publish
     path = Path(args.db)
     if not path.is_file():
-        return _fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
+        return fail(f"{args.db}: archive database not found (run `govbrief crawl` or `govbrief demo` first)")
     immutable = args.immutable if args.immutable is not None else serve.read_only_place(path)
     try:  # serving only reads: an archive of an older govbrief is never migrated here (it may be read-only)
         version = _schema_version(args.db, immutable=immutable)
     except sqlite3.DatabaseError as exc:
-        return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
+        return fail(f"{args.db}: cannot serve this archive ({storage_hint(exc)})")
     from pipelines.store.migrations import SCHEMA_VERSION
 
     if version < SCHEMA_VERSION:
-        return _fail(f"{args.db}: archive schema version {version} is older than this govbrief's "
+        return fail(f"{args.db}: archive schema version {version} is older than this govbrief's "
                      f"({SCHEMA_VERSION}); run `govbrief migrate --db {args.db}` once (or the next crawl does it)")
     if version > SCHEMA_VERSION:
-        return _fail(f"{args.db}: archive schema version {version} is newer than this govbrief's "
+        return fail(f"{args.db}: archive schema version {version} is newer than this govbrief's "
                      f"({SCHEMA_VERSION}); upgrade govbrief")
     try:
         settings = {key: serve.parse_setting(key, value) for key, value in args.setting or []}
         serve.metadata_path()
     except (ValueError, FileNotFoundError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if immutable and (warning := serve.wal_warning(path)):
         print(f"govbrief: warning: {warning}", file=sys.stderr)
     mode = "trusted: custom SQL allowed" if args.allow_sql else "public: no custom SQL"
@@ -513,7 +343,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                   immutable=immutable, settings=settings, memory_limit_mb=args.memory_limit_mb,
                   limits={"heavy_slots": args.heavy_slots} if args.heavy_slots else None)
     except sqlite3.DatabaseError as exc:
-        return _fail(f"{args.db}: cannot serve this archive ({_storage_hint(exc)})")
+        return fail(f"{args.db}: cannot serve this archive ({storage_hint(exc)})")
     return EXIT_OK
 
 
@@ -544,13 +374,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         start_sample_web, SITE_IDS = _sample_web()  # noqa: N806 (the module's constant)
     except ImportError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
 
     try:
         web_context = start_sample_web(base_port=args.web_port)
     except OSError as exc:
         last = args.web_port + len(SITE_IDS) - 1
-        return _fail(f"demo: cannot start the sample web on 127.0.0.1 ports {args.web_port}-{last} ({exc}); "
+        return fail(f"demo: cannot start the sample web on 127.0.0.1 ports {args.web_port}-{last} ({exc}); "
                      "free them or choose --web-port (the same one every run, or the archive gets a "
                      "second copy of every article)", EXIT_BAD_INPUT)
     with web_context as web, tempfile.TemporaryDirectory(prefix="govbrief-demo-") as tmp:
@@ -561,7 +391,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                  "--delay", "0", "--log-level", "WARNING"]
         status = subprocess.call(crawl)
         if status != EXIT_OK:
-            return _fail(f"demo crawl finished with exit status {status}", status)
+            return fail(f"demo crawl finished with exit status {status}", status)
         if args.no_serve:
             return EXIT_OK
         return cmd_serve(args)
@@ -571,7 +401,7 @@ def cmd_check_sources(args: argparse.Namespace) -> int:
     try:
         sources = load_sources(args.sources)
     except SourcesError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"{args.sources}: {len(sources)} sources OK")
     return EXIT_OK
 

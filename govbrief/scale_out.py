@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from crawler.health import EXIT_BAD_INPUT, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
-from govbrief.cli import _fail, _lock_and_open, _open_archive, _report_run, _run_scrapy, _storage_hint
+from govbrief.runs import fail, lock_and_open, open_archive, report_run, run_scrapy, storage_hint
 
 
 def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
@@ -32,37 +32,37 @@ def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
     try:
         state = SharedState(connect(args.redis))
     except RedisUnavailable as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     run_id = None
     if args.db:
         try:
-            db = _open_archive(args.db, check=True)
+            db = open_archive(args.db, check=True)
         except ValueError as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
         try:
             seed_shared_state(db, state, label=args.db)
             run_id = storage.start_run(db, source_ids)
         finally:
             db.close()
     elif not state.is_seeded():
-        return _fail(f"{args.redis}: Redis does not hold the archive's seen-set (a new, restarted or flushed "
+        return fail(f"{args.redis}: Redis does not hold the archive's seen-set (a new, restarted or flushed "
                      f"server): run `govbrief process --redis {args.redis} --db ARCHIVE` once, it seeds Redis "
                      "from the archive; then start the workers again", EXIT_BAD_INPUT)
     report: dict = {}
     try:
-        status, storage_error = _run_scrapy(
+        status, storage_error = run_scrapy(
             args, run_id, configure=lambda s: redis_mode.configure(s, args.redis, local_archive=bool(args.db)),
             report=report)
     except redis.RedisError as exc:
-        return _fail(f"{args.redis}: lost the Redis server ({exc}); what this worker took is put back when "
+        return fail(f"{args.redis}: lost the Redis server ({exc}); what this worker took is put back when "
                      "its heartbeat expires", EXIT_UNHEALTHY)
     spider = report.get("spider")
     if args.db:
         _record_run_verdict(args.db, run_id, getattr(spider, "run_verdict", None), storage_error)
-        return _report_run(args.db, run_id, status, storage_error)
+        return report_run(args.db, run_id, status, storage_error)
     verdict = getattr(spider, "verdict", None)
     if verdict is None:
-        return _fail("the worker ended without a verdict (see the log above)", EXIT_UNHEALTHY)
+        return fail("the worker ended without a verdict (see the log above)", EXIT_UNHEALTHY)
     totals = sum(spider.source_stats.values(), Counter())
     print(f"worker {spider.shared.id}, run {spider.shared.run_id}: {verdict.status}: {verdict.message} "
           f"(list pages {totals['list_ok']}, articles fetched {totals['article_ok']}, "
@@ -84,7 +84,7 @@ def _record_run_verdict(db_path: str, run_id: int, verdict, storage_error: str |
         storage.finish_run(db, run_id, status=verdict.status, exit_status=verdict.exit_status,
                            message=verdict.message)
     except sqlite3.DatabaseError:
-        pass  # _report_run says what is wrong with the archive
+        pass  # report_run says what is wrong with the archive
     finally:
         db.close()
 
@@ -100,12 +100,12 @@ def process_queue(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     directory = Path(args.db).parent
     if not directory.is_dir():
-        return _fail(f"{args.db}: directory {directory} does not exist")
+        return fail(f"{args.db}: directory {directory} does not exist")
     try:
         client = connect(args.redis)
     except RedisUnavailable as exc:
-        return _fail(str(exc))
-    opened = _lock_and_open(args.db)
+        return fail(str(exc))
+    opened = lock_and_open(args.db)
     if isinstance(opened, int):
         return opened
     lock, db = opened
@@ -122,10 +122,10 @@ def process_queue(args: argparse.Namespace) -> int:
             counts = drain(db, SharedState(client), consumer, follow=args.follow, label=str(args.db),
                            should_stop=lambda: stopping["now"])
         except StorageStopped as exc:
-            return _fail(f"{args.db}: cannot write the archive ({_storage_hint(exc)}); the item stays queued, "
+            return fail(f"{args.db}: cannot write the archive ({storage_hint(exc)}); the item stays queued, "
                          "nothing archived is lost", EXIT_STORAGE)
         except redis.RedisError as exc:
-            return _fail(f"{args.redis}: lost the Redis server ({exc}); what was taken and not stored is put "
+            return fail(f"{args.redis}: lost the Redis server ({exc}); what was taken and not stored is put "
                          "back when this consumer's heartbeat expires: run again", EXIT_UNHEALTHY)
         finally:
             db.close()
