@@ -184,3 +184,29 @@ def test_empty_presentational_element_keeps_following_text() -> None:
     doc = _tree("<p><center></center>从1月15日起，新目录开始执行。</p>")
     assert doc.text_content().strip() == "从1月15日起，新目录开始执行。"
     assert doc.find(".//center") is None
+
+
+TO_TRADITIONAL = str.maketrans("办单责编辑网仅观权联删扫码关众号声禁转载", "辦單責編輯網僅觀權聯刪掃碼關眾號聲禁轉載")
+
+
+def test_rules_are_written_once_in_simplified_and_match_traditional_lines():
+    """spam.yml lists each label once, in simplified characters; a traditional-script line is
+    converted before matching, so it meets the same rule as its simplified form."""
+    import re
+
+    from pipelines.chinese import to_simplified
+    from pipelines.extract.clean_rules import _load_data, disclaimer_score, load_rules, match_rule
+
+    data = _load_data()
+    texts = [r["pattern"] for r in data["rules"]] + list(data["disclaimer_terms"]) + [data["self_terms"]]
+    traditional = {c for t in texts for c in re.findall(r"[\u3400-\u9fff]", t) if to_simplified(c) != c}
+    assert not traditional, f"traditional characters in rules/spam.yml: {sorted(traditional)}"
+    assert load_rules()
+    for simplified in ("主办单位：某某市人民政府办公室", "责任编辑：张三", "本网站仅代表作者观点，如有侵权请联系删除",
+                       "扫码关注公众号", "版权声明：本站内容未经授权禁止转载"):
+        traditional_line = simplified.translate(TO_TRADITIONAL)
+        assert traditional_line != simplified
+        rule = match_rule(simplified)
+        assert rule is not None, simplified
+        assert match_rule(traditional_line) == rule, traditional_line
+        assert disclaimer_score(traditional_line) == disclaimer_score(simplified)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.chinese import to_simplified  # OpenCC itself loads on first use
+
 RULES_PATH = Path(__file__).with_name("rules") / "spam.yml"
 
 _WS = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
@@ -32,6 +34,21 @@ _ORDINAL = re.compile(r"^\s*(\d{1,3}|[①-⑳])\s*[.、．)]")
 def normalise_line(text: str) -> str:
     """Collapse whitespace (incl. NBSP and U+3000) to single spaces and strip."""
     return _WS.sub(" ", text or "").strip()
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> re.Pattern[str]:
+    """A character class of the CJK characters OpenCC's t2s changes (the traditional-only ones)."""
+    chars = [chr(cp) for cp in range(0x3400, 0xA000)]
+    changed = [c for c in chars if to_simplified(c) != c]
+    return re.compile("[" + "".join(changed) + "]")
+
+
+def simplified_line(text: str) -> str:
+    """The line in simplified characters, for matching: the rules (rules/spam.yml) are written once,
+    in simplified Chinese, and a traditional-script page is matched by the same structures. OpenCC
+    runs only on lines that hold a traditional character (most lines have none: no cost)."""
+    return to_simplified(text) if _traditional_chars().search(text) else text
 
 
 def fingerprint(line: str) -> str:
@@ -74,6 +91,7 @@ def load_vocabulary(path: str | None = None) -> tuple[tuple[re.Pattern[str], ...
 def disclaimer_score(line: str) -> tuple[int, bool]:
     """(distinct families of legal vocabulary in the line, whether it speaks about the site itself)."""
     terms, self_ref = load_vocabulary()
+    line = simplified_line(line)
     return sum(1 for t in terms if t.search(line)), bool(self_ref.search(line))
 
 
@@ -144,6 +162,7 @@ def match_rule(line: str, *, edge: bool = True) -> Rule | None:
     if not text:
         return None
     n = len(text)
+    text = simplified_line(text)
     for rule in load_rules():
         if n > rule.max_len or (rule.zone == "edge" and not edge):
             continue
@@ -157,8 +176,8 @@ def match_rule(line: str, *, edge: bool = True) -> Rule | None:
 def is_keyword_stuffing(line: str) -> bool:
     """SEO keyword stuffing: many short space-separated phrases, no sentence punctuation.
 
-    e.g. "XX劳务派遣公司  XX临时工派遣公司  XX临时工派遣中介 ..." or a footer nav row. Article
-    sentences carry punctuation; a title with one space has two segments only."""
+    e.g. a row of near-identical service names an SEO page repeats for search engines, or a footer
+    nav row. Article sentences carry punctuation; a title with one space has two segments only."""
     text = normalise_line(line)
     segments = [s for s in text.split(" ") if s]
     if len(segments) < 4 or _SENTENCE_PUNCT.search(text):
@@ -203,34 +222,35 @@ _DECORATED = re.compile(rf"^{_DECORATION}{{3,}}\s*[^.。…\-—=_*·~～#+]{{1,
 
 
 def is_decorated_marker(line: str) -> bool:
-    """A short phrase framed by runs of dots, dashes or stars ("......试读结束......",
-    "=====以下为广告====="): a marker of the page, never a sentence of the article."""
+    """A short phrase framed by runs of dots, dashes or stars (three or more on each side, a few words
+    between: an end-of-preview or advertisement marker): a marker of the page, never a sentence of
+    the article."""
     return bool(_DECORATED.match(normalise_line(line)))
 
 
 _DOMAIN = re.compile(
     r"(https?://|www\.|\b[a-z0-9\-]{2,}\.(com|cn|net|org|cc|top|vip|xyz|info|com\.cn|net\.cn)\b)", re.IGNORECASE)
 _LABELLED = re.compile(
-    r"^[^，。,:：]{0,12}(网址|網址|网站|網站|官网|官網|链接|鏈接|地址|邮箱|郵箱|e-?mail|详见|詳見|登录|登錄)\s*[:：]",
+    r"^[^，。,:：]{0,12}(网址|网站|官网|链接|地址|邮箱|e-?mail|详见|登录)\s*[:：]",
     re.IGNORECASE)
 
 
 def is_site_plug(line: str) -> bool:
-    """A short line advertising a site by its domain ("XX写作网 gw.example.com(可搜索更多资料)",
-    "如若转载请注明出处：https://…"), not a sentence and not a labelled address of a notice
-    ("报名网址：http://…" is content). Applied at the edges of the article only."""
+    """A short line advertising a site by its domain (a site name and its domain, or a reprint request
+    ending in the site's URL), not a sentence and not a labelled address of a notice (an address after
+    a 网址 / 邮箱 label is content). Applied at the edges of the article only."""
     text = normalise_line(line)
     if len(text) > 80 or "。" in text or not _DOMAIN.search(text):
         return False
-    return not _LABELLED.match(text)
+    return not _LABELLED.match(simplified_line(text))
 
 
 _DATETIME = re.compile(r"(19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(:\d{2})?")
 
 
 def is_stamp(line: str) -> bool:
-    """A date-time stamp with a word or two ("2022-01-08 07:59:36 重新编辑", "发布于 2021-3-1 10:20"):
-    at the edges of the article it is page metadata."""
+    """A date-time stamp with a word or two (a date and time before or after a short verb such as
+    发布于 / 编辑于): at the edges of the article it is page metadata."""
     text = normalise_line(line)
     m = _DATETIME.search(text)
     if not m or len(text) > 40:

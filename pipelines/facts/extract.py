@@ -60,7 +60,7 @@ def _patterns() -> dict[str, re.Pattern]:
     bureau = rf"[{_CJK}]{{1,{off['bureau_chars']}}}?局"
     part = rf"(?:{level}(?:{body}|{bureau})(?:{role})|(?:常务)?副?代?{level}{off['head_suffix']})"
     bare = _alternation(off["bare_roles"])
-    # after 、 the level may go unsaid: "县委常委、宣传部部长", "党工委书记、管委会主任"
+    # after 、 the level may go unsaid: a committee seat, then a department head or a zone's committee chair
     unlevelled = rf"(?:{body})(?:{role})"
     title = rf"{part}(?:、(?:{part}|{unlevelled}|{bare}))*"
     count = r["count"]
@@ -70,9 +70,9 @@ def _patterns() -> dict[str, re.Pattern]:
         "investment": re.compile(
             rf"(?P<trigger>{_alternation(inv['triggers'])})(?:{_alternation(inv['linkers'])})?{amount}"),
         "official": re.compile(title),
-        # "新签约亿元以上项目102个" / "外资项目5个": projects, then the number
+        # 项目 + number + unit ("…项目N个"): projects, then the number
         "count_after": re.compile(rf"项目(?P<num>\d+)(?P<unit>[{units}])"),
-        # "21个重大项目集中签约": the number, then projects, then a stage
+        # number + unit + a few words + 项目 + a stage verb ("N个…项目" signed / started): the number first
         "count_before": re.compile(rf"(?P<num>\d+)(?P<unit>[{units}])[{_CJK}]{{0,10}}?项目"
                                    rf"(?:{_alternation(count['stages'])})"),
         "growth": re.compile(rf"(?:{_alternation(growth['bases'])})(?P<dir>{_alternation(growth['up'])}|"

@@ -1,4 +1,4 @@
-"""A region string ("江苏省泰州市泰兴市", "泰州", "常州武进") as province / city / county names with their
+"""A region string ("广东省广州市天河区", "泰州", "常州武进") as province / city / county names with their
 administrative division codes (GB/T 2260, six digits: 32 = 江苏省, 3212 = 泰州市, 321283 = 泰兴市).
 
 Why levels: a reader who picks 泰州 must also find what 泰兴市 (a county-level city of 泰州) published.
