@@ -109,17 +109,19 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
         except sqlite3.DatabaseError as exc:
             db.close()
             return fail(f"{args.db}: cannot write the archive ({storage_hint(exc)})", EXIT_STORAGE)
+        since = storage.utc_now()
         db.close()
         status, storage_error = run_scrapy(args, run_id)
         exit_status = report_run(args.db, run_id, status, storage_error, outcome)
         if args.lineage and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
-            _update_lineage(args.db)
+            _update_lineage(args.db, since)
         return exit_status
 
 
-def _update_lineage(db_path: str) -> None:
+def _update_lineage(db_path: str, since: str) -> None:
     """Cluster the run's new (and changed) articles against the persisted lineage state, so "also
-    published at" is current; memory is bounded by a batch, not by the archive.
+    published at" is current; memory is bounded by a batch, not by the archive. Then the copies in the
+    clusters the run touched date their year-less events by the earliest copy (pipelines.facts.reposts).
 
     Still under the run lock; a failure here is reported but never changes the crawl's verdict.
     """
@@ -132,10 +134,19 @@ def _update_lineage(db_path: str) -> None:
         if stats["articles"]:
             print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) "
                   f"in {stats['seconds']} s")
+        _date_reposts(db, since)
     except Exception as exc:  # lineage is derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
     finally:
         db.close()
+
+
+def _date_reposts(db, since: str) -> None:
+    from pipelines.facts.reposts import date_reposts
+
+    stats = date_reposts(db, since)
+    if stats["redated"]:
+        print(f"reposts dated by their original: {stats['redated']} articles in {stats['clusters']} clusters")
 
 
 def _manifest_rows(path: Path) -> Iterator[dict]:
@@ -156,14 +167,16 @@ def _manifest_rows(path: Path) -> Iterator[dict]:
 def cmd_extract(args: argparse.Namespace) -> int:
     from pipelines.extract import article as extract
     from pipelines.facts import with_facts
+    from pipelines.facts.reposts import with_facts_of_copies
 
     if args.manifest:
         try:
             rows = list(_manifest_rows(Path(args.manifest)))
         except (OSError, ValueError) as exc:
             return fail(str(exc))
-        for result in extract.extract_manifest(rows):
-            print(json.dumps(with_facts(result), ensure_ascii=False), flush=False)
+        # every page first: copies of one text among them date their year-less events by the earliest
+        for result in with_facts_of_copies(list(extract.extract_manifest(rows))):
+            print(json.dumps(result, ensure_ascii=False), flush=False)
         sys.stdout.flush()
         return EXIT_OK
     if not args.file:
@@ -190,9 +203,18 @@ def _processing(args: argparse.Namespace, work) -> int:
     if isinstance(opened, int):
         return opened
     lock, db = opened
+    from pipelines.store import storage
+
+    since = storage.utc_now()
     db.close()  # opened (and migrated) under the lock; the processor opens its own connections
     with lock:
         stats = work(Processor(args.db, workers=args.workers))
+        if not stats.storage_error:
+            db = storage.open_db(args.db)
+            try:  # reprocessed copies were written with their own dates
+                _date_reposts(db, since)
+            finally:
+                db.close()
     if stats.storage_error:
         return fail(f"{storage_hint(Exception(stats.storage_error))}; processing stopped, everything "
                      "archived before is kept", EXIT_STORAGE)
@@ -261,6 +283,7 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
 def cmd_lineage(args: argparse.Namespace) -> int:
     """Writes the clusters: a writer, so it takes the lock and migrates like a crawl."""
     from pipelines.lineage.clusters import cluster_archive
+    from pipelines.store import storage
 
     if not Path(args.db).exists():
         return fail(f"{args.db}: archive database not found")
@@ -269,7 +292,9 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         return opened
     lock, db = opened
     with lock:
+        since = storage.utc_now()
         stats = cluster_archive(db)
+        _date_reposts(db, since)
         db.close()
     print(f"{stats['articles']} articles: {stats['clusters']} repost clusters "
           f"({stats['clustered_articles']} articles, largest {stats['largest']}) in {stats['seconds']} s")

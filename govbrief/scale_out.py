@@ -139,13 +139,18 @@ def process_queue(args: argparse.Namespace) -> int:
 
 
 def _cluster(db_path: str) -> None:
+    from pipelines.facts.reposts import date_reposts
     from pipelines.lineage.clusters import cluster_archive
     from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
+        since = storage.utc_now()
         stats = cluster_archive(db)
         print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) in {stats['seconds']} s")
+        redated = date_reposts(db, since)["redated"]
+        if redated:
+            print(f"reposts dated by their original: {redated} articles")
     except Exception as exc:  # derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
     finally:

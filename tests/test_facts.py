@@ -110,6 +110,9 @@ def test_a_shared_district_name_is_settled_by_the_region():
     (12, 30, "2024-01-02", 2023),  # across the year boundary: last year
     (1, 3, "2023-12-29", 2024),  # a date just after the turn of the year
     (1, 14, "2023-01-16", 2023),
+    (2, 26, "2024-09-24", 2024),  # seven months back, not five ahead: reports look back
+    (3, 5, "2024-02-20", 2024),  # two weeks ahead: an announcement
+    (2, 29, "2025-09-01", 2024),  # the last leap day before publication
 ])
 def test_event_year_from_the_publication_date(month, day, published, year):
     from datetime import date
@@ -149,3 +152,37 @@ def test_full_width_figures_and_former_or_newer_county_names():
     places = {f["name"]: (f["level"], f["admin_code"]) for f in by_kind(facts, "place")}
     assert places["长泰区"][0] == "district" and places["长泰区"][1].startswith("3506")  # 撤县设区, table says 县
     assert places["淮阳县"] == ("county", "411603")  # a former name: today's 淮阳区
+
+
+def test_undated_page_takes_the_year_from_its_text_and_never_guesses():
+    # a meeting named after its year, in the same sentence
+    [fact] = by_kind(extract_facts("12月10日，全县2024年重大项目推进会召开。"), "event_date")
+    assert fact["date"] == "2024-12-10" and "year_from" not in fact
+    # a full date written earlier in the text carries its year to the next ones (across the year end)
+    facts = by_kind(extract_facts("2022年12月30日，项目签约。1月3日，项目开工。"), "event_date")
+    assert [f["date"] for f in facts] == ["2022-12-30", "2023-01-03"]
+    # two different years in the sentence: no year to give
+    assert by_kind(extract_facts("3月5日，2023年签约、2024年开工的项目通过验收。"), "event_date") == []
+    # the publication date wins over a deadline written in the text
+    facts = by_kind(extract_facts("力争2025年6月30日前建成。3月5日，项目开工。", "2023-03-06"), "event_date")
+    assert [f["date"] for f in facts] == ["2025-06-30", "2023-03-05"]
+
+
+def test_neighbour_links_date_an_undated_page_only_when_the_text_cannot():
+    [fact] = by_kind(extract_facts("9月23日，全市项目集中开工。", posted_near="2022-09-17"), "event_date")
+    assert fact["date"] == "2022-09-23" and fact["year_from"] == "neighbour links 2022-09-17"
+    # the page's own date and the text's own year come first
+    [fact] = by_kind(extract_facts("9月23日，全市项目集中开工。", "2023-09-25", posted_near="2022-09-17"),
+                     "event_date")
+    assert fact["date"] == "2023-09-23" and "year_from" not in fact
+    [fact] = by_kind(extract_facts("9月23日，全市2021年重点项目开工。", posted_near="2022-09-17"), "event_date")
+    assert fact["date"] == "2021-09-23"
+
+
+def test_a_repost_is_dated_by_the_earliest_copy():
+    [fact] = by_kind(extract_facts("2月26日，全市项目推进会召开。", "2024-09-24", dated_by="2021-02-27"),
+                     "event_date")
+    assert fact["date"] == "2021-02-26" and fact["year_from"] == "earliest copy 2021-02-27"
+    # a year written in the text is the text's own
+    [fact] = by_kind(extract_facts("2024年2月26日，会议召开。", "2024-09-24", dated_by="2021-02-27"), "event_date")
+    assert fact["date"] == "2024-02-26" and "year_from" not in fact

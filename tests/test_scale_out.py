@@ -195,8 +195,10 @@ def _site(tmp: Path, pages: int, latency: float = 0.0, per_page: int = 20, seed:
 
 @pytest.fixture(scope="module")
 def shared_crawl(tmp_path_factory):
-    """Two workers over a 1,000-article column, then `govbrief process`."""
-    with _site(tmp_path_factory.mktemp("scale-out"), 50, latency=0.005) as (srv, web, sources, db):
+    """Two workers over a 1,000-article column, then `govbrief process`. 50 ms per response, so the crawl
+    (~4 s) outlasts the difference in the workers' start-up on a loaded machine (at 5 ms the whole crawl
+    took under 2 s and a worker that started a second late got 15 % of it)."""
+    with _site(tmp_path_factory.mktemp("scale-out"), 50, latency=0.05) as (srv, web, sources, db):
         workers = [worker(sources, srv.url), worker(sources, srv.url)]
         results = [finish(w) for w in workers]
         drained = finish(process(srv.url, db))

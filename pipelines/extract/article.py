@@ -58,7 +58,7 @@ from pipelines.extract.decode import decode_page
 from pipelines.extract.grid import find_grid
 from pipelines.extract.metadata_cn import extract_meta
 
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 SHORT_TEXT = 60  # CJK characters: below this an article is flagged (a notice, or a cut page)
 
 # trafilatura falls back to noisy baseline output below MIN_EXTRACTED_SIZE characters; Chinese
@@ -103,6 +103,8 @@ class Article:
     written_date: str | None = None  # 成文日期 (signing date, not the publication date)
     # added in v4: why the article looks the way it does (see docs/extraction.md#provenance)
     provenance: dict = field(default_factory=dict)
+    # added in v5: no date of its own, but its 上一篇 / 下一篇 links are dated (metadata_cn.neighbour_date)
+    posted_near: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -273,7 +275,7 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
         "encoding": {"charset": encoding, "from": encoding_from},
         "title": {"from": meta.title_source, "suffix_removed": meta.title_suffix_removed,
                   "original_title": meta.original_title},
-        "published": {"from": meta.published_source},
+        "published": {"from": meta.published_source, **({"posted_near": meta.posted_near} if meta.posted_near else {})},
         "source_org": {"from": meta.source_org_source if meta.source_org else None},
         "grid": {"labels": grid.labels, "fields": sorted(grid.fields)} if grid else None,
         "text": {"from": text_source, "lines": len(kept)},
@@ -290,7 +292,7 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
         text_simplified=to_simplified(text),
         encoding=encoding, warnings=warnings, title_source=meta.title_source, text_source=text_source,
         doc_number=meta.doc_number, index_no=meta.index_no, issuing_org=meta.issuing_org,
-        written_date=meta.written_date, provenance=provenance,
+        written_date=meta.written_date, provenance=provenance, posted_near=meta.posted_near,
     )
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from pipelines.extract.article import extract_manifest
-from pipelines.facts import with_facts
+from pipelines.facts.reposts import with_facts_of_copies
 
 
 def load_manifest(path: str | Path) -> list[dict]:
@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    for out in extract_manifest(load_manifest(args[0])):
-        sys.stdout.write(json.dumps(with_facts(out), ensure_ascii=False) + "\n")
+    for out in with_facts_of_copies(list(extract_manifest(load_manifest(args[0])))):
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -49,6 +49,10 @@ _OTHER_DATE_LABEL = re.compile(r"(更新|修改|修订|修訂|成文|发文日�
 # a posting byline: "X于2005年8月12日16:12在…发表"
 _POSTED = re.compile(r"(?:于|於)\s*((?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2})"
                      r"[^。]{0,40}?(?:发表|發表|发布|發佈)")
+# "previous / next article" links of a CMS (上一篇 / 下一篇, 上一条 / 下一条, 前一篇 / 后一篇; not 上一页, a
+# pager): on a page that shows no date of its own, the dates these links carry say when it was posted
+_NEIGHBOUR_LINK = re.compile(r"^(?:上|下|前|后|後)一(?:篇|条|條|则|則)")
+
 _URL_DATES = [
     re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+"),                 # TRS CMS: /t20220221_123.html
     re.compile(r"/((?:19|20)\d{2})[-_/]?(\d{2})[-_/]?(\d{2})/"),        # /2022/02/21/ or /20220221/
@@ -205,6 +209,7 @@ class PageMeta:
     title_el: etree._Element | None = None
     published: str | None = None
     published_source: str | None = None
+    posted_near: str | None = None  # the latest date of the neighbour links (上一篇 / 下一篇), no own date
     source_org: str | None = None
     author: str | None = None
     editor: str | None = None
@@ -320,6 +325,23 @@ def _clean_org(value: str) -> str | None:
     return value
 
 
+def neighbour_date(doc: lxml.html.HtmlElement) -> str | None:
+    """The latest date the page's previous / next article links carry ("上一篇 2022年9月17日", or the
+    label, the link and a date in one short item): a page without a date of its own was posted about
+    then. Not a publication date (the page does not state one): facts use it only to give a year to
+    "M月D日" (pipelines.facts)."""
+    dates = []
+    for link in doc.iter("a"):
+        item = link.getparent() if link.getparent() is not None else link
+        for el in (link, item):
+            text = normalise_line(el.text_content())
+            if len(text) <= 120 and _NEIGHBOUR_LINK.match(text):
+                if iso := parse_date(text):
+                    dates.append(iso)
+                break
+    return max(dates) if dates else None
+
+
 def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Element] | None = None,
                  grid: Grid | None = None) -> PageMeta:
     """Read the metadata of one page (the tree is not modified). `grid`: the page's 政务公开 grid
@@ -390,6 +412,9 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
             if iso := published_in_line(text):
                 meta.published, meta.published_source = iso, "page-date"
                 break
+
+    if meta.published is None:
+        meta.posted_near = neighbour_date(doc)
 
     # --- 来源 / author / editor: the info line first, then short blocks anywhere, then CMS meta
     short_texts = info_texts + [t for b in blocks if b not in listy

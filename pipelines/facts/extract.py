@@ -11,6 +11,7 @@ the page writes them. The rules' vocabulary is data (rules.yml); the code only a
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -23,7 +24,7 @@ import yaml
 from pipelines.chinese import to_simplified
 from pipelines.facts.places import find_places, resolve_place
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 RULES_PATH = Path(__file__).with_name("rules.yml")
 
 _CJK = "\u3400-\u9fff"
@@ -226,41 +227,89 @@ def _parse_published(published: str | None) -> date | None:
         return None
 
 
+# How far ahead a year-less date may lie and still be read as coming (将于3月5日举行): reports look back
+# far more than they announce, and not months ahead
+_AHEAD_DAYS = 62
+
+
 def event_year(month: int, day: int, published: date) -> int:
-    """The year of a "M月D日" an article published on `published` speaks of: the publication year, or the
-    next / previous one when that puts the date within half a year of publication (a 12月30日 event in an
-    article of 2 January is last year's)."""
-    best = published.year
-    best_gap = None
-    for year in (published.year, published.year - 1, published.year + 1):
+    """The year of a "M月D日" an article published on `published` speaks of: the next occurrence when it
+    lies at most two months ahead (an announcement), else the latest one on or before publication (a
+    12月30日 event in an article of 2 January is last year's; a 2月26日 meeting in a September report is
+    this year's, not next)."""
+    past, ahead = None, None
+    for year in (published.year - 1, published.year, published.year + 1):
         try:
-            gap = abs((date(year, month, day) - published).days)
+            when = date(year, month, day)
         except ValueError:
             continue  # 2月29日 outside leap years
-        if best_gap is None or gap < best_gap:
-            best, best_gap = year, gap
-    return best
+        if when <= published:
+            past = year
+        elif ahead is None:
+            ahead = year
+    if ahead is not None and (date(ahead, month, day) - published).days <= _AHEAD_DAYS:
+        return ahead
+    if past is not None:
+        return past
+    return ahead if ahead is not None else published.year
 
 
-def _event_dates(folded: str, original: str, published: str | None) -> list[dict]:
-    pub = _parse_published(published)
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+_YEAR = re.compile(r"((?:19|20)\d{2})年")
+
+
+def _sentence_year(folded: str, start: int, end: int) -> int | None:
+    """The one year named in the sentence around folded[start:end] ("12月10日，全县2024年重大项目推进会召开"),
+    or None when it names none or several."""
+    left = max((m.end() for m in _SENTENCE_END.finditer(folded, 0, start)), default=0)
+    right_match = _SENTENCE_END.search(folded, end)
+    right = right_match.start() if right_match else len(folded)
+    years = {int(y) for y in _YEAR.findall(folded, left, right)}
+    return years.pop() if len(years) == 1 else None
+
+
+def _event_dates(folded: str, original: str, published: str | None, dated_by: str | None = None,
+                 posted_near: str | None = None) -> list[dict]:
+    """Dates of the events an article reports. A "M月D日" without a year takes it from the publication
+    date; on a page that shows none (wenku copies, speeches), from the last full date written before it
+    in the text ("2023年1月14日……1月16日"), else from the one year its own sentence names (a meeting
+    named after its year), else from `posted_near` (the date of its 上一篇 / 下一篇 links). The
+    publication date wins over the text: a text names future deadlines ("2025年6月30日前建成") more often
+    than a page misdates itself. `dated_by` (the earliest publication among the copies of this text,
+    pipelines.facts.reposts) replaces the page's own date: a 2024 repost of a 2021 briefing speaks of
+    2021. Facts dated by either say so in "year_from" ("earliest copy 2021-02-26", "neighbour links …")."""
+    pub = _parse_published(dated_by) or _parse_published(published)
+    year_from = dated_by if _parse_published(dated_by) else None
+    near = _parse_published(posted_near)
     facts = []
+    text_anchor: date | None = None
     for m in _patterns()["date"].finditer(folded):
         if m.start() > 0 and folded[m.start() - 1].isdigit():
             continue  # "2023年12月" tail of another number
+        fact_from = f"earliest copy {year_from}" if year_from and pub is not None else None
         month, day = int(m.group("m")), int(m.group("d"))
         if m.group("y"):
             year = int(m.group("y"))
         elif pub is not None:
             year = event_year(month, day, pub)
-        else:
-            continue  # no year to give it: a date a journalist cannot place is no fact
+        elif text_anchor is not None:
+            year = event_year(month, day, text_anchor)
+        elif (year := _sentence_year(folded, m.start(), m.end())) is None:
+            if near is None:
+                continue  # no year to give it: a date a journalist cannot place is no fact
+            year = event_year(month, day, near)
+            fact_from = f"neighbour links {posted_near}"
         try:
-            iso = date(year, month, day).isoformat()
+            when = date(year, month, day)
         except ValueError:
             continue
-        facts.append({"kind": "event_date", "text": original[m.start():m.end()], "date": iso,
-                      "offsets": [m.start(), m.end()]})
+        fact = {"kind": "event_date", "text": original[m.start():m.end()], "date": when.isoformat(),
+                "offsets": [m.start(), m.end()]}
+        if m.group("y"):
+            text_anchor = when
+        elif fact_from:
+            fact["year_from"] = fact_from
+        facts.append(fact)
     return facts
 
 
@@ -275,9 +324,23 @@ def _places(folded: str, original: str, region: str | None) -> list[dict]:
     return facts
 
 
-def extract_facts(text: str | None, published: str | None = None, region: str | None = None) -> list[dict]:
-    """Facts of one article, in text order. `published` (YYYY-MM-DD) dates "M月D日" events; `region`
-    (the source's administrative area, free text) settles places that share a name."""
+def posted_near_of(extraction: str | None) -> str | None:
+    """The 上一篇 / 下一篇 date an archived article's extraction provenance (articles.extraction, JSON)
+    recorded for a page without a date of its own: what its year-less dates are dated by."""
+    if not extraction:
+        return None
+    try:
+        return (json.loads(extraction).get("published") or {}).get("posted_near")
+    except (ValueError, AttributeError):
+        return None
+
+
+def extract_facts(text: str | None, published: str | None = None, region: str | None = None, *,
+                  dated_by: str | None = None, posted_near: str | None = None) -> list[dict]:
+    """Facts of one article, in text order. `published` (YYYY-MM-DD) dates "M月D日" events, unless
+    `dated_by` (the earliest publication of the same text elsewhere) is given, or, for a page without
+    one, `posted_near` (the date of its 上一篇 / 下一篇 links) when the text gives no year; `region` (the source's
+    administrative area, free text) settles places that share a name."""
     if not text:
         return []
     folded = fold(text)
@@ -287,7 +350,7 @@ def extract_facts(text: str | None, published: str | None = None, region: str | 
     places = [p for p in _places(folded, text, region)
               if not any(p["offsets"][0] < end and start < p["offsets"][1] for start, end in names)]
     facts = (_investments(folded, text) + officials + _counts(folded, text)
-             + _growths(folded, text) + _event_dates(folded, text, published) + places)
+             + _growths(folded, text) + _event_dates(folded, text, published, dated_by, posted_near) + places)
     facts.sort(key=lambda f: (f["offsets"][0], f["kind"]))
     return _first_mentions(facts)
 
@@ -311,4 +374,4 @@ def _first_mentions(facts: list[dict]) -> list[dict]:
     return kept
 
 
-__all__ = ["FACTS_VERSION", "event_year", "extract_facts", "fold", "parse_number", "resolve_place"]
+__all__ = ["FACTS_VERSION", "event_year", "extract_facts", "posted_near_of", "fold", "parse_number", "resolve_place"]

@@ -66,10 +66,12 @@ def create_facts_schema(db: sqlite_utils.Database) -> None:
 
 def backfill_facts(db: sqlite_utils.Database) -> None:
     """Migration 41: facts of the articles archived before facts existed."""
-    from pipelines.facts.extract import extract_facts
+    from pipelines.facts.extract import extract_facts, posted_near_of
 
-    for row in list(db.query("select id, text, published, region from articles")):
-        store_facts(db, row["id"], extract_facts(row["text"], row["published"], row["region"]), commit=False)
+    for row in list(db.query("select id, text, published, region, extraction from articles")):
+        facts = extract_facts(row["text"], row["published"], row["region"],
+                              posted_near=posted_near_of(row["extraction"]))
+        store_facts(db, row["id"], facts, commit=False)
 
 
 def _context_place(fact: dict, places: list[dict]) -> dict | None:
