@@ -169,7 +169,7 @@ def process_capture(task: CaptureTask) -> ProcessedCapture:
                                  for part in task.parts])
         article.url = task.url  # the article is keyed by the URL we asked for, not the redirect target
         result.article = article.as_dict()
-        result.facts = extract_facts(article.text, article.published, task.region)
+        result.facts = extract_facts(article.text, article.published, task.region, posted_near=article.posted_near)
     except Exception as exc:  # one odd page must never stop processing: the writer records it
         result.error = f"processing failed: {exc!r}"[:500]
         result.article, result.facts = None, []

@@ -697,7 +697,8 @@ def apply_recheck(db: sqlite_utils.Database, capture: Capture, *, region: str | 
                 # through upsert_article: it keeps the full-text index in step with the new text
                 article_id, _new = storage.upsert_article(db, {**row, "version_count": version, "last_changed": at})
                 # issue 15: the new text's facts replace the old ones
-                store_facts(db, article_id, extract_facts(row["text"], row["published"], row["region"]))
+                store_facts(db, article_id, extract_facts(row["text"], row["published"], row["region"],
+                                                          posted_near=new.posted_near))
                 outcome = CHANGED
         if was_gone:
             gone_for = (parse_time(at) - parse_time(article["gone_since"])).days
