@@ -247,3 +247,23 @@ def test_stale_index_version_is_rebuilt(tmp_path: Path) -> None:
         db.execute(f"delete from {search_index.FTS_TABLE}_data")  # an unusable old index
     storage.ensure_schema(db)
     assert _fts_ids(db, "集中开工") == {1}
+
+
+def test_fold_table_is_the_per_character_definition():
+    """fold_table is built in one OpenCC call; it must equal NFKC + lower + t2s of each character alone."""
+    import unicodedata
+
+    from pipelines.chinese import _t2s
+    from pipelines.search.search_index import _CJK_RANGES, fold_table
+
+    t2s = _t2s()
+    expected = {}
+    for cp in range(0x30000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        folded = unicodedata.normalize("NFKC", chr(cp)).lower()
+        folded = "".join(t2s.convert(c) if any(a <= ord(c) < b for a, b in _CJK_RANGES) else c for c in folded)
+        if folded != chr(cp):
+            expected[cp] = folded
+    assert fold_table() == expected
+    assert fold_table()[ord("⾨")] == "门" and fold_table()[ord("Ａ")] == "a" and fold_table()[ord("國")] == "国"
