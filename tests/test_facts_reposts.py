@@ -65,11 +65,13 @@ def test_archive_redates_the_copies_of_the_clusters_a_run_touched(tmp_path):
     since = storage.utc_now()
     repost = add_article(db, "http://farm.example.com/a/1.html", "2024-09-24")
     original = add_article(db, "http://www.example.gov.cn/art/2021/2/27/1.html", "2021-02-27")
+    same_week = add_article(db, "http://news.example.com/2021/0228/1.html", "2021-02-28")
     assert event_dates(db, repost) == [("2024-02-26", None)]
     update_lineage(db)
-    assert db["article_clusters"].count == 2
+    assert db["article_clusters"].count == 3
     stats = date_reposts(db, since)
-    assert stats == {"clusters": 1, "redated": 1}
+    assert stats == {"clusters": 1, "redated": 1}  # the copy of the next day reads the same dates: untouched
+    assert event_dates(db, same_week) == [("2021-02-26", None)]
     [(when, extra)] = event_dates(db, repost)
     assert when == "2021-02-26" and "earliest copy 2021-02-27" in extra
     assert event_dates(db, original) == [("2021-02-26", None)]

@@ -335,6 +335,20 @@ def posted_near_of(extraction: str | None) -> str | None:
         return None
 
 
+def event_dates(text: str | None, published: str | None = None, *, dated_by: str | None = None,
+                posted_near: str | None = None) -> set[str]:
+    """The dates extract_facts gives the events of `text` (what re-dating a repost may change)."""
+    if not text:
+        return set()
+    folded = fold(text)
+    return {f["date"] for f in _event_dates(folded, text, published, dated_by, posted_near)}
+
+
+def has_yearless_date(text: str | None) -> bool:
+    """Whether `text` writes a "M月D日" without its year: only those depend on the date it is read at."""
+    return bool(text) and any(not m.group("y") for m in _patterns()["date"].finditer(fold(text)))
+
+
 def extract_facts(text: str | None, published: str | None = None, region: str | None = None, *,
                   dated_by: str | None = None, posted_near: str | None = None) -> list[dict]:
     """Facts of one article, in text order. `published` (YYYY-MM-DD) dates "M月D日" events, unless
@@ -374,4 +388,5 @@ def _first_mentions(facts: list[dict]) -> list[dict]:
     return kept
 
 
-__all__ = ["FACTS_VERSION", "event_year", "extract_facts", "posted_near_of", "fold", "parse_number", "resolve_place"]
+__all__ = ["FACTS_VERSION", "event_dates", "event_year", "extract_facts", "fold", "has_yearless_date",
+           "parse_number", "posted_near_of", "resolve_place"]

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from pipelines.facts.extract import extract_facts, posted_near_of
+from pipelines.facts.extract import event_dates, extract_facts, has_yearless_date, posted_near_of
 
 Key = TypeVar("Key")
 
@@ -71,7 +71,9 @@ def date_reposts(db: sqlite_utils.Database, since: str) -> dict[str, Any]:
     """Re-date the facts of the copies in every cluster lineage formed or changed, or whose member was
     processed, at or after `since` (a utc_now() timestamp): later copies take the earliest copy's date
     for their year-less events, and a copy that has become the earliest goes back to its own date.
-    Bounded by what the run touched; one transaction per 200 articles; idempotent."""
+    Only texts with a year-less date whose dates change are rewritten (a big repost family of the same
+    week costs a regex per copy). Bounded by what the run touched; one transaction per 200 articles;
+    idempotent."""
     from pipelines.facts.store import store_facts
 
     members: dict[int, list[dict]] = {}
@@ -94,6 +96,14 @@ def date_reposts(db: sqlite_utils.Database, since: str) -> dict[str, Any]:
             first = dated_by.get(row["id"])
             if first is None and not row["redated"]:
                 continue  # dated by itself, as processing wrote it
+            if not has_yearless_date(row["text"]):
+                continue  # nothing in it depends on the date it is read at
+            if first is not None and not row["redated"]:
+                stored = {r[0] for r in db.execute(
+                    "select date from facts where article_id = ? and kind = 'event_date'", [row["id"]])}
+                posted_near = posted_near_of(row["extraction"])
+                if event_dates(row["text"], row["published"], dated_by=first, posted_near=posted_near) == stored:
+                    continue  # the earliest copy gives the same dates (a repost of the same week)
             batch.append((row, first))
             redated += first is not None
             if len(batch) >= 200:
