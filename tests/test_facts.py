@@ -186,3 +186,21 @@ def test_a_repost_is_dated_by_the_earliest_copy():
     # a year written in the text is the text's own
     [fact] = by_kind(extract_facts("2024年2月26日，会议召开。", "2024-09-24", dated_by="2021-02-27"), "event_date")
     assert fact["date"] == "2024-02-26" and "year_from" not in fact
+
+
+def test_a_year_said_in_words_before_the_date():
+    # 去年 against the publication date, even when the date would otherwise read as coming
+    [fact] = by_kind(extract_facts("老中医自称，去年3月20日开始禁食。", "2005-01-06"), "event_date")
+    assert fact["date"] == "2004-03-20"
+    # 同年 against the year written before it, not the publication date
+    facts = by_kind(extract_facts("2010年7月，她提起诉讼，同年9月10日第一次开庭。", "2012-01-12"), "event_date")
+    assert [f["date"] for f in facts] == ["2010-09-10"]
+    # a bare year or a year in a table cell dates an undated page's next dates
+    text = "2017年2月，节目开拍，于3月20日至5月15日播出。| 2014年 4月25日至6月27日 |"
+    facts = by_kind(extract_facts(text), "event_date")
+    assert [f["date"] for f in facts] == ["2017-03-20", "2017-05-15", "2014-04-25", "2014-06-27"]
+
+
+def test_a_name_ends_before_the_verb_that_follows_it():
+    [official] = by_kind(extract_facts("前不久，深圳市委书记王荣公开表示，要厉行节约。"), "official")
+    assert official["name"] == "王荣"

@@ -78,7 +78,8 @@ def _patterns() -> dict[str, re.Pattern]:
                                    rf"(?:{_alternation(count['stages'])})"),
         "growth": re.compile(rf"(?:{_alternation(growth['bases'])})(?P<dir>{_alternation(growth['up'])}|"
                              rf"{_alternation(growth['down'])})(?P<num>\d+(?:\.\d+)?)%"),
-        "date": re.compile(r"(?:(?P<y>(?:19|20)\d{2})年)?(?P<m>1[0-2]|0?[1-9])月(?P<d>3[01]|[12]\d|0?[1-9])日"),
+        # a space may follow 年 in tables and lists ("2014年 4月25日")
+        "date": re.compile(r"(?:(?P<y>(?:19|20)\d{2})年 ?)?(?P<m>1[0-2]|0?[1-9])月(?P<d>3[01]|[12]\d|0?[1-9])日"),
         # the project an amount belongs to: the clause right before it ending in 项目, 3+ characters before
         # 项目 (外资项目 / 重点项目 are categories, not names)
         "project": re.compile(r"([^，。；：、\s“”\"的,;]{3,40}?项目)$"),
@@ -227,14 +228,14 @@ def _parse_published(published: str | None) -> date | None:
         return None
 
 
-# How far ahead a year-less date may lie and still be read as coming (将于3月5日举行): reports look back
-# far more than they announce, and not months ahead
-_AHEAD_DAYS = 62
+# How far ahead a year-less date may lie and still be read as coming (将于3月5日举行, 3月20日到期的国债):
+# reports look back far more than they announce, and rarely more than a quarter ahead
+_AHEAD_DAYS = 92
 
 
 def event_year(month: int, day: int, published: date) -> int:
     """The year of a "M月D日" an article published on `published` speaks of: the next occurrence when it
-    lies at most two months ahead (an announcement), else the latest one on or before publication (a
+    lies at most three months ahead (an announcement, a due date), else the latest one on or before publication (a
     12月30日 event in an article of 2 January is last year's; a 2月26日 meeting in a September report is
     this year's, not next)."""
     past, ahead = None, None
@@ -268,21 +269,64 @@ def _sentence_year(folded: str, start: int, end: int) -> int | None:
     return years.pop() if len(years) == 1 else None
 
 
+# a year written without a day: "2015年", "2011年10月" (not "2015年度" targets, ranges are fine)
+_YEAR_MENTION = re.compile(r"((?:19|20)\d{2})年(?: ?(1[0-2]|0?[1-9])月(?!\d|份?\d))?")
+
+
+# A year named relative to the article's date or to the year written before, right before the date:
+# "去年3月20日" (published in January: last year, not the coming March), "2010年7月……同年10月11日".
+_RELATIVE_YEAR = {"去年": -1, "上年": -1, "前年": -2, "今年": 0, "本年": 0, "明年": 1}
+_SAME_YEAR = ("同年", "当年", "是年")
+
+
+def _relative_year(folded: str, at: int, pub: date | None) -> int | None:
+    before = folded[max(0, at - 2):at]
+    if pub is not None and before in _RELATIVE_YEAR:
+        return pub.year + _RELATIVE_YEAR[before]
+    if before in _SAME_YEAR:
+        last = None
+        for m in _YEAR_MENTION.finditer(folded, 0, at):
+            last = m
+        return int(last.group(1)) if last else None
+    return None
+
+
+def _anchor_before(years: list[re.Match], at: int, full_date: date | None, full_at: int) -> date | None:
+    """What a year-less "M月D日" at `at` is read against on a page without a publication date: the last
+    year written before it, as a full date (`full_date`, found at `full_at`) or as a bare year or year
+    and month (`years`, in text order)."""
+    mention = None
+    for m in years:
+        if m.start() >= at:
+            break
+        mention = m
+    if mention is None or (full_date is not None and full_at >= mention.start()):
+        return full_date
+    year, month = int(mention.group(1)), int(mention.group(2) or 0)
+    # a bare year: its middle, so every day of it is within half a year; a month: its middle
+    return date(year, month, 15) if month else date(year, 7, 1)
+
+
 def _event_dates(folded: str, original: str, published: str | None, dated_by: str | None = None,
                  posted_near: str | None = None) -> list[dict]:
     """Dates of the events an article reports. A "M月D日" without a year takes it from the publication
     date; on a page that shows none (wenku copies, speeches), from the last full date written before it
-    in the text ("2023年1月14日……1月16日"), else from the one year its own sentence names (a meeting
-    named after its year), else from `posted_near` (the date of its 上一篇 / 下一篇 links). The
+    in the text ("2023年1月14日……1月16日"; or a bare year or year and month: "2011年10月，……10月17日",
+    a table's "2015年 | 3月1日"), else from the one year its own sentence names (a meeting named after
+    its year), else from `posted_near` (the date of its 上一篇 / 下一篇 links). The
     publication date wins over the text: a text names future deadlines ("2025年6月30日前建成") more often
     than a page misdates itself. `dated_by` (the earliest publication among the copies of this text,
     pipelines.facts.reposts) replaces the page's own date: a 2024 repost of a 2021 briefing speaks of
-    2021. Facts dated by either say so in "year_from" ("earliest copy 2021-02-26", "neighbour links …")."""
+    2021. Facts dated by either say so in "year_from" ("earliest copy 2021-02-26", "neighbour links …").
+    First of all, a year said in words right before the date: 去年 / 今年 / 明年 against the publication
+    date, 同年 / 当年 against the year written before it."""
     pub = _parse_published(dated_by) or _parse_published(published)
     year_from = dated_by if _parse_published(dated_by) else None
     near = _parse_published(posted_near)
     facts = []
     text_anchor: date | None = None
+    years = list(_YEAR_MENTION.finditer(folded)) if pub is None else []
+    text_anchor_at = -1
     for m in _patterns()["date"].finditer(folded):
         if m.start() > 0 and folded[m.start() - 1].isdigit():
             continue  # "2023年12月" tail of another number
@@ -290,10 +334,12 @@ def _event_dates(folded: str, original: str, published: str | None, dated_by: st
         month, day = int(m.group("m")), int(m.group("d"))
         if m.group("y"):
             year = int(m.group("y"))
+        elif (relative := _relative_year(folded, m.start(), pub)) is not None:
+            year = relative
         elif pub is not None:
             year = event_year(month, day, pub)
-        elif text_anchor is not None:
-            year = event_year(month, day, text_anchor)
+        elif (anchor := _anchor_before(years, m.start(), text_anchor, text_anchor_at)) is not None:
+            year = event_year(month, day, anchor)
         elif (year := _sentence_year(folded, m.start(), m.end())) is None:
             if near is None:
                 continue  # no year to give it: a date a journalist cannot place is no fact
@@ -306,7 +352,7 @@ def _event_dates(folded: str, original: str, published: str | None, dated_by: st
         fact = {"kind": "event_date", "text": original[m.start():m.end()], "date": when.isoformat(),
                 "offsets": [m.start(), m.end()]}
         if m.group("y"):
-            text_anchor = when
+            text_anchor, text_anchor_at = when, m.start()
         elif fact_from:
             fact["year_from"] = fact_from
         facts.append(fact)
