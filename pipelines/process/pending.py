@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import sqlite_utils
 
-from pipelines.process.steps import CaptureTask, PartTask
+from pipelines.process.tasks import CaptureTask, PartTask
 
 CAPTURE_COLUMNS = ("id, url, final_url, status, headers, body, body_encoding, fetched_at, source_id, run_id")
 

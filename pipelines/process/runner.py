@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.process.pending import latest_article_captures, tasks_of, waiting_captures
-from pipelines.process.steps import CaptureTask, ProcessedCapture, process_capture
+from pipelines.process.tasks import CaptureTask, ProcessedCapture
 from pipelines.process.write import Written, store_processed
 from pipelines.store import storage
 
@@ -261,12 +261,17 @@ class Processor:
 
 
 def _loaded() -> bool:
-    """A worker's first task: unpickling it imports this module, hence the whole extraction stack."""
+    """A worker's first task: load the extraction stack while the crawl starts."""
+    import pipelines.process.steps  # noqa: F401
+
     return True
 
 
 def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:
-    """One worker task: a few captures (per-task IPC costs more than one small page)."""
+    """One worker task: a few captures (per-task IPC costs more than one small page). The extraction
+    stack is imported here, in the workers, not where the writer imports this module."""
+    from pipelines.process.steps import process_capture
+
     return [process_capture(task) for task in tasks]
 
 

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from pipelines.facts.store import store_facts
 from pipelines.process.pending import mark_processed
-from pipelines.process.steps import ProcessedCapture
+from pipelines.process.tasks import ProcessedCapture
 from pipelines.store import frontier, storage
 
 
