@@ -31,7 +31,16 @@ from crawler.health import (
 from crawler.sources import SourcesError, load_sources
 from govbrief import runs
 from govbrief.lock import LockHeld, RunLock
-from govbrief.runs import append_log, fail, lock_and_open, open_archive, report_run, run_scrapy, storage_hint
+from govbrief.runs import (
+    append_log,
+    date_reposts,
+    fail,
+    lock_and_open,
+    open_archive,
+    report_run,
+    run_scrapy,
+    storage_hint,
+)
 from pipelines.publish import serve as publish  # light: stdlib + yaml; Datasette is imported when serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -134,19 +143,11 @@ def _update_lineage(db_path: str, since: str) -> None:
         if stats["articles"]:
             print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) "
                   f"in {stats['seconds']} s")
-        _date_reposts(db, since)
+        date_reposts(db, since)
     except Exception as exc:  # lineage is derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
     finally:
         db.close()
-
-
-def _date_reposts(db, since: str) -> None:
-    from pipelines.facts.reposts import date_reposts
-
-    stats = date_reposts(db, since)
-    if stats["redated"]:
-        print(f"reposts dated by their original: {stats['redated']} articles in {stats['clusters']} clusters")
 
 
 def _manifest_rows(path: Path) -> Iterator[dict]:
@@ -212,7 +213,7 @@ def _processing(args: argparse.Namespace, work) -> int:
         if not stats.storage_error:
             db = storage.open_db(args.db)
             try:  # reprocessed copies were written with their own dates
-                _date_reposts(db, since)
+                date_reposts(db, since)
             finally:
                 db.close()
     if stats.storage_error:
@@ -294,7 +295,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     with lock:
         since = storage.utc_now()
         stats = cluster_archive(db)
-        _date_reposts(db, since)
+        date_reposts(db, since)
         db.close()
     print(f"{stats['articles']} articles: {stats['clusters']} repost clusters "
           f"({stats['clustered_articles']} articles, largest {stats['largest']}) in {stats['seconds']} s")

@@ -179,6 +179,16 @@ def run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
 # ---------------------------------------------------------------- extract / reextract
 
 
+def date_reposts(db, since: str) -> None:
+    """After lineage or reprocessing: the copies in the clusters touched since `since` date their
+    year-less events by the earliest copy (pipelines/facts/reposts.py); says how many it re-dated."""
+    from pipelines.facts.reposts import date_reposts as redate
+
+    stats = redate(db, since)
+    if stats["redated"]:
+        print(f"reposts dated by their original: {stats['redated']} articles in {stats['clusters']} clusters")
+
+
 def append_log(path: str, line: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     try:

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from crawler.health import EXIT_BAD_INPUT, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
-from govbrief.runs import fail, lock_and_open, open_archive, report_run, run_scrapy, storage_hint
+from govbrief.runs import date_reposts, fail, lock_and_open, open_archive, report_run, run_scrapy, storage_hint
 
 
 def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
@@ -139,7 +139,6 @@ def process_queue(args: argparse.Namespace) -> int:
 
 
 def _cluster(db_path: str) -> None:
-    from pipelines.facts.reposts import date_reposts
     from pipelines.lineage.clusters import cluster_archive
     from pipelines.store import storage
 
@@ -148,9 +147,7 @@ def _cluster(db_path: str) -> None:
         since = storage.utc_now()
         stats = cluster_archive(db)
         print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) in {stats['seconds']} s")
-        redated = date_reposts(db, since)["redated"]
-        if redated:
-            print(f"reposts dated by their original: {redated} articles")
+        date_reposts(db, since)
     except Exception as exc:  # derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
     finally:

@@ -75,7 +75,7 @@ def _patterns() -> dict[str, re.Pattern]:
         "count_after": re.compile(rf"项目(?P<num>\d+)(?P<unit>[{units}])"),
         # number + unit + a few words + 项目 + a stage verb ("N个…项目" signed / started): the number first
         "count_before": re.compile(rf"(?P<num>\d+)(?P<unit>[{units}])[{_CJK}]{{0,10}}?项目"
-                                   rf"(?:{_alternation(count['stages'])})"),
+                                   rf"(?:集中)?(?:{_alternation(count['stages'])})"),
         "growth": re.compile(rf"(?:{_alternation(growth['bases'])})(?P<dir>{_alternation(growth['up'])}|"
                              rf"{_alternation(growth['down'])})(?P<num>\d+(?:\.\d+)?)%"),
         # a space may follow 年 in tables and lists ("2014年 4月25日")
@@ -256,21 +256,29 @@ def event_year(month: int, day: int, published: date) -> int:
 
 
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-_YEAR = re.compile(r"((?:19|20)\d{2})年")
+# a year written without a day: "2015年", "2011年10月" (not "2015年度" targets, ranges are fine); the
+# year of a full date is one too
+_YEAR_MENTION = re.compile(r"((?:19|20)\d{2})年(?: ?(1[0-2]|0?[1-9])月(?!\d|份?\d))?")
 
 
-def _sentence_year(folded: str, start: int, end: int) -> int | None:
-    """The one year named in the sentence around folded[start:end] ("12月10日，全县2024年重大项目推进会召开"),
-    or None when it names none or several."""
+def _last_before(years: list[re.Match], at: int) -> re.Match | None:
+    """The last year mention (`years`: _YEAR_MENTION matches in text order) starting before `at`."""
+    last = None
+    for m in years:
+        if m.start() >= at:
+            break
+        last = m
+    return last
+
+
+def _sentence_year(folded: str, years: list[re.Match], start: int, end: int) -> int | None:
+    """The one year named in the sentence around folded[start:end] (a date, then a meeting named after
+    its year), or None when it names none or several."""
     left = max((m.end() for m in _SENTENCE_END.finditer(folded, 0, start)), default=0)
     right_match = _SENTENCE_END.search(folded, end)
     right = right_match.start() if right_match else len(folded)
-    years = {int(y) for y in _YEAR.findall(folded, left, right)}
-    return years.pop() if len(years) == 1 else None
-
-
-# a year written without a day: "2015年", "2011年10月" (not "2015年度" targets, ranges are fine)
-_YEAR_MENTION = re.compile(r"((?:19|20)\d{2})年(?: ?(1[0-2]|0?[1-9])月(?!\d|份?\d))?")
+    named = {int(m.group(1)) for m in years if left <= m.start() and m.end() <= right}
+    return named.pop() if len(named) == 1 else None
 
 
 # A year named relative to the article's date or to the year written before, right before the date:
@@ -279,27 +287,20 @@ _RELATIVE_YEAR = {"去年": -1, "上年": -1, "前年": -2, "今年": 0, "本年
 _SAME_YEAR = ("同年", "当年", "是年")
 
 
-def _relative_year(folded: str, at: int, pub: date | None) -> int | None:
+def _relative_year(folded: str, years: list[re.Match], at: int, pub: date | None) -> int | None:
     before = folded[max(0, at - 2):at]
     if pub is not None and before in _RELATIVE_YEAR:
         return pub.year + _RELATIVE_YEAR[before]
-    if before in _SAME_YEAR:
-        last = None
-        for m in _YEAR_MENTION.finditer(folded, 0, at):
-            last = m
-        return int(last.group(1)) if last else None
+    if before in _SAME_YEAR and (last := _last_before(years, at)) is not None:
+        return int(last.group(1))
     return None
 
 
 def _anchor_before(years: list[re.Match], at: int, full_date: date | None, full_at: int) -> date | None:
     """What a year-less "M月D日" at `at` is read against on a page without a publication date: the last
     year written before it, as a full date (`full_date`, found at `full_at`) or as a bare year or year
-    and month (`years`, in text order)."""
-    mention = None
-    for m in years:
-        if m.start() >= at:
-            break
-        mention = m
+    and month."""
+    mention = _last_before(years, at)
     if mention is None or (full_date is not None and full_at >= mention.start()):
         return full_date
     year, month = int(mention.group(1)), int(mention.group(2) or 0)
@@ -325,7 +326,7 @@ def _event_dates(folded: str, original: str, published: str | None, dated_by: st
     near = _parse_published(posted_near)
     facts = []
     text_anchor: date | None = None
-    years = list(_YEAR_MENTION.finditer(folded)) if pub is None else []
+    years = list(_YEAR_MENTION.finditer(folded))  # once: the anchors below all read them
     text_anchor_at = -1
     for m in _patterns()["date"].finditer(folded):
         if m.start() > 0 and folded[m.start() - 1].isdigit():
@@ -334,13 +335,13 @@ def _event_dates(folded: str, original: str, published: str | None, dated_by: st
         month, day = int(m.group("m")), int(m.group("d"))
         if m.group("y"):
             year = int(m.group("y"))
-        elif (relative := _relative_year(folded, m.start(), pub)) is not None:
+        elif (relative := _relative_year(folded, years, m.start(), pub)) is not None:
             year = relative
         elif pub is not None:
             year = event_year(month, day, pub)
         elif (anchor := _anchor_before(years, m.start(), text_anchor, text_anchor_at)) is not None:
             year = event_year(month, day, anchor)
-        elif (year := _sentence_year(folded, m.start(), m.end())) is None:
+        elif (year := _sentence_year(folded, years, m.start(), m.end())) is None:
             if near is None:
                 continue  # no year to give it: a date a journalist cannot place is no fact
             year = event_year(month, day, near)

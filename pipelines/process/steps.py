@@ -20,12 +20,8 @@ from urllib.parse import urlsplit
 
 from pipelines.extract.article import Article, extract_article
 from pipelines.facts import extract_facts
-from pipelines.process.tasks import CaptureTask, PartTask, ProcessedCapture, content_type_of, host_of
+from pipelines.process.tasks import CaptureTask, ProcessedCapture
 from pipelines.urls import looks_like_article_url, looks_like_list_url
-
-__all__ = ["CaptureTask", "PartTask", "ProcessedCapture", "content_type_of", "host_of", "join_parts",
-           "not_an_article", "process_capture"]
-
 
 _INDEX_PAGES = ("index.html", "index.htm", "index.shtml", "default.html", "default.htm")
 
