@@ -430,8 +430,11 @@ Member = tuple[int, float, float, str]  # (doc index, containment, jaccard, evid
 Sketched = tuple[list[Doc], np.ndarray, list[np.ndarray]]  # docs, OPH sketches, fingerprints per doc
 
 
-def sketch_rows(rows: Iterable[dict]) -> Sketched:
-    """First pass: per article, the small things kept in memory (texts are not kept)."""
+def sketch_rows(rows: Iterable[dict], shingles: dict[int, np.ndarray] | None = None) -> Sketched:
+    """First pass: per article, the small things kept in memory (texts are not kept).
+
+    shingles: when given, receives each article's shingle hashes (the incremental update verifies
+    its batch's pairs with them instead of shingling the texts again)."""
     docs: list[Doc] = []
     sketches: list[np.ndarray] = []
     fps: list[np.ndarray] = []
@@ -439,6 +442,8 @@ def sketch_rows(rows: Iterable[dict]) -> Sketched:
         h = _shingles_of(row)
         if len(h) == 0:  # no text to compare (image-only pages, empty extractions)
             continue
+        if shingles is not None:
+            shingles[row["id"]] = h
         docs.append(_doc_of(row, len(h)))
         sketches.append(oph_sketch(h))
         fps.append(fingerprints(h))

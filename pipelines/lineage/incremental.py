@@ -113,10 +113,11 @@ def _step(db: sqlite_utils.Database, batch: int) -> int:
     if not ids:
         return len(dirty)
     rows = {r["id"]: r for r in _iter_rows(db, ids)}
-    docs, sketches, fps = sketch_rows(rows[i] for i in ids)
+    shingles: dict[int, np.ndarray] = {}  # the batch's, kept for verification (bounded by the batch)
+    docs, sketches, fps = sketch_rows((rows[i] for i in ids), shingles)
     keys = band_keys(sketches).view(np.int64) if len(docs) else np.empty((0, LSH_BANDS), dtype=np.int64)
     pairs = _band_pairs(db, docs, keys) + _fp_pairs(db, docs, fps)
-    _link(db, docs, pairs, rows)
+    _link(db, docs, pairs, rows, shingles)
     _index(db, ids, docs, keys, fps)
     return len(ids) + len(dirty)
 
@@ -202,29 +203,32 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     signed = [f.view(np.int64) for f in fps]
     values = np.concatenate(signed) if signed else np.empty(0, dtype=np.int64)
     owners = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(signed)])
+    # document frequency of each fingerprint over the batch and the state; the common ones (official
+    # boilerplate: no evidence of copying) never enter the candidate join
+    uniq, df = np.unique(values, return_counts=True)
+    db.execute("create temp table if not exists lineage_tmp_uniq (fp INTEGER PRIMARY KEY)")
+    db.execute("delete from lineage_tmp_uniq")
+    db.conn.executemany("insert into lineage_tmp_uniq values (?)", zip(uniq.tolist()))
+    indexed = np.array(db.execute("""select t.fp, count(*) from lineage_tmp_uniq t
+                                      join lineage_fps f on f.fp = t.fp group by t.fp""").fetchall(),
+                       dtype=np.int64).reshape(-1, 2)
+    db.execute("delete from lineage_tmp_uniq")
+    df[np.searchsorted(uniq, indexed[:, 0])] += indexed[:, 1]
+    keep = ~np.isin(values, uniq[df > DF_CAP])
     db.execute("create temp table if not exists lineage_tmp_fps (k INTEGER, fp INTEGER)")
     db.execute("delete from lineage_tmp_fps")
-    db.conn.executemany("insert into lineage_tmp_fps values (?, ?)", zip(owners.tolist(), values.tolist(),
-                                                                          strict=True))
-    indexed_df = dict(db.execute("""select t.fp, count(*) from (select distinct fp from lineage_tmp_fps) t
-                                    join lineage_fps f on f.fp = t.fp group by t.fp""").fetchall())
-    uniq, batch_df = np.unique(values, return_counts=True)
-    df = {int(v): int(c) + indexed_df.get(int(v), 0) for v, c in zip(uniq, batch_df, strict=True)}
-    common = {v for v, c in df.items() if c > DF_CAP}  # official boilerplate: no evidence of copying
-    if common:
-        db.conn.executemany("delete from lineage_tmp_fps where fp = ?", [(v,) for v in common])
+    db.conn.executemany("insert into lineage_tmp_fps values (?, ?)",
+                        zip(owners[keep].tolist(), values[keep].tolist(), strict=True))
     pairs: list[Pair] = []
-    keep = np.array([int(v) not in common for v in values], dtype=bool) if common else np.ones(len(values), bool)
     counts = np.array([len(f) for f in signed])
     for i, j in containment_candidates(values[keep], owners[keep], counts).tolist():
         pairs.append((docs[i].article_id, docs[j].article_id))
-    n_fps = {r[0]: r[1] for r in db.execute(
-        """select d.article_id, d.n_fps from lineage_docs d where d.article_id in
-           (select distinct f.article_id from lineage_tmp_fps t join lineage_fps f on f.fp = t.fp)""")}
-    for k, article_id, shared in db.execute(
-            """select t.k, f.article_id, count(*) from lineage_tmp_fps t join lineage_fps f on f.fp = t.fp
-               group by t.k, f.article_id having count(*) >= ?""", [MIN_SHARED_FP]).fetchall():
-        if shared >= MIN_SHARED_FP and shared >= FP_RATIO * min(counts[k], n_fps.get(article_id, 0)):
+    for k, article_id, shared, n_fps in db.execute(
+            """select g.k, g.article_id, g.shared, d.n_fps from
+                 (select t.k, f.article_id, count(*) as shared from lineage_tmp_fps t
+                    join lineage_fps f on f.fp = t.fp group by t.k, f.article_id having count(*) >= ?) g
+                 join lineage_docs d on d.article_id = g.article_id""", [MIN_SHARED_FP]).fetchall():
+        if shared >= FP_RATIO * min(counts[k], n_fps):
             pairs.append((article_id, docs[k].article_id))
     db.execute("delete from lineage_tmp_fps")
     return pairs
@@ -233,29 +237,43 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
 # ---------------------------------------------------------------- verification and clusters
 
 
-def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: dict[int, dict]) -> None:
-    """Verify the pairs, join them with existing clusters, rewrite the clusters they touch."""
+def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: dict[int, dict],
+          shingles: dict[int, np.ndarray]) -> None:
+    """Verify the pairs, join them with existing clusters, rewrite the clusters they touch.
+
+    rows / shingles: the batch's. Members of the clusters touched are read again for their Doc (the
+    canonical is chosen again), but shingled only when their similarity to the canonical must be
+    computed: a member that stays under the same canonical keeps its row (the same two texts give the
+    same figures), so a cluster of hundreds of copies costs its new members, not all of them."""
     from pipelines.lineage.clusters import _doc_of
     from pipelines.store.storage import utc_now
 
     known: dict[int, Doc] = {d.article_id: d for d in docs}
-    shingles: dict[int, np.ndarray] = {}
+    rows = dict(rows)
 
     def load(ids: Iterable[int]) -> None:
-        missing = [i for i in ids if i not in shingles]
-        for row in (rows[i] for i in missing if i in rows):
-            shingles[row["id"]] = _shingles_of(row)
-        for row in _iter_rows(db, [i for i in missing if i not in rows]):
-            h = _shingles_of(row)
-            shingles[row["id"]] = h
-            known.setdefault(row["id"], _doc_of(row, len(h)))
+        """Rows and Docs of articles outside the batch (n_shingles as indexed)."""
+        missing = sorted(i for i in ids if i not in rows)
+        if not missing:
+            return
+        n_shingles = dict(db.execute(
+            f"select article_id, n_shingles from lineage_docs where article_id in ({_marks(missing)})", missing))
+        for row in _iter_rows(db, missing):
+            rows[row["id"]] = row
+            n = n_shingles.get(row["id"])
+            known.setdefault(row["id"], _doc_of(row, len(hashes(row["id"])) if n is None else n))
+
+    def hashes(article_id: int) -> np.ndarray:
+        if article_id not in shingles:
+            shingles[article_id] = _shingles_of(rows[article_id])
+        return shingles[article_id]
 
     pairs = sorted(set(pairs))
     load({a for p in pairs for a in p})
     accepted = []
     for a, b in pairs:
         if a in known and b in known:
-            c, jac = pair_stats(shingles[a], shingles[b])
+            c, jac = pair_stats(hashes(a), hashes(b))
             if accept_pair(known[a], known[b], c, jac):
                 accepted.append((a, b))
     if not accepted:
@@ -265,11 +283,13 @@ def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: d
         f"select article_id, cluster_id from article_clusters where article_id in ({_marks(touched)})", touched))
     old_clusters = sorted(set(membership.values()))
     members: dict[int, list[int]] = {}
+    kept: dict[int, tuple] = {}  # article id -> (cluster id, similarity, jaccard, evidence) as stored
     if old_clusters:
-        for article_id, cluster_id in db.execute(
-                f"select article_id, cluster_id from article_clusters where cluster_id in ({_marks(old_clusters)})",
-                old_clusters):
+        for article_id, cluster_id, similarity, jaccard, evidence in db.execute(
+                "select article_id, cluster_id, similarity, jaccard, evidence from article_clusters "
+                f"where cluster_id in ({_marks(old_clusters)})", old_clusters):
             members.setdefault(cluster_id, []).append(article_id)
+            kept[article_id] = (cluster_id, similarity, jaccard, evidence)
     nodes = sorted(set(touched) | {a for ms in members.values() for a in ms})
     load(nodes)
     index = {a: k for k, a in enumerate(nodes)}
@@ -294,9 +314,14 @@ def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: d
         member_rows = [{"article_id": canon, "cluster_id": canon, "is_canonical": 1, "similarity": 1.0,
                         "jaccard": 1.0, "evidence": "canonical"}]
         for a in group[1:]:
-            c, jac = pair_stats(shingles[canon], shingles[a])
+            before = kept.get(a)
+            if before is not None and before[0] == canon:
+                similarity, jaccard, evidence = before[1:]
+            else:
+                c, jac = pair_stats(hashes(canon), hashes(a))
+                similarity, jaccard = round(c, 4), round(jac, 4)
+                evidence = accept_pair(known[canon], known[a], c, jac) or "linked"
             member_rows.append({"article_id": a, "cluster_id": canon, "is_canonical": 0,
-                                "similarity": round(c, 4), "jaccard": round(jac, 4),
-                                "evidence": accept_pair(known[canon], known[a], c, jac) or "linked"})
+                                "similarity": similarity, "jaccard": jaccard, "evidence": evidence})
         db["clusters"].insert({"id": canon, "canonical_article_id": canon, "size": len(group), "updated_at": now})
         db["article_clusters"].insert_all(member_rows)
