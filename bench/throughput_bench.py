@@ -179,7 +179,12 @@ def bare_crawl(start_url: str, stats_out: str) -> None:
         def parse_article(self, response):
             return None
 
+    from crawler import settings as ours
+
     process = CrawlerProcess({
+        # the CPU settings govbrief runs with (crawler/settings.py), so the fetch limit is the same reactor's
+        "CONCURRENT_ITEMS": ours.CONCURRENT_ITEMS,
+        "WARN_ON_GENERATOR_RETURN_VALUE": ours.WARN_ON_GENERATOR_RETURN_VALUE,
         "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False, "ROBOTSTXT_OBEY": True, "LOG_LEVEL": "INFO",
         "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,

@@ -27,7 +27,8 @@ from crawler import signals as archive_signals
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
 from pipelines.attachments.store import archive_attachment
 from pipelines.process.archive import store_parts
-from pipelines.process.runner import Processor, ProcessStats, run_beside
+from pipelines.process.beside import Beside
+from pipelines.process.runner import Processor, ProcessStats
 from pipelines.store import frontier, storage
 from pipelines.store.batch import BatchWriter
 from pipelines.store.storage import Capture
@@ -48,6 +49,14 @@ class ArchiveRun:
         self.writer = BatchWriter(self.db_path, on_failure=self._failed_in_thread)
         self.process_stats: ProcessStats | None = None
         self._process_thread: threading.Thread | None = None
+        # `govbrief crawl` starts the processing process before Scrapy (runs.run_scrapy hands it over):
+        # used when this run processes with the same workers, else ended unused
+        self._prestarted = getattr(crawler, "prestarted_processing", None)
+        if self._prestarted is not None and (not self.process_enabled or self.workers == 0
+                                             or self._prestarted.workers != self.workers
+                                             or self._prestarted.db_path != str(self.db_path)):
+            self._prestarted.close()
+            self._prestarted = None
         self._capture_done = threading.Event()
         self.storage_error: str | None = None
         self.verdict: RunVerdict | None = None
@@ -91,14 +100,14 @@ class ArchiveRun:
 
     def _process(self) -> None:
         """Processing runs beside the crawl: in this thread with workers=0, else in a process of its own
-        (pipelines/process/runner.py run_beside), so the reactor keeps this interpreter to itself."""
+        (pipelines/process/beside.py), so the reactor keeps this interpreter to itself."""
         try:
             if self.workers == 0:
                 processor = Processor(self.db_path, workers=0, on_failure=self._failed_in_thread)
                 self.process_stats = processor.run(until=self._capture_done)
             else:
-                self.process_stats = run_beside(self.db_path, workers=self.workers, until=self._capture_done,
-                                                on_failure=self._failed_in_thread)
+                beside = self._prestarted or Beside(self.db_path, workers=self.workers)
+                self.process_stats = beside.wait(self._capture_done, on_failure=self._failed_in_thread)
         except Exception:  # a bug in processing must not hang the crawl; captures stay waiting
             logger.exception("processing stopped; the stored captures wait for `govbrief process`")
 

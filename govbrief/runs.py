@@ -14,6 +14,7 @@ import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from crawler.health import EXIT_BAD_INPUT, EXIT_CRASH, EXIT_LOCKED, EXIT_STORAGE
 from govbrief.lock import LockHeld, RunLock
@@ -130,9 +131,10 @@ def report_run(db_path: str, run_id: int, status: int, storage_error: str | None
 
 
 def run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
-                report: dict | None = None) -> tuple[int, str | None]:
+                report: dict | None = None, processing: Any = None) -> tuple[int, str | None]:
     """Run the spider in this process. configure(settings) adjusts the settings (scale-out workers);
-    report, if given, receives the spider."""
+    report, if given, receives the spider; processing: a processing process started already
+    (pipelines/process/beside.py), handed to the crawl's ArchiveRun."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -160,6 +162,7 @@ def run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
     process = CrawlerProcess(settings)
     quiet_scrapy_logging(getattr(logging, args.log_level))  # after Scrapy's dictConfig, which resets levels
     crawler = process.create_crawler("govbrief")
+    crawler.prestarted_processing = processing  # read by crawler.run.ArchiveRun when Scrapy builds it
     crashes: list = []
     process.crawl(crawler, only=args.only).addErrback(crashes.append)  # else Twisted prints it at exit
     process.start()

@@ -105,3 +105,58 @@ def test_crawl_with_processing_counts_each_article_once(tmp_path):
     assert not any(key.endswith("_failed") for key in stats), stats
     assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 0
     assert rows(db, "select count(*) n from crawl_frontier where state != 'done'")[0]["n"] == 0  # all settled
+
+
+def _wait_for_niceness(pid: int, at_least: int, seconds: float = 30.0) -> int:
+    import os
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        value = os.getpriority(os.PRIO_PROCESS, pid)
+        if value >= at_least or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def test_processing_started_before_the_archive_ends_unused_without_creating_it(tmp_path):
+    """`govbrief crawl` starts the processing process before it opens the archive; a crawl that never
+    gets there (bad registry, crash) closes it: the child exits, no archive file appears."""
+    import os
+
+    from pipelines.process.beside import Beside
+    from pipelines.process.runner import PROCESSING_NICENESS
+
+    db = tmp_path / "archive.db"
+    processing = Beside(db, workers=2)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    # below the crawl's priority (the reactor bounds the fetch rate)
+    assert _wait_for_niceness(processing.pid, mine + PROCESSING_NICENESS) == min(19, mine + PROCESSING_NICENESS)
+    processing.close()
+    processing.close()  # idempotent
+    assert processing._child.exitcode == 0
+    assert not any(tmp_path.iterdir())
+
+
+def test_processing_started_early_processes_once_told_the_archive_is_ready(tmp_path):
+    import threading
+    import time
+
+    from pipelines.process.beside import Beside
+
+    db = tmp_path / "archive.db"
+    processing = Beside(db, workers=2)
+    time.sleep(1.0)  # the child has imported and started its pool, and waits
+    assert not db.exists()
+    with start_fault_web() as web:
+        web.big_pages, web.per_page = 2, 10
+        sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        captured = run_crawl(sources, db, "-s", "GOVBRIEF_PROCESS=0")
+    assert captured.returncode == 0, captured.stdout + captured.stderr[-2000:]
+    assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 20
+    done = threading.Event()
+    done.set()  # capture has finished: process what waits, then stop
+    stats = processing.wait(done)
+    assert stats.captures == 20 and stats.total("articles_new") == 20
+    assert rows(db, "select count(*) n from articles")[0]["n"] == 20
+    assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 0

@@ -124,10 +124,12 @@ def project_rows(article: dict, text: str, facts: list[dict], fact_ids: list[int
     places = [f for f in facts if f["kind"] == "place"]
     dates = [f["date"] for f in facts if f["kind"] == "event_date" and f.get("date")]
     rows = []
-    folded = fold(text)
+    folded = None  # only articles naming a project need the folded text
     for fact, fact_id in zip(facts, fact_ids, strict=True):
         if fact["kind"] != "investment" or not fact.get("project"):
             continue
+        if folded is None:
+            folded = fold(text)
         start, end = fact["project_offsets"]
         place = _context_place(fact, places)
         rows.append({
@@ -142,9 +144,14 @@ def project_rows(article: dict, text: str, facts: list[dict], fact_ids: list[int
     return rows
 
 
-def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *, commit: bool = True) -> int:
-    """Replace the facts and projects of one stored article. Returns the number of facts."""
-    article = next(db.query("select id, url, published, text from articles where id = ?", [article_id]), None)
+def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *, commit: bool = True,
+                article: dict | None = None) -> int:
+    """Replace the facts and projects of one stored article. Returns the number of facts.
+
+    article: its id, url, published and text as just written (the processing writer has them), else
+    they are read from the archive."""
+    if article is None:
+        article = next(db.query("select id, url, published, text from articles where id = ?", [article_id]), None)
     if article is None:
         raise ValueError(f"store_facts: no article with id {article_id}")
 
@@ -153,8 +160,8 @@ def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *
         db.execute("delete from facts where article_id = ?", [article_id])
         ids = [storage.insert_row(db, "facts", row) for row in fact_rows(article, facts)]
         projects = project_rows(article, article["text"] or "", facts, ids)
-        if projects:
-            db["projects"].insert_all(projects)
+        for project in projects:
+            storage.insert_row(db, "projects", project)
         return len(ids)
 
     if not commit:

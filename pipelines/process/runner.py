@@ -17,6 +17,7 @@ them. Workers exit on their own when the process that started them dies (kill -9
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -42,6 +43,7 @@ BATCH_SECONDS = 2.0  # ... or this long after the first result of a batch arrive
 IN_FLIGHT_PER_WORKER = 16  # enough queued work that no worker idles while the writer writes
 CHUNK = 8  # captures per task sent to a worker: per-task IPC costs ~1 ms, a page ~5 ms
 IDLE_POLL_SECONDS = 0.25  # how often a crawl's processor looks for newly stored captures
+PROCESSING_NICENESS = 5  # added to the niceness of a crawl's processing process and its workers
 
 
 @dataclass
@@ -242,7 +244,7 @@ class Processor:
 
     def _warm_up(self) -> None:
         """Start the workers now: they load the extraction libraries while the crawl starts."""
-        if self.workers > 0:
+        if self.workers > 0 and self._pool is None:
             pool = self._pool_or_start()
             for _ in range(self.workers):
                 pool.submit(_loaded)
@@ -288,63 +290,30 @@ class ProcessingFailed(Exception):
     """The processing process could not write the archive (its message says why)."""
 
 
-def run_beside(db_path: str | Path, *, workers: int | None, until: threading.Event,
-               on_failure: Callable[[BaseException], None] | None = None) -> ProcessStats:
-    """Processor.run in a process of its own, for the crawl: call from a thread of the crawl process.
-
-    Why a process: the writer (upserts, search tokens, facts rows) is Python holding the GIL; in a
-    thread of the crawl it took the reactor's interpreter away for ~1/4 of the time, so one process
-    did the fetching and the writing and the second core idled (profile in docs/architecture.md).
-    The child is spawned (not forked: this process holds SQLite connections and the run lock), starts
-    the worker pool itself, stops when `until` is set and nothing waits, and sends its stats back. It
-    exits on its own when the crawl process dies (kill -9 included); what it committed stays, what it
-    had not is still waiting (captures.processed_at)."""
-    ctx = multiprocessing.get_context("spawn")
-    done = ctx.Event()
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_processing_main, name="govbrief-processing", daemon=False,
-                        args=(str(db_path), workers, done, send, os.getpid(), logging.getLogger().getEffectiveLevel()))
-    child.start()
-    send.close()  # the child's end: recv() raises EOFError once the child is gone
-    stats: ProcessStats | None = None
-    try:
-        while stats is None:
-            if until.is_set() and not done.is_set():
-                done.set()
-            try:
-                if not receive.poll(0.2):
-                    if not child.is_alive() and not receive.poll(0):
-                        break
-                    continue
-                kind, payload = receive.recv()
-            except EOFError:
-                break
-            if kind == "failed":
-                if on_failure is not None:
-                    on_failure(ProcessingFailed(payload))
-            else:
-                stats = ProcessStats.from_dict(payload)
-    finally:
-        done.set()
-        child.join()
-        receive.close()
-    if stats is None:
-        logger.error("the processing process ended without a report (exit %s); stored captures wait for "
-                     "`govbrief process`", child.exitcode)
-        stats = ProcessStats()
-    return stats
-
-
-def _processing_main(db_path: str, workers: int | None, done, send, parent_pid: int, log_level: int) -> None:
-    """The processing process: Processor.run until `done`, its stats sent back over `send`."""
+def _processing_main(db_path: str, workers: int | None, go, done, send, parent_pid: int, log_level: int) -> None:
+    """The processing process: the worker pool at once; Processor.run once `go` is set, until `done`;
+    its stats sent back over `send`. `done` without `go`: the crawl never started, nothing is opened."""
     _worker_init(parent_pid)
     logging.basicConfig(level=log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
 
     def failed(exc: BaseException) -> None:
         send.send(("failed", str(exc)))
 
+    # Below the crawl's priority (inherited by the workers): the reactor bounds the fetch rate, so it
+    # gets a core whenever it can use one, and processing takes the rest; what it has not done when
+    # fetching ends it does then, on every core. Also keeps this process's start-up (imports, worker
+    # pool) from slowing the crawl's.
+    with contextlib.suppress(OSError):
+        os.nice(PROCESSING_NICENESS)
+    processor = Processor(db_path, workers=workers, on_failure=failed)
     try:
-        stats = Processor(db_path, workers=workers, on_failure=failed).run(until=done)
+        processor._warm_up()
+        while not go.wait(0.2):
+            if done.is_set():
+                processor._close_pool()
+                send.send(("done", ProcessStats().as_dict()))
+                return
+        stats = processor.run(until=done)
     except Exception:  # a bug in processing must not hang the crawl; captures stay waiting
         logger.exception("processing stopped; the stored captures wait for `govbrief process`")
         stats = ProcessStats()

@@ -70,7 +70,8 @@ def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dic
                           None)
             out.article_id, out.created = storage.upsert_article(db, row)
             out.changed = before != {"title": row["title"], "text": row["text"], "published": row["published"]}
-            store_facts(db, out.article_id, result.facts)
+            store_facts(db, out.article_id, result.facts, article={"id": out.article_id, "url": row["url"],
+                                                                   "published": row["published"], "text": row["text"]})
             if record_errors and result.source_id is not None:
                 frontier.mark_done(db, result.source_id, [result.url])
         mark_processed(db, result.capture_id, now)
