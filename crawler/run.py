@@ -4,8 +4,9 @@
 - the capture path: captures (from crawler/pipeline.py), frontier rows and failed requests (from the
   spider, through crawler/signals.py) go to one BatchWriter (pipelines/store/batch.py): ordered,
   one transaction per <= 50 captures or <= 1 s, off the reactor thread;
-- processing: a Processor (pipelines/process/runner.py) in a thread of its own feeds the stored
-  captures to worker processes on every core while the crawl goes on, and drains at the end;
+- processing: a process of its own (pipelines/process/beside.py; `govbrief crawl` starts it before
+  Scrapy and hands it over) feeds the stored captures to worker processes on every core while the
+  crawl goes on, and drains at the end; a thread here waits for its stats;
 - the verdict (crawler/health.py) once both have finished, written to the run row.
 
 Settings: GOVBRIEF_PROCESS (default True; False = capture only, `govbrief process` later),
@@ -52,8 +53,7 @@ class ArchiveRun:
         # `govbrief crawl` starts the processing process before Scrapy (runs.run_scrapy hands it over):
         # used when this run processes with the same workers, else ended unused
         self._prestarted = getattr(crawler, "prestarted_processing", None)
-        if self._prestarted is not None and (not self.process_enabled or self.workers == 0
-                                             or self._prestarted.workers != self.workers
+        if self._prestarted is not None and (not self.process_enabled or self._prestarted.workers != self.workers
                                              or self._prestarted.db_path != str(self.db_path)):
             self._prestarted.close()
             self._prestarted = None

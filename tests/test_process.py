@@ -8,9 +8,12 @@ capture again (or re-extracting everything) gives the same rows and records noth
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -108,9 +111,6 @@ def test_crawl_with_processing_counts_each_article_once(tmp_path):
 
 
 def _wait_for_niceness(pid: int, at_least: int, seconds: float = 30.0) -> int:
-    import os
-    import time
-
     deadline = time.monotonic() + seconds
     while True:
         value = os.getpriority(os.PRIO_PROCESS, pid)
@@ -122,8 +122,6 @@ def _wait_for_niceness(pid: int, at_least: int, seconds: float = 30.0) -> int:
 def test_processing_started_before_the_archive_ends_unused_without_creating_it(tmp_path):
     """`govbrief crawl` starts the processing process before it opens the archive; a crawl that never
     gets there (bad registry, crash) closes it: the child exits, no archive file appears."""
-    import os
-
     from pipelines.process.beside import Beside
     from pipelines.process.runner import PROCESSING_NICENESS
 
@@ -139,9 +137,6 @@ def test_processing_started_before_the_archive_ends_unused_without_creating_it(t
 
 
 def test_processing_started_early_processes_once_told_the_archive_is_ready(tmp_path):
-    import threading
-    import time
-
     from pipelines.process.beside import Beside
 
     db = tmp_path / "archive.db"

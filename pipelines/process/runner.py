@@ -126,7 +126,7 @@ class Processor:
         db = storage.open_db(self.db_path)
         try:
             cursor = 0
-            self._warm_up()
+            self.start_workers()
 
             def feed(room: int) -> Iterable[CaptureTask]:
                 nonlocal cursor
@@ -242,7 +242,7 @@ class Processor:
         for w in written:
             self.stats.add(w)
 
-    def _warm_up(self) -> None:
+    def start_workers(self) -> None:
         """Start the workers now: they load the extraction libraries while the crawl starts."""
         if self.workers > 0 and self._pool is None:
             pool = self._pool_or_start()
@@ -307,7 +307,7 @@ def _processing_main(db_path: str, workers: int | None, go, done, send, parent_p
         os.nice(PROCESSING_NICENESS)
     processor = Processor(db_path, workers=workers, on_failure=failed)
     try:
-        processor._warm_up()
+        processor.start_workers()
         while not go.wait(0.2):
             if done.is_set():
                 processor._close_pool()
