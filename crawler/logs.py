@@ -46,7 +46,10 @@ def quiet_scrapy_logging(level: int = logging.INFO) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, NoSiteTracebacks) for f in logger.filters):
             logger.addFilter(NoSiteTracebacks())
-    if level > logging.INFO or level < logging.INFO:
+    # Scrapy leaves its loggers at NOTSET and filters at the root handler, so each response and item
+    # still builds its DEBUG record ("Crawled (200)", "Scraped from") only for the handler to drop it.
+    logging.getLogger("scrapy").setLevel(level)
+    if level != logging.INFO:
         return  # WARNING/ERROR runs are quiet already; DEBUG runs want everything
     for name in BANNER_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -241,12 +241,27 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
 # ---------------------------------------------------------------------- meta refresh
 
 
+# Scrapy looks for <meta http-equiv="refresh"> in the first 4,096 characters of the decoded page; no
+# ASCII-compatible encoding spends more than 4 bytes on a character, so those characters lie inside the
+# first 16 KiB, where the word itself must then appear as ASCII bytes.
+META_REFRESH_WINDOW = 4 * 4096
+
+
+def might_refresh(body: bytes) -> bool:
+    """False when the page cannot hold a meta refresh: the word is absent from the bytes Scrapy reads.
+    A body with NUL bytes (UTF-16/32, where the word is not ASCII) always counts as possible."""
+    head = body[:META_REFRESH_WINDOW]
+    return b"\0" in head or b"refresh" in head.lower()
+
+
 class MetaRefreshMiddleware(_ScrapyMetaRefreshMiddleware):
     """Scrapy's meta-refresh redirect, except that a refresh to a non-HTTP URL (javascript:, mailto:,
     data:) is ignored and the page kept: Scrapy 2.19 builds the request first and raises ValueError
     ("Missing scheme"), which lost the page."""
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None):
+        if isinstance(response, HtmlResponse) and not might_refresh(response.body):
+            return response  # nothing to follow: Scrapy would decode the whole body to find that out
         if isinstance(response, HtmlResponse) and not request.meta.get("dont_redirect"):
             _, url = get_meta_refresh(response, ignore_tags=self._ignore_tags)
             if url and urlsplit(url).scheme.lower() not in ("http", "https"):

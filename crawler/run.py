@@ -27,8 +27,8 @@ from scrapy.exceptions import NotConfigured
 from crawler import signals as archive_signals
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
 from pipelines.attachments.store import archive_attachment
-from pipelines.process.archive import store_parts
 from pipelines.process.beside import Beside
+from pipelines.process.pending import store_parts
 from pipelines.process.runner import Processor, ProcessStats
 from pipelines.store import frontier, storage
 from pipelines.store.batch import BatchWriter

@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,20 @@ def report_run(db_path: str, run_id: int, status: int, storage_error: str | None
     return int(row["exit_status"])
 
 
+def _preload_lineage_soon(**_: Any) -> None:
+    logging.getLogger("govbrief").debug("loading the lineage step while processing drains")
+    threading.Thread(target=_preload_lineage, name="lineage-preload", daemon=True).start()
+
+
+def _preload_lineage() -> None:
+    """What the crawl's lineage step imports (pipelines/lineage, and pipelines/facts for dating the
+    reposts), loaded while this process only waits for processing: not added to the run's tail."""
+    import pipelines.facts.reposts  # noqa: F401
+    from pipelines.lineage.incremental import preload_libraries
+
+    preload_libraries()
+
+
 def run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
                 report: dict | None = None, processing: Any = None) -> tuple[int, str | None]:
     """Run the spider in this process. configure(settings) adjusts the settings (scale-out workers);
@@ -162,6 +177,12 @@ def run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
     process = CrawlerProcess(settings)
     quiet_scrapy_logging(getattr(logging, args.log_level))  # after Scrapy's dictConfig, which resets levels
     crawler = process.create_crawler("govbrief")
+    if getattr(args, "lineage", False):  # `govbrief crawl` clusters reposts in this process afterwards
+        from scrapy import signals
+
+        # connected before the crawl's ArchiveRun (built when the crawl starts), whose spider_closed
+        # handler waits for processing to drain: this one runs first and loads lineage in that wait
+        crawler.signals.connect(_preload_lineage_soon, signal=signals.spider_closed)
     crawler.prestarted_processing = processing  # read by crawler.run.ArchiveRun when Scrapy builds it
     crashes: list = []
     process.crawl(crawler, only=args.only).addErrback(crashes.append)  # else Twisted prints it at exit

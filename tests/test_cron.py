@@ -4,12 +4,14 @@ and a readable log (no banner, no DNS tracebacks)."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
 from faultserver import start_fault_web
 from support import rows, run_crawl
 
+from crawler.logs import BANNER_LOGGERS, quiet_scrapy_logging
 from govbrief.lock import LockHeld, RunLock
 
 
@@ -93,3 +95,35 @@ def test_dns_failure_is_one_line_without_traceback(tmp_path):
     text = log.read_text(encoding="utf-8")
     assert "Traceback" not in text
     assert "no-such-site.invalid" in text and "exit 1 (unhealthy)" in summary_lines(log)[0]
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING", "DEBUG"])
+def test_scrapy_builds_no_records_below_the_runs_level(level):
+    """Scrapy leaves its loggers at NOTSET and drops DEBUG at the handler, after building a record per
+    response and item; a run's level is set on the `scrapy` logger, so none is built (DEBUG runs keep all)."""
+    touched = [logging.getLogger(name) for name in ("scrapy", *BANNER_LOGGERS)]
+    before = [logger.level for logger in touched]
+    try:
+        quiet_scrapy_logging(getattr(logging, level))
+        per_response = logging.getLogger("scrapy.core.engine")  # "Crawled (200) <GET …>" is DEBUG here
+        per_item = logging.getLogger("scrapy.core.scraper")  # "Scraped from <200 …>"
+        wanted = level == "DEBUG"
+        assert per_response.isEnabledFor(logging.DEBUG) is wanted
+        assert per_item.isEnabledFor(logging.DEBUG) is wanted
+        assert per_item.isEnabledFor(logging.WARNING)  # problems are always logged
+    finally:
+        for logger, was in zip(touched, before, strict=True):
+            logger.setLevel(was)
+
+
+def test_lineage_loads_while_processing_drains(web, tmp_path):
+    """The crawl's lineage step is imported in a thread when the spider closes, before the crawl waits
+    for processing to drain (logged after that wait), not after it, on the run's single-core tail."""
+    sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+    log = tmp_path / "crawl.log"
+    result = run_crawl(sources, tmp_path / "archive.db", "--log-file", str(log), "--log-level", "DEBUG")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = log.read_text(encoding="utf-8").splitlines()
+    preload = [n for n, line in enumerate(lines) if "loading the lineage step" in line]
+    drained = [n for n, line in enumerate(lines) if "capture: " in line and "processing: " in line]
+    assert len(preload) == 1 and len(drained) == 1 and preload[0] < drained[0]

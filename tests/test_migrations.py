@@ -107,3 +107,23 @@ def test_migrations_are_numbered_in_order(number):
     numbers = [m.number for m in migrations.MIGRATIONS]
     assert numbers == sorted(set(numbers)) and numbers[0] == 1
     assert number in numbers
+
+
+def test_creating_an_archive_loads_no_extractor(tmp_path):
+    """Every crawl and every command opens (and, the first time, creates) the archive before anything
+    else: the schema steps live apart from extraction, so this costs no extractor libraries, no place
+    table and no fold table (they load in the processes that use them)."""
+    script = (
+        "import sys, sqlite_utils\n"
+        "from pipelines.store import storage\n"
+        f"db = storage.open_db({str(tmp_path / 'archive.db')!r})\n"
+        "storage.ensure_schema(db)\n"
+        "from pipelines.facts.places import _table\n"
+        "from pipelines.search.search_index import fold_table\n"
+        "print(sorted(m for m in ('trafilatura', 'cn2an', 'opencc', 'htmldate', 'scipy') if m in sys.modules),\n"
+        "      _table.cache_info().currsize, fold_table.cache_info().currsize)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["[]", "0", "0"]
+    assert user_version(tmp_path / "archive.db") == migrations.SCHEMA_VERSION

@@ -101,3 +101,25 @@ def test_row_writes_commit_alone_and_join_an_open_transaction(tmp_path):
     assert not db.conn.in_transaction
     other.close()
     db.conn.close()
+
+
+def test_sources_keep_their_resolved_region_until_its_text_changes(tmp_path):
+    """Resolving a region loads the national place table; a crawl start reuses the levels already
+    stored for the same source and region text, and resolves again when the registry changes it."""
+    from crawler.sources import Source
+
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+    source = Source(id="taixing-gov", name="泰兴市人民政府", region="江苏省泰州市泰兴市",
+                    start_urls=["http://www.taixing.gov.cn/xwzx/"])
+    storage.upsert_sources(db, [source])
+    assert db["sources"].get("taixing-gov")["county_code"] == "321283"
+    with db.conn:  # mark the stored resolution: only reuse can keep it
+        db.execute("update sources set county = 'kept' where id = 'taixing-gov'")
+    storage.upsert_sources(db, [source])
+    assert db["sources"].get("taixing-gov")["county"] == "kept"
+    moved = Source(id="taixing-gov", name="常州市武进区人民政府", region="江苏省常州市武进区",
+                   start_urls=["http://www.taixing.gov.cn/xwzx/"])
+    storage.upsert_sources(db, [moved])
+    row = db["sources"].get("taixing-gov")
+    assert (row["city"], row["county"], row["county_code"]) == ("常州市", "武进区", "320412")

@@ -19,7 +19,6 @@ import re
 
 import sqlite_utils
 
-from pipelines.facts.extract import FACTS_VERSION, _rules, fold
 from pipelines.store import storage
 
 FACT_COLUMNS = {
@@ -66,9 +65,12 @@ def create_facts_schema(db: sqlite_utils.Database) -> None:
 
 def backfill_facts(db: sqlite_utils.Database) -> None:
     """Migration 41: facts of the articles archived before facts existed."""
+    rows = list(db.query("select id, text, published, region, extraction from articles"))
+    if not rows:
+        return  # a new archive: nothing to backfill, and no extractor to load
     from pipelines.facts.extract import extract_facts, posted_near_of
 
-    for row in list(db.query("select id, text, published, region, extraction from articles")):
+    for row in rows:
         facts = extract_facts(row["text"], row["published"], row["region"],
                               posted_near=posted_near_of(row["extraction"]))
         store_facts(db, row["id"], facts, commit=False)
@@ -80,6 +82,8 @@ def _context_place(fact: dict, places: list[dict]) -> dict | None:
 
 
 def _stage(sentence: str) -> str | None:
+    from pipelines.facts.extract import _rules
+
     stages: dict[str, str] = _rules()["projects"]["stages"]
     hits = [(sentence.find(word), -len(word), stage) for word, stage in stages.items() if word in sentence]
     return min(hits)[2] if hits else None
@@ -93,6 +97,8 @@ def _sentence(text: str, start: int, end: int) -> str:
 
 def fact_rows(article: dict, facts: list[dict]) -> list[dict]:
     """Rows of the facts table for one article (`article`: id, url, published)."""
+    from pipelines.facts.extract import FACTS_VERSION
+
     places = [f for f in facts if f["kind"] == "place"]
     dates = [f for f in facts if f["kind"] == "event_date" and f.get("date")]
     month = (dates[0]["date"] if dates else (article.get("published") or ""))[:7] or None
@@ -124,6 +130,8 @@ def project_rows(article: dict, text: str, facts: list[dict], fact_ids: list[int
     places = [f for f in facts if f["kind"] == "place"]
     dates = [f["date"] for f in facts if f["kind"] == "event_date" and f.get("date")]
     rows = []
+    from pipelines.facts.extract import fold
+
     folded = None  # only articles naming a project need the folded text
     for fact, fact_id in zip(facts, fact_ids, strict=True):
         if fact["kind"] != "investment" or not fact.get("project"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from pipelines.process.pending import tasks_of
+from pipelines.process.pending import store_parts, tasks_of
 from pipelines.process.steps import process_capture
 from pipelines.process.write import store_processed
 from pipelines.store import storage
@@ -26,15 +26,6 @@ class Archived:
     reason: str | None = None  # why there is no article
 
 
-def store_parts(db: sqlite_utils.Database, capture_id: int, parts: list[Capture] | tuple, run_id: int | None) -> None:
-    """The later pages of an article split over pages (t…_1.html, t…_2.html), in order: each a capture of
-    its own, linked to the first page's (captures.part_of/part_no); processing joins their text."""
-    for number, part in enumerate(parts, start=1):
-        part_id = storage.insert_capture(db, part, run_id=run_id, kind="part")
-        with db.conn:
-            db.execute("update captures set part_of = ?, part_no = ? where id = ?", [capture_id, number, part_id])
-
-
 def archive_capture(db: sqlite_utils.Database, capture: Capture, *, region: str | None,
                     run_id: int | None = None, parts: list[Capture] | tuple = ()) -> Archived:
     """Store the raw capture (and the later pages of a multi-page article), extract its article and
@@ -46,15 +37,6 @@ def archive_capture(db: sqlite_utils.Database, capture: Capture, *, region: str 
     task.region = region
     [written] = store_processed(db, [process_capture(task)], regions={capture.source_id: region})
     return Archived(capture_id, written.article_id, written.created, written.error)
-
-
-def migrate_capture_parts(db: sqlite_utils.Database) -> None:
-    """Migration 14: captures.part_of / part_no link the later pages of a multi-page article to its first."""
-    columns = db["captures"].columns_dict
-    for name in ("part_of", "part_no"):
-        if name not in columns:
-            db.execute(f"ALTER TABLE captures ADD COLUMN [{name}] INTEGER")
-    db["captures"].create_index(["part_of"], if_not_exists=True)
 
 
 def reextract_all(db: sqlite_utils.Database, chunk: int = 200) -> dict[str, int]:

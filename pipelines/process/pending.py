@@ -9,6 +9,8 @@ nothing is lost or written twice.
 Columns added to `captures` by migration 2 (`add_processing_state`):
   kind          'article' (waits for processing) | 'recheck' | NULL (archives made before 0.2)
   processed_at  when an article (or the fact that there is none) was written from it; NULL = waiting
+and by migration 14 (`migrate_capture_parts`): part_of / part_no, the later pages of a multi-page article.
+The schema steps live here, not beside extraction, so that migrating an archive imports no extractor.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 import sqlite_utils
 
 from pipelines.process.tasks import CaptureTask, PartTask
+from pipelines.store import storage
+from pipelines.store.storage import Capture
 
 CAPTURE_COLUMNS = ("id, url, final_url, status, headers, body, body_encoding, fetched_at, source_id, run_id")
 
@@ -81,3 +85,21 @@ def tasks_of(db: sqlite_utils.Database, rows: list[dict]) -> list[CaptureTask]:
 
 def mark_processed(db: sqlite_utils.Database, capture_id: int, at: str) -> None:
     db.execute("UPDATE captures SET processed_at = ? WHERE id = ?", [at, capture_id])
+
+
+def migrate_capture_parts(db: sqlite_utils.Database) -> None:
+    """Migration 14: captures.part_of / part_no link the later pages of a multi-page article to its first."""
+    columns = db["captures"].columns_dict
+    for name in ("part_of", "part_no"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE captures ADD COLUMN [{name}] INTEGER")
+    db["captures"].create_index(["part_of"], if_not_exists=True)
+
+
+def store_parts(db: sqlite_utils.Database, capture_id: int, parts: list[Capture] | tuple, run_id: int | None) -> None:
+    """The later pages of an article split over pages (t…_1.html, t…_2.html), in order: each a capture of
+    its own, linked to the first page's (captures.part_of/part_no); processing joins their text."""
+    for number, part in enumerate(parts, start=1):
+        part_id = storage.insert_capture(db, part, run_id=run_id, kind="part")
+        with db.conn:
+            db.execute("update captures set part_of = ?, part_no = ? where id = ?", [capture_id, number, part_id])

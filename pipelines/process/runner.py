@@ -262,10 +262,25 @@ class Processor:
             self._pool = None
 
 
-def _loaded() -> bool:
-    """A worker's first task: load the extraction stack while the crawl starts."""
-    import pipelines.process.steps  # noqa: F401
+# A page of the common government shape, processed once by each worker before the crawl's first capture
+# arrives: the first extraction builds what loads lazily (the national place table and its automaton,
+# the fold and rule tables; ~0.3 s), in the seconds the crawl spends starting up, not in the middle of it.
+WARM_UP_PAGE = ("<html><head><meta charset='utf-8'><title>某市召开重大项目推进会_某市人民政府</title>"
+                "<meta name='PubDate' content='2024-03-05 10:00'></head><body><h1>某市召开重大项目推进会</h1>"
+                "<div class='info'>发布时间：2024-03-05 来源：某市发展改革委</div><div class='content'>"
+                + "<p>3月5日，江苏省某市召开重大项目推进会，市长出席会议并讲话。会上集中签约项目12个，"
+                  "总投资120亿元，同比增长15.2%。</p>" * 4 + "</div></body></html>")
 
+
+def _loaded() -> bool:
+    """A worker's first task: load the extraction stack and run it once while the crawl starts."""
+    from pipelines.process.steps import process_capture
+
+    url = "http://www.example.gov.cn/xwzx/202403/t20240305_1.html"
+    process_capture(CaptureTask(capture_id=0, url=url, final_url=url, status=200,
+                                headers={"Content-Type": "text/html; charset=utf-8"},
+                                body=WARM_UP_PAGE.encode("utf-8"), body_encoding=None,
+                                fetched_at="2024-03-06T00:00:00Z", source_id=None, run_id=None, region="江苏省"))
     return True
 
 

@@ -77,7 +77,6 @@ import sqlite_utils
 import yaml
 
 from pipelines.extract.decode import decode_html
-from pipelines.facts import extract_facts
 from pipelines.facts.store import store_facts
 from pipelines.store import storage
 from pipelines.store.storage import Capture
@@ -697,6 +696,8 @@ def apply_recheck(db: sqlite_utils.Database, capture: Capture, *, region: str | 
                 # through upsert_article: it keeps the full-text index in step with the new text
                 article_id, _new = storage.upsert_article(db, {**row, "version_count": version, "last_changed": at})
                 # issue 15: the new text's facts replace the old ones
+                from pipelines.facts import extract_facts
+
                 store_facts(db, article_id, extract_facts(row["text"], row["published"], row["region"],
                                                           posted_near=new.posted_near))
                 outcome = CHANGED

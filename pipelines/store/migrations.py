@@ -66,7 +66,7 @@ MIGRATIONS: list[Migration] = [
     Migration(13, "attachments: files linked by articles, with extracted text and a full-text index",
               _step("pipelines.attachments.store", "migrate_attachments")),
     Migration(14, "captures.part_of/part_no: the later pages of a multi-page article",
-              _step("pipelines.process.archive", "migrate_capture_parts")),
+              _step("pipelines.process.pending", "migrate_capture_parts")),
     Migration(20, "articles: doc_number, index_no, issuing_org, written_date, extraction provenance (JSON)",
               _step("pipelines.extract.archive_schema", "add_extraction_columns")),
     Migration(40, "facts and projects tables, investment_announcements view",
