@@ -159,14 +159,15 @@ def test_processing_started_early_processes_once_told_the_archive_is_ready(tmp_p
 
 def test_worker_warm_up_builds_what_the_first_extraction_would():
     """A worker's first task runs one page through processing, so the lazily built tables (the national
-    place table, the fold table) exist before the crawl's first capture reaches it."""
+    place table, cn2an's patterns) exist before the crawl's first capture reaches it."""
     script = (
+        "import sys\n"
         "from pipelines.process.runner import _loaded\n"
         "from pipelines.facts.places import _table\n"
-        "before = _table.cache_info().currsize\n"
+        "before = _table.cache_info().currsize, 'cn2an' in sys.modules\n"
         "assert _loaded() is True\n"
-        "print(before, _table.cache_info().currsize)\n"
+        "print(*before, _table.cache_info().currsize, 'cn2an' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["0", "1"]
+    assert result.stdout.split() == ["0", "False", "1", "True"]

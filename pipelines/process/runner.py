@@ -269,7 +269,7 @@ WARM_UP_PAGE = ("<html><head><meta charset='utf-8'><title>某市召开重大项�
                 "<meta name='PubDate' content='2024-03-05 10:00'></head><body><h1>某市召开重大项目推进会</h1>"
                 "<div class='info'>发布时间：2024-03-05 来源：某市发展改革委</div><div class='content'>"
                 + "<p>3月5日，江苏省某市召开重大项目推进会，市长出席会议并讲话。会上集中签约项目12个，"
-                  "总投资120亿元，同比增长15.2%。</p>" * 4 + "</div></body></html>")
+                  "总投资一百二十亿元，同比增长15.2%。</p>" * 4 + "</div></body></html>")
 
 
 def _loaded() -> bool:
