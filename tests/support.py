@@ -24,6 +24,14 @@ def run_crawl(sources: Path, db: Path, *extra: str, env: dict[str, str] | None =
     )
 
 
+def fresh_interpreter(script: str) -> list[str]:
+    """Run `script` in a new Python process from the checkout (nothing imported or cached yet, as in a
+    crawl's processes) and return the words it printed; the script must succeed."""
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.split()
+
+
 def rows(db: Path, sql: str, params: Sequence = ()) -> list[dict]:
     """Query the archive through a plain sqlite3 connection (not the code under test)."""
     conn = sqlite3.connect(db)

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultserver import start_fault_web  # noqa: E402
-from support import rows, run_crawl  # noqa: E402
+from support import fresh_interpreter, rows, run_crawl  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLE_COLUMNS = "id, url, title, text, published, capture_id, source_id, region, first_fetched"
@@ -168,6 +168,4 @@ def test_worker_warm_up_builds_what_the_first_extraction_would():
         "assert _loaded() is True\n"
         "print(*before, _table.cache_info().currsize, 'cn2an' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["0", "False", "1", "True"]
+    assert fresh_interpreter(script) == ["0", "False", "1", "True"]
