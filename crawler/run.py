@@ -26,7 +26,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler import signals as archive_signals
 from crawler.health import EXIT_STORAGE, RunVerdict, assess_run
-from pipelines.attachments.store import archive_attachment
+from pipelines.attachments.store import record_attachment
 from pipelines.process.beside import Beside
 from pipelines.process.pending import store_parts
 from pipelines.process.runner import Processor, ProcessStats
@@ -231,7 +231,7 @@ def _capture(item: dict, source_id: str) -> Capture:
 
 
 def _store_attachment(db: Any, capture: Capture, article_url: str, link_text: str, run_id: int | None) -> int:
-    attachment_id = archive_attachment(db, capture, article_url=article_url, link_text=link_text, run_id=run_id)
+    attachment_id = record_attachment(db, capture, article_url=article_url, link_text=link_text, run_id=run_id)
     frontier.mark_done(db, capture.source_id, [capture.url], kind="attachment")
     return attachment_id
 

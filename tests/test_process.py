@@ -169,3 +169,39 @@ def test_worker_warm_up_builds_what_the_first_extraction_would():
         "print(*before, _table.cache_info().currsize, 'cn2an' in sys.modules)\n"
     )
     assert fresh_interpreter(script) == ["0", "False", "1", "True"]
+
+
+def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
+    """The capture path only lists a file under its article (a PDF can take seconds of pure Python,
+    which in the crawl's process would hold up every download): its text is extracted by processing,
+    like an article's, and becomes searchable when the writer stores it."""
+    from unseenweb import pdf_bytes
+
+    from pipelines.attachments.store import record_attachment
+    from pipelines.process.pending import count_waiting
+    from pipelines.process.runner import Processor
+    from pipelines.store import storage
+    from pipelines.store.storage import Capture
+
+    path = tmp_path / "archive.db"
+    db = storage.open_db(path)
+    storage.ensure_schema(db)
+    url = "http://www.example.gov.cn/files/plan.pdf"
+    capture = Capture(url=url, final_url=url, status=200, headers={"Content-Type": "application/pdf"},
+                      body=pdf_bytes("Project plan 2024 phase two"), fetched_at="2024-03-06T00:00:00Z",
+                      source_id="example-gov")
+    with db.conn:
+        attachment_id = record_attachment(db, capture, article_url="http://www.example.gov.cn/xw/t1.html",
+                                          link_text="项目计划表")
+    listed = rows(path, "select kind, text from attachments where id = ?", [attachment_id])
+    assert listed == [{"kind": "pdf", "text": None}] and count_waiting(db) == 1
+    db.close()
+
+    stats = Processor(path, workers=0).run()
+    [row] = rows(path, "select text from attachments where id = ?", [attachment_id])
+    assert "Project plan 2024" in row["text"]
+    assert rows(path, "select rowid from attachments_fts where attachments_fts match ?", ['"phase two"']) == [
+        {"rowid": attachment_id}]
+    assert dict(stats.by_source["example-gov"]) == {"attachment_texts": 1}  # no article counted, no failure
+    assert rows(path, "select count(*) as n from captures where processed_at is null") == [{"n": 0}]
+    assert rows(path, "select count(*) as n from fetch_errors") == [{"n": 0}]

@@ -1,5 +1,8 @@
 """The attachments table: one row per (article, attachment URL), pointing at the capture of the file.
 
+The crawl's capture path lists the file (`record_attachment`); processing extracts its text in a worker
+(pipelines.attachments.text.extract_text) and the writer stores it (`store_attachment_text`), like an article's.
+
 Columns: article_url, url (canonical key, as everywhere), link_text (what the article called it),
 content_type, kind, size, sha256, capture_id, text (extracted, searchable), fetched_at.
 """
@@ -32,11 +35,13 @@ def known_attachment_urls(db: sqlite_utils.Database) -> set[str]:
     return {r["url"] for r in db.query("select distinct url from attachments")}
 
 
-def archive_attachment(db: sqlite_utils.Database, capture: Capture, *, article_url: str, link_text: str,
-                       run_id: int | None = None) -> int:
-    """Store the file as a capture and list it under its article (idempotent per article and URL)."""
-    capture_id = storage.insert_capture(db, capture, run_id=run_id, kind="attachment")  # not an article to process
-    text = extract_text(capture.body, capture.final_url or capture.url, capture.content_type)
+def record_attachment(db: sqlite_utils.Database, capture: Capture, *, article_url: str, link_text: str,
+                      run_id: int | None = None, text: str | None = None, processed: bool = False) -> int:
+    """The capture path's part: store the file as a capture and list it under its article (idempotent
+    per article and URL). Its text is processing's part (`extract_text`, in the workers: a PDF can
+    take seconds of pure Python), written by `store_attachment_text`; until then `text` is NULL.
+    processed=True: `text` is the file's text already (the capture does not wait for processing)."""
+    capture_id = storage.insert_capture(db, capture, run_id=run_id, kind="attachment", waits=not processed)
     row = {"article_url": article_url, "url": capture.url, "link_text": link_text[:300],
            "content_type": capture.content_type, "kind": kind_of(capture.url, capture.content_type, capture.body),
            "size": len(capture.body), "sha256": capture.sha256, "capture_id": capture_id, "text": text,
@@ -48,3 +53,16 @@ def archive_attachment(db: sqlite_utils.Database, capture: Capture, *, article_u
             db["attachments"].update(existing[0], row)
             return existing[0]
         return db["attachments"].insert(row).last_pk
+
+
+def store_attachment_text(db: sqlite_utils.Database, capture_id: int, text: str | None) -> None:
+    """The text of the attachment stored as this capture (the full-text index follows by trigger)."""
+    db.execute("update attachments set text = ? where capture_id = ?", [text, capture_id])
+
+
+def archive_attachment(db: sqlite_utils.Database, capture: Capture, *, article_url: str, link_text: str,
+                       run_id: int | None = None) -> int:
+    """Both parts at once, in the calling thread (scale-out drains, which are processing already)."""
+    text = extract_text(capture.body, capture.final_url or capture.url, capture.content_type)
+    return record_attachment(db, capture, article_url=article_url, link_text=link_text, run_id=run_id, text=text,
+                             processed=True)

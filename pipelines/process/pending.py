@@ -23,7 +23,7 @@ from pipelines.process.tasks import CaptureTask, PartTask
 from pipelines.store import storage
 from pipelines.store.storage import Capture
 
-CAPTURE_COLUMNS = ("id, url, final_url, status, headers, body, body_encoding, fetched_at, source_id, run_id")
+CAPTURE_COLUMNS = ("id, url, final_url, status, headers, body, body_encoding, fetched_at, source_id, run_id, kind")
 
 
 def add_processing_state(db: sqlite_utils.Database) -> None:

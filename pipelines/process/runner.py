@@ -60,7 +60,9 @@ class ProcessStats:
         counts = self.by_source[written.source_id]
         self.captures += 1
         self.changed += written.changed
-        if written.article_id is None:
+        if written.attachment:
+            counts["attachment_texts"] += 1
+        elif written.article_id is None:
             counts["processing_errors" if (written.error or "").startswith("processing failed") else
                    "articles_empty"] += 1
         else:

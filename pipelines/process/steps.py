@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from pipelines.attachments.text import extract_text
 from pipelines.extract.article import Article, extract_article
 from pipelines.facts import extract_facts
 from pipelines.process.tasks import CaptureTask, ProcessedCapture
@@ -73,6 +74,10 @@ def process_capture(task: CaptureTask) -> ProcessedCapture:
     )
     try:
         body = task.raw_body()
+        if task.kind == "attachment":
+            result.kind = "attachment"
+            result.attachment_text = extract_text(body, task.final_url or task.url, task.content_type)
+            return result
         result.refusal = not_an_article(task.url, task.final_url, task.content_type, body)
         if result.refusal:
             return result

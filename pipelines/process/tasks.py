@@ -43,6 +43,7 @@ class CaptureTask:
     run_id: int | None
     region: str | None = None  # the source's region: facts resolve places against it
     parts: tuple[PartTask, ...] = ()
+    kind: str = "article"  # or "attachment": a file an article links to, whose text is wanted
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, region: str | None = None,
@@ -51,7 +52,7 @@ class CaptureTask:
         return cls(capture_id=row["id"], url=row["url"], final_url=row["final_url"] or row["url"],
                    status=row["status"], headers=json.loads(row["headers"] or "{}"), body=row["body"] or b"",
                    body_encoding=row["body_encoding"], fetched_at=row["fetched_at"], source_id=row["source_id"],
-                   run_id=row["run_id"], region=region, parts=parts)
+                   run_id=row["run_id"], region=region, parts=parts, kind=row.get("kind") or "article")
 
     @property
     def host(self) -> str:
@@ -84,6 +85,8 @@ class ProcessedCapture:
     refusal: str | None = None  # not an article: not HTML, or a soft 404 (see not_an_article)
     error: str | None = None
     head: bytes = field(default=b"", repr=False)  # start of the body, to say why a page gave no article
+    kind: str = "article"  # "attachment": no article; `attachment_text` is what it gave
+    attachment_text: str | None = None
 
 
 def host_of(url: str) -> str:

@@ -1,6 +1,7 @@
 """The one writer of processing results: `store_processed(db, results)`, one transaction per batch.
 
 For every ProcessedCapture (pipelines.process.steps), in capture order:
+  * an attachment's file: its text is written to its attachments row (nothing else changes);
   * the article is upserted (search index included) and its facts replaced (pipelines.facts.store),
     and its frontier row is done; or, without article text (or not an article at all: not HTML, a soft
     404), the reason lands in fetch_errors (category no_article) and the frontier row is failed with a
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from pipelines.attachments.store import store_attachment_text
 from pipelines.facts.store import store_facts
 from pipelines.process.pending import mark_processed
 from pipelines.process.tasks import ProcessedCapture
@@ -29,6 +31,7 @@ class Written:
     created: bool = False
     changed: bool = False  # title, text or date differ from the row before (re-extraction)
     error: str | None = None  # processing failed, "no article text ...", or why it is no article
+    attachment: bool = False  # the capture was an attachment's file: its text was written, no article
 
 
 def store_processed(db: sqlite_utils.Database, results: list[ProcessedCapture], *, record_errors: bool = True,
@@ -48,7 +51,10 @@ def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dic
                record_errors: bool) -> Written:
     out = Written(result.capture_id, result.source_id)
     with db.conn:  # a savepoint: a row SQLite refuses undoes this capture only
-        if result.article is None:
+        if result.kind == "attachment":
+            out.attachment = True
+            store_attachment_text(db, result.capture_id, result.attachment_text)
+        elif result.article is None:
             out.error = result.refusal or result.error or empty_reason(result)
             already = db.execute("select 1 from fetch_errors where url = ? and run_id is ? and reason = ?",
                                  [result.url, result.run_id, out.error]).fetchone()

@@ -259,20 +259,25 @@ def upsert_sources(db: sqlite_utils.Database, sources: Iterable[Any]) -> None:
 # ---------------------------------------------------------------- captures
 
 
+# Kinds of capture that wait for processing (the workers): an article page, an attachment's file.
+PROCESSED_KINDS = ("article", "attachment")
+
+
 def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | None = None, *,
-                   kind: str | None = None) -> int:
+                   kind: str | None = None, waits: bool | None = None) -> int:
     """Store one response (gzip-compressed body) and return its id. Captures are never updated,
     except for `processed_at`, which processing sets (pipelines/process).
 
-    kind: 'article' = waits for processing (processed_at stays NULL until an article was written
-    from it); None = stored by a step that already processed it (re-checks)."""
+    kind: 'article' / 'attachment' = waits for processing (processed_at stays NULL until its article,
+    or the attachment's text, was written from it); None / 'part' = stored by a step that needs no
+    processing of it (re-checks, the later pages of an article). waits=False: processed already."""
     row = {
         "url": capture.url, "final_url": capture.final_url, "status": capture.status,
         "headers": json.dumps(capture.headers, ensure_ascii=False), "content_type": capture.content_type,
         "body": gzip.compress(capture.body, compresslevel=6, mtime=0), "body_encoding": "gzip",
         "body_size": len(capture.body), "sha256": capture.sha256, "fetched_at": capture.fetched_at,
         "source_id": capture.source_id, "run_id": run_id, "kind": kind,
-        "processed_at": None if kind == "article" else utc_now(),
+        "processed_at": None if (kind in PROCESSED_KINDS if waits is None else waits) else utc_now(),
     }
     return insert_row(db, "captures", row)
 
