@@ -31,6 +31,8 @@ from unseenweb import (
     start_unseen_web,
 )
 
+from pipelines.search import search_index
+
 
 @pytest.fixture(scope="module")
 def unseen(tmp_path_factory):
@@ -173,8 +175,8 @@ def test_attachments_archived_listed_and_searchable(unseen):
     texts = {r["kind"]: r["text"] for r in found}
     assert "Project plan 2024" in texts["pdf"] and "通知全文" in texts["docx"] and "道路改造工程" in texts["sheet"]
     assert "说明.txt" in texts["zip"]
-    hits = rows(db, "select a.url from attachments a join attachments_fts f on f.rowid = a.id"
-                    " where attachments_fts match ?", ['"道路改造"'])
+    hits = rows(db, "select a.url from attachments a join attachments_search f on f.rowid = a.id"
+                    " where attachments_search match ?", [search_index.match_expression("道路改造")])
     assert hits == [{"url": web.url("/files/budget.xlsx")}]
     # attachments are never articles, and a second run does not fetch them again
     assert not {r["url"] for r in found} & set(archived_urls(unseen))
@@ -187,10 +189,15 @@ def test_article_page_lists_its_attachments(unseen):
     [article] = rows(unseen["db"], "select id from articles where url = ?", [unseen["web"].url(WITH_ATTACHMENTS)])
     with datasette_process(unseen["db"]) as base:
         html = urllib.request.urlopen(f"{base}/archive/articles/{article['id']}", timeout=30).read().decode()
-        query = urllib.parse.quote("道路改造")
-        found = json.loads(urllib.request.urlopen(f"{base}/archive/attachments.json?_search={query}&_shape=array",
-                                                  timeout=30).read())
-    assert [f["url"] for f in found] == [unseen["web"].url("/files/budget.xlsx")]
+        found = {}
+        # 2-character queries too (the text of a spreadsheet, the link text of a PDF), and a 1-character one
+        for query in ("道路改造", "道路", "计划", "算"):
+            found[query] = [f["url"] for f in json.loads(urllib.request.urlopen(
+                f"{base}/archive/attachments.json?_search={urllib.parse.quote(query)}&_shape=array",
+                timeout=30).read())]
+    web = unseen["web"]
+    assert found == {"道路改造": [web.url("/files/budget.xlsx")], "道路": [web.url("/files/budget.xlsx")],
+                     "计划": [web.url("/files/plan.pdf")], "算": [web.url("/files/budget.xlsx")]}
     assert 'id="article-attachments"' in html
     for name in ATTACHMENTS.values():
         assert name in html

@@ -180,6 +180,7 @@ def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
     from pipelines.attachments.store import record_attachment
     from pipelines.process.pending import count_waiting
     from pipelines.process.runner import Processor
+    from pipelines.search.search_index import match_expression
     from pipelines.store import storage
     from pipelines.store.storage import Capture
 
@@ -200,8 +201,8 @@ def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
     stats = Processor(path, workers=0).run()
     [row] = rows(path, "select text from attachments where id = ?", [attachment_id])
     assert "Project plan 2024" in row["text"]
-    assert rows(path, "select rowid from attachments_fts where attachments_fts match ?", ['"phase two"']) == [
-        {"rowid": attachment_id}]
+    assert rows(path, "select rowid from attachments_search where attachments_search match ?",
+                [match_expression("phase two")]) == [{"rowid": attachment_id}]
     assert dict(stats.by_source["example-gov"]) == {"attachment_texts": 1}  # no article counted, no failure
     assert rows(path, "select count(*) as n from captures where processed_at is null") == [{"n": 0}]
     assert rows(path, "select count(*) as n from fetch_errors") == [{"n": 0}]

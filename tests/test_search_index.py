@@ -267,3 +267,66 @@ def test_fold_table_is_the_per_character_definition():
             expected[cp] = folded
     assert fold_table() == expected
     assert fold_table()[ord("⾨")] == "门" and fold_table()[ord("Ａ")] == "a" and fold_table()[ord("國")] == "国"
+
+
+def _attachment_ids(db: storage.sqlite_utils.Database, query: str) -> set[int]:
+    fts = search_index.ATTACHMENTS.fts
+    return {r[0] for r in db.execute(f"select rowid from {fts} where {fts} match ?",
+                                     [match_expression(query)]).fetchall()}
+
+
+def test_attachments_are_searched_like_articles_and_follow_a_refetch(tmp_path: Path) -> None:
+    """Attachments use the articles' index (2-character and Traditional queries find them; trigram found
+    nothing under 3 characters). The crawl lists a file without its text; processing writes the text and
+    indexes it; a later fetch of a changed file replaces what the index holds, nothing stale is left."""
+    from pipelines.attachments.store import record_attachment, store_attachment_text
+    from pipelines.store.storage import Capture
+
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+    assert not db["attachments"].detect_fts()  # no trigram index beside ours
+
+    def fetch(body: bytes, link_text: str, fetched_at: str) -> int:
+        capture = Capture(url="http://www.example.gov.cn/files/list.xlsx", final_url="http://www.example.gov.cn/files/list.xlsx",
+                          status=200, headers={"Content-Type": "application/vnd.ms-excel"}, body=body,
+                          fetched_at=fetched_at, source_id="example-gov")
+        with db.conn:
+            attachment_id = record_attachment(db, capture, article_url="http://www.example.gov.cn/xw/t1.html",
+                                              link_text=link_text)
+        return attachment_id
+
+    first = fetch(b"v1", "签约项目清单", "2024-03-06T00:00:00Z")
+    capture_id = db["attachments"].get(first)["capture_id"]
+    with db.conn:
+        store_attachment_text(db, capture_id, "道路改造工程 总投资12亿元")
+    assert _attachment_ids(db, "道路") == {first} == _attachment_ids(db, "清单") == _attachment_ids(db, "道路改造")
+    assert _attachment_ids(db, "項目") == {first}  # Traditional query, Simplified text
+
+    second = fetch(b"v2", "开工项目名单", "2024-04-06T00:00:00Z")
+    assert second == first
+    with db.conn:
+        store_attachment_text(db, db["attachments"].get(first)["capture_id"], "污水处理厂扩建 总投资3亿元")
+    assert _attachment_ids(db, "污水") == {first} == _attachment_ids(db, "名单")
+    assert _attachment_ids(db, "道路") == set() == _attachment_ids(db, "清单")  # the old version is gone
+    # the index agrees with a rebuild from the rows
+    search_index.rebuild_search_index(db)
+    assert _attachment_ids(db, "污水") == {first} and _attachment_ids(db, "道路") == set()
+
+
+def test_an_archive_with_the_trigram_attachment_index_is_migrated(tmp_path: Path) -> None:
+    """Archives made before migration 61 carry sqlite-utils' trigram index on attachments: it goes,
+    and their attachments are found through the Chinese index, 2-character queries included."""
+    from pipelines.store import migrations
+
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+    with db.conn:
+        db["attachments"].insert({"article_url": "http://a.gov.cn/t1.html", "url": "http://a.gov.cn/f.pdf",
+                                  "link_text": "项目计划表", "text": "道路改造工程", "kind": "pdf"})
+        db["attachments"].enable_fts(["link_text", "text"], create_triggers=True, tokenize="trigram")
+        db.execute("pragma user_version = 60")
+        db.execute(f"update {search_index.INFO_TABLE} set value = 'bigram-tail-1:old' where key = 'version'")
+    storage.ensure_schema(db)
+    assert migrations.schema_version(db) == migrations.SCHEMA_VERSION
+    assert not db["attachments"].detect_fts() and "attachments_fts" not in db.table_names()
+    assert _attachment_ids(db, "道路") == {1} == _attachment_ids(db, "计划")

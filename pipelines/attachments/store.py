@@ -12,21 +12,28 @@ from __future__ import annotations
 import sqlite_utils
 
 from pipelines.attachments.text import extract_text, kind_of
+from pipelines.search import search_index
 from pipelines.store import storage
 from pipelines.store.storage import Capture
 
 
 def migrate_attachments(db: sqlite_utils.Database) -> None:
-    """Migration 13: the attachments table, its indexes and a full-text index over link text and text."""
+    """Migration 13: the attachments table and its indexes."""
     db["attachments"].create(
         {"id": int, "article_url": str, "url": str, "link_text": str, "content_type": str, "kind": str, "size": int,
          "sha256": str, "capture_id": int, "text": str, "source_id": str, "fetched_at": str},
         pk="id", if_not_exists=True)
     db["attachments"].create_index(["article_url", "url"], unique=True, if_not_exists=True)
     db["attachments"].create_index(["url"], if_not_exists=True)
-    if not db["attachments"].detect_fts():
-        # trigram: substring search in Chinese (2-character queries need LIKE, see docs/crawling.md)
-        db["attachments"].enable_fts(["link_text", "text"], create_triggers=True, tokenize="trigram")
+    # The full-text index is pipelines/search's (built after the migrations; migration 61 dropped the
+    # trigram index this step created until then: it found nothing for 2-character queries).
+
+
+def drop_trigram_index(db: sqlite_utils.Database) -> None:
+    """Migration 61: attachments are searched through pipelines/search's index (2-character queries
+    too); sqlite-utils' trigram table and its triggers go."""
+    if "attachments" in db.table_names() and db["attachments"].detect_fts():
+        db["attachments"].disable_fts()
 
 
 def known_attachment_urls(db: sqlite_utils.Database) -> set[str]:
@@ -56,13 +63,18 @@ def record_attachment(db: sqlite_utils.Database, capture: Capture, *, article_ur
 
 
 def store_attachment_text(db: sqlite_utils.Database, capture_id: int, text: str | None) -> None:
-    """The text of the attachment stored as this capture (the full-text index follows by trigger)."""
+    """The text of the attachment stored as this capture, and its link text and text indexed for
+    search (pipelines/search: the same Chinese substring index as articles, 2-character queries too)."""
     db.execute("update attachments set text = ? where capture_id = ?", [text, capture_id])
+    for (attachment_id,) in db.execute("select id from attachments where capture_id = ?", [capture_id]).fetchall():
+        search_index.index_row(db, search_index.ATTACHMENTS, attachment_id)
 
 
 def archive_attachment(db: sqlite_utils.Database, capture: Capture, *, article_url: str, link_text: str,
                        run_id: int | None = None) -> int:
     """Both parts at once, in the calling thread (scale-out drains, which are processing already)."""
     text = extract_text(capture.body, capture.final_url or capture.url, capture.content_type)
-    return record_attachment(db, capture, article_url=article_url, link_text=link_text, run_id=run_id, text=text,
-                             processed=True)
+    attachment_id = record_attachment(db, capture, article_url=article_url, link_text=link_text, run_id=run_id,
+                                      text=text, processed=True)
+    search_index.index_row(db, search_index.ATTACHMENTS, attachment_id)
+    return attachment_id

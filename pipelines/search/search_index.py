@@ -1,4 +1,5 @@
-"""Chinese full-text search over articles.title and articles.text with exact-substring semantics.
+"""Chinese full-text search over articles.title and articles.text (and attachments.link_text and
+attachments.text, the same way: ``INDEXES``) with exact-substring semantics.
 
 Why not a stock tokenizer: FTS5 ``unicode61`` keeps a whole run of Chinese characters as one token
 (项目建设 is one "word"), and ``trigram`` cannot match queries shorter than 3 characters, which are
@@ -45,6 +46,7 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -53,12 +55,59 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 # Bump when tokens, folding or the table layout change: a different version triggers a rebuild.
-INDEX_FORMAT = "bigram-tail-1"
-FTS_TABLE = "articles_search"
-PENDING_TABLE = "articles_search_pending"
+# 2: attachments (link text and extracted text) are indexed the same way (trigram missed 2-character queries).
+INDEX_FORMAT = "bigram-tail-2"
 INFO_TABLE = "search_index_info"
-# The tables the Datasette plugin searches: table -> FTS table.
-SEARCH_TABLES = {"articles": FTS_TABLE}
+
+
+@dataclass(frozen=True)
+class IndexedTable:
+    """A table whose two text columns are searchable: its contentless FTS5 index (rowid = the row's
+    id) and the table of the indexed versions of rows changed since the index was synced."""
+
+    table: str
+    fts: str
+    pending: str
+    columns: tuple[str, str]
+
+    @property
+    def triggers(self) -> dict[str, str]:
+        """Triggers copying the indexed version of a row before it changes (see the module docstring).
+        New rows: nothing indexed yet. WHERE NOT EXISTS rather than INSERT OR IGNORE, because an outer
+        INSERT OR REPLACE would override the trigger's conflict clause and drop a pending 'old'."""
+        a, b = self.columns
+        return {
+            f"{self.fts}_ai": f"""
+        CREATE TRIGGER IF NOT EXISTS {self.fts}_ai AFTER INSERT ON {self.table} BEGIN
+          INSERT INTO {self.pending}(id, kind) SELECT new.id, 'new'
+            WHERE NOT EXISTS (SELECT 1 FROM {self.pending} WHERE id = new.id);
+        END""",
+            # Before a change, remember the version the index holds (the first one since the last sync).
+            f"{self.fts}_bu": f"""
+        CREATE TRIGGER IF NOT EXISTS {self.fts}_bu BEFORE UPDATE OF id, {a}, {b} ON {self.table}
+        WHEN old.id IS NOT new.id OR old.{a} IS NOT new.{a} OR old.{b} IS NOT new.{b} BEGIN
+          INSERT INTO {self.pending}(id, kind, {a}, {b}) SELECT old.id, 'old', old.{a}, old.{b}
+            WHERE NOT EXISTS (SELECT 1 FROM {self.pending} WHERE id = old.id);
+          INSERT INTO {self.pending}(id, kind) SELECT new.id, 'new'
+            WHERE new.id IS NOT old.id AND NOT EXISTS (SELECT 1 FROM {self.pending} WHERE id = new.id);
+        END""",
+            f"{self.fts}_bd": f"""
+        CREATE TRIGGER IF NOT EXISTS {self.fts}_bd BEFORE DELETE ON {self.table} BEGIN
+          INSERT INTO {self.pending}(id, kind, {a}, {b}) SELECT old.id, 'old', old.{a}, old.{b}
+            WHERE NOT EXISTS (SELECT 1 FROM {self.pending} WHERE id = old.id);
+        END""",
+        }
+
+
+ARTICLES = IndexedTable("articles", "articles_search", "articles_search_pending", ("title", "text"))
+# The files articles link to: what the article called the file, and the text extracted from it.
+ATTACHMENTS = IndexedTable("attachments", "attachments_search", "attachments_search_pending", ("link_text", "text"))
+INDEXES = (ARTICLES, ATTACHMENTS)
+FTS_TABLE, PENDING_TABLE = ARTICLES.fts, ARTICLES.pending
+# The article tables (the reader, article pages, default columns): table -> FTS table.
+SEARCH_TABLES = {ARTICLES.table: ARTICLES.fts}
+# Every table ?_search= searches through this index: table -> FTS table.
+INDEXED_TABLES = {index.table: index.fts for index in INDEXES}
 # bm25 weights per FTS column (title, text): a hit in the title says more about the article.
 RANK = "bm25(4.0, 1.0)"
 
@@ -280,42 +329,21 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 # ------------------------------------------------------------------ schema and indexing
 
-_TRIGGERS = {
-    # New rows: nothing indexed yet. WHERE NOT EXISTS rather than INSERT OR IGNORE, because an
-    # outer INSERT OR REPLACE would override the trigger's conflict clause and drop a pending 'old'.
-    "articles_search_ai": f"""
-        CREATE TRIGGER IF NOT EXISTS articles_search_ai AFTER INSERT ON articles BEGIN
-          INSERT INTO {PENDING_TABLE}(id, kind) SELECT new.id, 'new'
-            WHERE NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE id = new.id);
-        END""",
-    # Before a change, remember the version the index holds (the first one since the last sync).
-    "articles_search_bu": f"""
-        CREATE TRIGGER IF NOT EXISTS articles_search_bu BEFORE UPDATE OF id, title, text ON articles
-        WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
-          INSERT INTO {PENDING_TABLE}(id, kind, title, text) SELECT old.id, 'old', old.title, old.text
-            WHERE NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE id = old.id);
-          INSERT INTO {PENDING_TABLE}(id, kind) SELECT new.id, 'new'
-            WHERE new.id IS NOT old.id AND NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE id = new.id);
-        END""",
-    "articles_search_bd": f"""
-        CREATE TRIGGER IF NOT EXISTS articles_search_bd BEFORE DELETE ON articles BEGIN
-          INSERT INTO {PENDING_TABLE}(id, kind, title, text) SELECT old.id, 'old', old.title, old.text
-            WHERE NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE id = old.id);
-        END""",
-}
+_TRIGGERS = ARTICLES.triggers
 
 
 class _NeedsRebuild(Exception):
     """The index lost track of an article's indexed version and must be rebuilt."""
 
 
-def _create_structures(db: sqlite_utils.Database) -> None:
-    db.execute(f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        title, text, content='', tokenize='ascii', prefix='1', detail=full)""")
-    db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES('rank', ?)", [RANK])
-    db.execute(f"""CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (
-        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, title TEXT, text TEXT)""")
-    for sql in _TRIGGERS.values():
+def _create_structures(db: sqlite_utils.Database, index: IndexedTable = ARTICLES) -> None:
+    a, b = index.columns
+    db.execute(f"""CREATE VIRTUAL TABLE IF NOT EXISTS {index.fts} USING fts5(
+        {a}, {b}, content='', tokenize='ascii', prefix='1', detail=full)""")
+    db.execute(f"INSERT INTO {index.fts}({index.fts}, rank) VALUES('rank', ?)", [RANK])
+    db.execute(f"""CREATE TABLE IF NOT EXISTS {index.pending} (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, {a} TEXT, {b} TEXT)""")
+    for sql in index.triggers.values():
         db.execute(sql)
 
 
@@ -326,99 +354,122 @@ def _stored_version(db: sqlite_utils.Database) -> str | None:
     return row["value"] if row else None
 
 
+def _present(db: sqlite_utils.Database) -> list[IndexedTable]:
+    names = set(db.table_names())
+    return [index for index in INDEXES if index.table in names]
+
+
 def ensure_search_schema(db: sqlite_utils.Database) -> None:
-    """Create the index (building it from existing articles), or rebuild it when its format or
+    """Create the indexes (building them from existing rows), or rebuild them when their format or
     the fold table changed. Idempotent and cheap when everything is current."""
     if "articles" not in db.table_names():
         return
-    if FTS_TABLE not in db.table_names() or _stored_version(db) != index_version():
+    present = _present(db)
+    names = set(db.table_names())
+    if any(index.fts not in names for index in present) or _stored_version(db) != index_version():
         rebuild_search_index(db)
         return
     try:
         with db.conn:
-            _create_structures(db)  # re-creates triggers someone dropped
-            sync_search_index(db)
+            for index in present:
+                _create_structures(db, index)  # re-creates triggers someone dropped
+                sync_search_index(db, index=index)
     except _NeedsRebuild:
         rebuild_search_index(db)
 
 
-def _index_rows(db: sqlite_utils.Database, rows: Iterable[tuple[int, str | None, str | None]]) -> int:
+def _index_rows(db: sqlite_utils.Database, rows: Iterable[tuple[int, str | None, str | None]],
+                index: IndexedTable = ARTICLES) -> int:
     n = 0
 
     def gen() -> Iterator[tuple[int, str, str]]:
         nonlocal n
-        for article_id, title, text in rows:
+        for row_id, first, second in rows:
             n += 1
-            yield article_id, tokens(title), tokens(text)
+            yield row_id, tokens(first), tokens(second)
 
-    db.conn.executemany(f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (?, ?, ?)", gen())
+    a, b = index.columns
+    db.conn.executemany(f"INSERT INTO {index.fts}(rowid, {a}, {b}) VALUES (?, ?, ?)", gen())
     return n
 
 
 def _rebuild(db: sqlite_utils.Database, *, optimize: bool) -> int:
-    """Drop and re-create the index and fill it from articles; does not commit."""
+    """Drop and re-create the indexes and fill them from their tables; does not commit. Returns the
+    number of articles indexed."""
     log.info("building the search index (format %s)", index_version())
-    for name in _TRIGGERS:
-        db.execute(f"DROP TRIGGER IF EXISTS {name}")
-    db.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-    db.execute(f"DROP TABLE IF EXISTS {PENDING_TABLE}")
-    _create_structures(db)
-    n = _index_rows(db, db.conn.execute("SELECT id, title, text FROM articles ORDER BY id"))
-    if optimize:
-        # merge all b-tree segments into one: smaller and faster to query
-        db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES('optimize')")
+    counts = {}
+    for index in _present(db):
+        for name in index.triggers:
+            db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        db.execute(f"DROP TABLE IF EXISTS {index.fts}")
+        db.execute(f"DROP TABLE IF EXISTS {index.pending}")
+        _create_structures(db, index)
+        a, b = index.columns
+        counts[index.table] = _index_rows(
+            db, db.conn.execute(f"SELECT id, {a}, {b} FROM {index.table} ORDER BY id"), index)
+        if optimize:
+            # merge all b-tree segments into one: smaller and faster to query
+            db.execute(f"INSERT INTO {index.fts}({index.fts}) VALUES('optimize')")
     db.execute(f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
     db.execute(f"DELETE FROM {INFO_TABLE} WHERE key = 'version'")
     db.execute(f"INSERT INTO {INFO_TABLE}(key, value) VALUES ('version', ?)", [index_version()])
-    return n
+    return counts.get(ARTICLES.table, 0)
 
 
 def rebuild_search_index(db: sqlite_utils.Database, *, optimize: bool = True) -> int:
-    """Drop and rebuild the whole index from the articles table; returns the number indexed."""
+    """Drop and rebuild the whole index from the articles (and attachments) tables; returns the
+    number of articles indexed."""
     with db.conn:
         return _rebuild(db, optimize=optimize)
 
 
-def _is_indexed(db: sqlite_utils.Database, article_id: int) -> bool:
+def _is_indexed(db: sqlite_utils.Database, row_id: int, index: IndexedTable = ARTICLES) -> bool:
     # %_docsize holds one row per indexed document of a contentless table
-    return db.execute(f"SELECT 1 FROM {FTS_TABLE}_docsize WHERE id = ?", [article_id]).fetchone() is not None
+    return db.execute(f"SELECT 1 FROM {index.fts}_docsize WHERE id = ?", [row_id]).fetchone() is not None
 
 
-def sync_search_index(db: sqlite_utils.Database, ids: Iterable[int] | None = None) -> int:
-    """Bring the index up to date for the pending articles (all, or just ``ids``).
+def sync_search_index(db: sqlite_utils.Database, ids: Iterable[int] | None = None, *,
+                      index: IndexedTable = ARTICLES) -> int:
+    """Bring the index up to date for the pending rows (all, or just ``ids``).
 
     Must run inside the writer's transaction or its own; it does not commit."""
+    a, b = index.columns
     if ids is None:
-        pending = db.execute(f"SELECT id, kind, title, text FROM {PENDING_TABLE}").fetchall()
+        pending = db.execute(f"SELECT id, kind, {a}, {b} FROM {index.pending}").fetchall()
     else:
         ids = list(ids)
         marks = ",".join("?" * len(ids))
         pending = db.execute(
-            f"SELECT id, kind, title, text FROM {PENDING_TABLE} WHERE id IN ({marks})", ids
+            f"SELECT id, kind, {a}, {b} FROM {index.pending} WHERE id IN ({marks})", ids
         ).fetchall()
-    for article_id, kind, old_title, old_text in pending:
+    for row_id, kind, old_first, old_second in pending:
         if kind == "old":
             db.execute(
-                f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) VALUES('delete', ?, ?, ?)",
-                [article_id, tokens(old_title), tokens(old_text)],
+                f"INSERT INTO {index.fts}({index.fts}, rowid, {a}, {b}) VALUES('delete', ?, ?, ?)",
+                [row_id, tokens(old_first), tokens(old_second)],
             )
-        elif _is_indexed(db, article_id):
+        elif _is_indexed(db, row_id, index):
             # The indexed version was lost (e.g. INSERT OR REPLACE without recursive triggers
             # skips the delete trigger): deleting needs exact old tokens, so rebuild everything.
-            log.warning("search index out of step for article %s; rebuilding", article_id)
+            log.warning("search index out of step for %s %s; rebuilding", index.table, row_id)
             raise _NeedsRebuild
-        current = db.execute("SELECT title, text FROM articles WHERE id = ?", [article_id]).fetchone()
+        current = db.execute(f"SELECT {a}, {b} FROM {index.table} WHERE id = ?", [row_id]).fetchone()
         if current is not None:
-            _index_rows(db, [(article_id, current[0], current[1])])
-        db.execute(f"DELETE FROM {PENDING_TABLE} WHERE id = ?", [article_id])
+            _index_rows(db, [(row_id, current[0], current[1])], index)
+        db.execute(f"DELETE FROM {index.pending} WHERE id = ?", [row_id])
     return len(pending)
 
 
 def index_article(db: sqlite_utils.Database, article_id: int) -> None:
     """Index (or re-index) one article after it was inserted or updated; called by storage inside
     its transaction, so it does not commit. A no-op when title and text did not change."""
+    index_row(db, ARTICLES, article_id)
+
+
+def index_row(db: sqlite_utils.Database, index: IndexedTable, row_id: int) -> None:
+    """Index (or re-index) one row of an indexed table after a write, inside the writer's transaction."""
     try:
-        sync_search_index(db, [article_id])
+        sync_search_index(db, [row_id], index=index)
     except _NeedsRebuild:
         _rebuild(db, optimize=False)
 

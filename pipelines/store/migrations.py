@@ -79,6 +79,8 @@ MIGRATIONS: list[Migration] = [
               _step("pipelines.search.finder", "add_facet_index")),
     Migration(60, "crawl_runs.worker: the scale-out worker of a run record",
               _step("pipelines.scaleout.schema", "add_run_worker")),
+    Migration(61, "attachments searched by the Chinese substring index: the trigram index dropped",
+              _step("pipelines.attachments.store", "drop_trigram_index")),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -2,7 +2,7 @@
 
 * ``prepare_connection``: SQL functions govbrief_match / govbrief_snippet / govbrief_highlight /
   govbrief_fold / govbrief_rank_limit (used by the canned queries in metadata.yml).
-* ``filters_from_request``: ``?_search=`` on a table listed in ``search_index.SEARCH_TABLES``
+* ``filters_from_request``: ``?_search=`` on a table listed in ``search_index.INDEXED_TABLES``
   becomes a MATCH on the bigram index (Datasette's own search does not see the contentless index,
   so it stays out of the way).
 * ``render_cell``: title and text cells show highlighted hits while searching; ``snippet``
@@ -95,7 +95,7 @@ def asgi_wrapper(datasette: Any) -> Any:
 
 
 async def _has_index(datasette: Any, database: str, table: str) -> bool:
-    fts = search_index.SEARCH_TABLES.get(table)
+    fts = search_index.INDEXED_TABLES.get(table)
     if not fts:
         return False
     return fts in await datasette.get_database(database).table_names()
@@ -156,7 +156,7 @@ async def _where_clause(datasette: Any, database: str, table: str, fts: str, pk:
 
 @hookimpl
 def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
-    if table not in search_index.SEARCH_TABLES:
+    if table not in search_index.INDEXED_TABLES:
         return None
 
     async def inner() -> FilterArguments | None:
@@ -171,7 +171,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             # only punctuation or spaces: nothing searchable, so no row "contains" it
             return FilterArguments(["0"], human_descriptions=[f'search "{query}" has no letters or digits'],
                                    extra_context=extra)
-        fts = search_index.SEARCH_TABLES[table]
+        fts = search_index.INDEXED_TABLES[table]
         pks = await datasette.get_database(database).primary_keys(table)
         pk = pks[0] if len(pks) == 1 else "rowid"
         where = await _where_clause(datasette, database, table, fts, pk, expr, request)
@@ -192,7 +192,7 @@ def extra_template_vars(template: str, database: str | None, table: str | None, 
                            "govbrief_lang_url": _language_switch_url(request, lang),
                            "govbrief_date_facets": DATE_FACETS, "govbrief_source_columns": ("source_id",),
                            "govbrief_source_names": {}}
-    if view_name == "table" and table in search_index.SEARCH_TABLES:
+    if view_name == "table" and table in search_index.INDEXED_TABLES:
         # Datasette's own search filter runs too and reports supports_search=False for a table
         # without a detectable FTS table; template variables are applied last, so this wins.
         out["supports_search"] = True
@@ -343,7 +343,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
             return Markup(f'<span title="{escape(value)}">{escape(name)}</span>') if name else None
 
         return publisher
-    if table not in search_index.SEARCH_TABLES or column not in _HIGHLIGHT_COLUMNS:
+    if table not in search_index.INDEXED_TABLES or column not in _HIGHLIGHT_COLUMNS:
         return None
     search = _current_search.get()
     if column == "title_simplified":
