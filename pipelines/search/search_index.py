@@ -347,26 +347,21 @@ def _create_structures(db: sqlite_utils.Database, index: IndexedTable = ARTICLES
         db.execute(sql)
 
 
-def _stored_version(db: sqlite_utils.Database) -> str | None:
-    if INFO_TABLE not in db.table_names():
+def _stored_version(db: sqlite_utils.Database, names: set[str]) -> str | None:
+    if INFO_TABLE not in names:
         return None
     row = next(db.query(f"SELECT value FROM {INFO_TABLE} WHERE key = 'version'"), None)
     return row["value"] if row else None
 
 
-def _present(db: sqlite_utils.Database) -> list[IndexedTable]:
-    names = set(db.table_names())
-    return [index for index in INDEXES if index.table in names]
-
-
 def ensure_search_schema(db: sqlite_utils.Database) -> None:
     """Create the indexes (building them from existing rows), or rebuild them when their format or
     the fold table changed. Idempotent and cheap when everything is current."""
-    if "articles" not in db.table_names():
-        return
-    present = _present(db)
     names = set(db.table_names())
-    if any(index.fts not in names for index in present) or _stored_version(db) != index_version():
+    if "articles" not in names:
+        return
+    present = [index for index in INDEXES if index.table in names]
+    if any(index.fts not in names for index in present) or _stored_version(db, names) != index_version():
         rebuild_search_index(db)
         return
     try:
@@ -398,7 +393,8 @@ def _rebuild(db: sqlite_utils.Database, *, optimize: bool) -> int:
     number of articles indexed."""
     log.info("building the search index (format %s)", index_version())
     counts = {}
-    for index in _present(db):
+    names = set(db.table_names())
+    for index in (index for index in INDEXES if index.table in names):
         for name in index.triggers:
             db.execute(f"DROP TRIGGER IF EXISTS {name}")
         db.execute(f"DROP TABLE IF EXISTS {index.fts}")

@@ -260,7 +260,7 @@ def upsert_sources(db: sqlite_utils.Database, sources: Iterable[Any]) -> None:
 
 
 # Kinds of capture that wait for processing (the workers): an article page, an attachment's file.
-PROCESSED_KINDS = ("article", "attachment")
+KINDS_TO_PROCESS = ("article", "attachment")
 
 
 def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | None = None, *,
@@ -271,13 +271,15 @@ def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | No
     kind: 'article' / 'attachment' = waits for processing (processed_at stays NULL until its article,
     or the attachment's text, was written from it); None / 'part' = stored by a step that needs no
     processing of it (re-checks, the later pages of an article). waits=False: processed already."""
+    if waits is None:
+        waits = kind in KINDS_TO_PROCESS
     row = {
         "url": capture.url, "final_url": capture.final_url, "status": capture.status,
         "headers": json.dumps(capture.headers, ensure_ascii=False), "content_type": capture.content_type,
         "body": gzip.compress(capture.body, compresslevel=6, mtime=0), "body_encoding": "gzip",
         "body_size": len(capture.body), "sha256": capture.sha256, "fetched_at": capture.fetched_at,
         "source_id": capture.source_id, "run_id": run_id, "kind": kind,
-        "processed_at": None if (kind in PROCESSED_KINDS if waits is None else waits) else utc_now(),
+        "processed_at": None if waits else utc_now(),
     }
     return insert_row(db, "captures", row)
 
