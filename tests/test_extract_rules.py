@@ -55,6 +55,9 @@ def test_rules_file_loads_with_unique_ids_and_comments() -> None:
     ("主办单位：某某县人民政府办公室 承办单位：某某县大数据中心", "footer-portal"),
     ("建议使用1920×1080分辨率浏览本网站", "footer-site-id"),
     ("相关链接：重大项目专栏", "nav-related-inline"),
+    # accessibility toolbars: elder-care editions are called 长者/关怀/适老 + 模式/版
+    ("关怀模式 | 无障碍", "widget-accessibility"),
+    ("适老版", "widget-accessibility"),
     ("原标题：某某区召开项目推进会", "nav-original-title"),
 ])
 def test_drop_rules(line: str, rule: str) -> None:
@@ -70,6 +73,9 @@ def test_drop_rules(line: str, rule: str) -> None:
     ("相关推荐", "nav-related-heading"),
     ("【相關閱讀】", "nav-related-heading"),
     ("热点信息", "nav-related-heading"),
+    # the heading's structure, not a list of headings: what the list is + what it lists
+    ("【热门资讯】", "nav-related-heading"),
+    ("更多新闻：", "nav-related-heading"),
 ])
 def test_cut_tail_rules(line: str, rule: str) -> None:
     match = match_rule(line)
@@ -83,6 +89,8 @@ def test_cut_tail_rules(line: str, rule: str) -> None:
     "会议指出，要加大知识产权侵权查处力度，保护企业合法权益，营造良好营商环境，以上数据仅供参考的说法并不成立。",
     "大抓项目 抓大项目",
     "一、一刻不停抓招商选资。",
+    "历史回顾",  # a section heading of an article, not a related list
+    "关怀企业，注册资本增至5亿元",  # 关怀 and 注册 are toolbar words only as switches
 ])
 def test_article_lines_are_not_spam(line: str) -> None:
     match = match_rule(line, edge=False)
