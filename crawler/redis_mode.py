@@ -228,9 +228,15 @@ class SharedPriorityQueue(PriorityQueue):
     own scheduler avoids this by picking the least busy download slot). A random fraction in the score
     interleaves hosts; priorities are integers, so the fraction never reorders them."""
 
+    def entry(self, request: Request) -> tuple[float, bytes]:
+        """(score, encoded request): what push adds, for a caller that adds it inside a claim."""
+        return -request.priority + random.random() * 0.5, self._encode_request(request)
+
+    def add(self, entry: tuple[float, bytes]) -> None:
+        self.server.execute_command("ZADD", self.key, *entry)
+
     def push(self, request: Request) -> None:
-        score = -request.priority + random.random() * 0.5
-        self.server.execute_command("ZADD", self.key, score, self._encode_request(request))
+        self.add(self.entry(request))
 
 
 class SharedScheduler(Scheduler):
@@ -242,17 +248,19 @@ class SharedScheduler(Scheduler):
         return super().open(spider)
 
     def enqueue_request(self, request: Request) -> bool:
-        # scrapy-redis' own, without the spider argument Scrapy 2.19 deprecates in StatsCollector.inc_value
-        if not request.dont_filter and self.df.request_seen(request):
-            self.df.log(request, self.spider)
-            return False
+        # scrapy-redis' own, except that the claim and the push are one Redis step (claim_and_push), and
+        # without the spider argument Scrapy 2.19 deprecates in StatsCollector.inc_value
         if request.meta.get("kind") in DISCOVERY and request.priority < DISCOVERY_PRIORITY:
             # Discovery first: a column's next page must not wait behind every article queued before it;
             # read lists early so every worker has articles to fetch.
             request.priority = DISCOVERY_PRIORITY
+        if request.dont_filter:
+            self.queue.push(request)
+        elif not self.df.claim_and_push(request, self.queue):
+            self.df.log(request, self.spider)
+            return False
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self) -> Request | None:
@@ -282,19 +290,32 @@ class CanonicalUrlDupeFilter(RFPDupeFilter):
         return url_fingerprint(request.url)
 
     def request_seen(self, request: Request) -> bool:
+        return bool(self._claim(request, None))  # None (not ours) and 0 (claimed now) are both new
+
+    def claim_and_push(self, request: Request, queue: SharedPriorityQueue) -> bool:
+        """Admit a request into the shared queue: claimed and pushed in one Redis step, so a worker
+        killed in between cannot leave a URL claimed for good and never queued. False: filtered."""
+        entry = queue.entry(request)
+        outcome = self._claim(request, entry)
+        if outcome is None:  # not ours to claim: queued as it is
+            queue.add(entry)
+        return not outcome
+
+    def _claim(self, request: Request, entry: tuple[float, bytes] | None) -> int | None:
+        """The claim's outcome (state.SharedState.claim), or None for a request that is not claimed."""
         meta = request.meta
         source = self.spider.sources.get(meta.get("source_id"))
         kind = meta.get("kind")
         if meta.get("redirect_urls") or source is None or kind not in ("article", "list", "sitemap", "feed"):
-            return False  # redirect hops (bounded by REDIRECT_MAX_TIMES) and requests that are not ours
+            return None  # redirect hops (bounded by REDIRECT_MAX_TIMES) and requests that are not ours
         budget = source.max_articles if kind == "article" else source.max_pages if kind == "list" else None
         outcome = self.worker.state.claim(request.url, run_id=self.worker.run_id, kind=kind, source_id=source.id,
-                                          budget=budget, force=meta.get("via") == "retry")
+                                          budget=budget, force=meta.get("via") == "retry", enqueue=entry)
         if outcome == 2:
             self.spider.source_stats[source.id][f"shared_{kind}_budget_exhausted"] += 1
         elif outcome == 3:  # Redis restarted empty: fetch nothing more, the heartbeat stops this worker
             self.worker.state_lost = True
-        return outcome != 0
+        return outcome
 
     def close(self, reason: str = "") -> None:
         pass  # the seen-set belongs to every worker and outlives this one (scrapy-redis would delete it)

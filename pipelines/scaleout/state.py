@@ -190,6 +190,9 @@ return {token, r[1]}
 # 0: claimed (new), 1: seen before, 2: over the source's budget for this run (not marked seen, so a
 # later run offers it again), 3: Redis lost the archive's seed (restarted empty): nothing is new until
 # it is re-seeded. force: the archive says it must be fetched again (failed, unfinished).
+# With a request (ARGV[6] score, ARGV[7] data) a claimed URL enters the shared queue in the same step:
+# a worker killed between a claim and its push would leave the URL seen for good and never fetched
+# (the parent it came from, put back and read again, finds its links claimed).
 _CLAIM = """
 local seen, budget, fp, max, ttl, force = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 if redis.call('EXISTS', KEYS[3]) == 0 then return 3 end
@@ -204,6 +207,7 @@ if max >= 0 then
 end
 redis.call('SADD', seen, fp)
 if ttl > 0 and ARGV[5] == '1' then redis.call('EXPIRE', seen, ttl) end
+if ARGV[7] then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7]) end
 return 0
 """
 
@@ -292,15 +296,19 @@ class SharedState:
         pipe.execute()
 
     def claim(self, url: str, *, run_id: str, kind: str, source_id: str, budget: int | None,
-              force: bool = False) -> int:
+              force: bool = False, enqueue: tuple[float, bytes] | None = None) -> int:
         """Claim a URL for this run: 0 new, 1 seen, 2 over budget, 3 unseeded (see _CLAIM). Articles are claimed
-        for good (an article is fetched once, ever); lists, sitemaps and feeds once per run."""
+        for good (an article is fetched once, ever); lists, sitemaps and feeds once per run. enqueue, a
+        (score, encoded request) of the shared queue, is pushed in the same atomic step when the claim is new."""
         per_run = kind != "article"
         seen = self.keys.run_seen(run_id) if per_run else self.keys.seen_articles
         budget_kind = "article" if kind == "article" else "list"
+        args = [url_fingerprint(url), -1 if budget is None else budget, RUN_KEY_TTL, int(force), int(per_run)]
+        if enqueue is not None:
+            args += [repr(float(enqueue[0])), enqueue[1]]
         return int(self._claim(
-            keys=[seen, self.keys.budget(run_id, budget_kind, source_id), self.keys.seeded],
-            args=[url_fingerprint(url), -1 if budget is None else budget, RUN_KEY_TTL, int(force), int(per_run)]))
+            keys=[seen, self.keys.budget(run_id, budget_kind, source_id), self.keys.seeded, self.keys.requests],
+            args=args))
 
     def article_seen(self, url: str) -> bool:
         return bool(self.redis.sismember(self.keys.seen_articles, url_fingerprint(url)))
