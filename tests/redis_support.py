@@ -62,20 +62,32 @@ class RedisServer:
         self.start()
 
 
+_started: list[subprocess.Popen] = []  # govbrief processes a test started: none outlives its Redis
+
+
 @contextmanager
 def redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     try:
         yield server
     finally:
+        # a test that failed half-way leaves its workers running (they would crawl on, alone, for
+        # minutes, under the next tests)
+        while _started:
+            leftover = _started.pop()
+            if leftover.poll() is None:
+                leftover.kill()
+                leftover.communicate()
         server.stop()
 
 
 def govbrief(*args: str, **kwargs) -> subprocess.Popen:
     """A `govbrief` process (each its own reactor), output captured as text."""
-    return subprocess.Popen([sys.executable, "-m", "govbrief", *args], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kwargs)
+    popen = subprocess.Popen([sys.executable, "-m", "govbrief", *args], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kwargs)
+    _started.append(popen)
+    return popen
 
 
 def worker(sources: Path, url: str, *extra: str, heartbeat_ttl: int = 3) -> subprocess.Popen:

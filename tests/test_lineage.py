@@ -213,6 +213,23 @@ def test_shingles_ignore_script_punctuation_and_spacing() -> None:
     assert (lineage.oph_sketch(a) == lineage.oph_sketch(b)).mean() > 0.8
 
 
+def test_pair_stats_count_the_shared_hashes_exactly() -> None:
+    rng = np.random.default_rng(7)
+    u64 = np.uint64
+    cases = [(np.array([1, 5, 9], dtype=u64), np.array([9, 2**64 - 1], dtype=u64)),  # past the end
+             (np.array([3], dtype=u64), np.array([1, 2], dtype=u64)),  # disjoint, above all
+             (np.array([1, 2, 3], dtype=u64), np.array([1, 2, 3], dtype=u64))]
+    for _ in range(50):
+        pool = rng.integers(0, 2**63, 400, dtype=np.uint64)
+        a, b = (np.unique(rng.choice(pool, rng.integers(1, 300))) for _ in range(2))
+        cases.append((a, b))
+    for a, b in cases:
+        inter = len(set(a.tolist()) & set(b.tolist()))
+        assert lineage.pair_stats(a, b) == (inter / min(len(a), len(b)), inter / (len(a) + len(b) - inter))
+        assert lineage.pair_stats(b, a) == lineage.pair_stats(a, b)
+    assert lineage.pair_stats(np.empty(0, dtype=u64), cases[0][1]) == (0.0, 0.0)
+
+
 def test_worker_processes_give_the_same_clusters(archive) -> None:
     db, _ = archive
     lineage.cluster_archive(db, workers=1)

@@ -253,7 +253,11 @@ def pair_stats(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """(containment of the smaller in the larger, Jaccard) of two sorted unique hash arrays."""
     if len(a) == 0 or len(b) == 0:
         return 0.0, 0.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
+    # both sorted: look the smaller up in the larger (np.intersect1d sorts both again, ~3x slower)
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    at = np.searchsorted(large, small)
+    at[at == len(large)] = 0
+    inter = int(np.count_nonzero(large[at] == small))
     return inter / min(len(a), len(b)), inter / (len(a) + len(b) - inter)
 
 
