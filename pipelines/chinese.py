@@ -27,6 +27,42 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 
 
+@lru_cache(maxsize=1)
+def _traditional_chars() -> re.Pattern[str]:
+    """A character class of the CJK characters OpenCC's t2s changes (the traditional-only ones)."""
+    chars = [chr(cp) for cp in range(0x3400, 0xA000)]
+    changed = [c for c in chars if to_simplified(c) != c]
+    return re.compile("[" + "".join(changed) + "]")
+
+
+def simplified_line(text: str) -> str:
+    """The text in simplified characters, for matching, with the same length as the text.
+
+    Rules and labels (spam rules, info-line and catalogue-grid labels, soft-404 notices) are written
+    once, in simplified Chinese, and match a traditional-script page through this: a match's offsets
+    hold for the original, so values are cut from the original and keep its script. OpenCC runs only
+    on text that holds a traditional character (most lines have none); its phrase table may change a
+    length (rare), then characters are converted one by one."""
+    return _simplified_short(text) if len(text) <= _CACHED_CHARS else _simplified_same_length(text)
+
+
+_CACHED_CHARS = 300  # lines, not pages: the cache holds at most 8192 x 300 characters
+
+
+@lru_cache(maxsize=8192)  # lines repeat: a site's chrome on every page, the same line tried by many rules
+def _simplified_short(text: str) -> str:
+    return _simplified_same_length(text)
+
+
+def _simplified_same_length(text: str) -> str:
+    if not _traditional_chars().search(text):
+        return text
+    simplified = to_simplified(text)
+    if len(simplified) != len(text):
+        simplified = "".join(s if len(s := to_simplified(c)) == 1 else c for c in text)
+    return simplified
+
+
 def detect_script(text: str) -> str | None:
     """'hans' or 'hant', from the characters themselves.
 

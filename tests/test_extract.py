@@ -173,3 +173,45 @@ def test_extract_manifest_is_page_by_page_whatever_the_order_and_reports_errors(
         place, topic = _PLACES[i - 1], _TOPICS[i - 1]
         assert f"{place}区举行{topic}项目开工仪式" in text
         assert out[f"p{i}"]["title"] == f"{place}区{topic}项目开工"
+
+
+def test_traditional_labels_are_matched_through_their_simplified_form() -> None:
+    """A Traditional-script 政务公开 page in Big5 whose labels no rule spells out in Traditional (發布機關,
+    成文時間, 公開時限, 上線時間, 稿件來源, 責任編輯): the rules are written once, in simplified characters,
+    and match through simplified_line; the values keep the page's own script."""
+    raw = (FIX / "hant_grid_big5.html").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    page = extract_article(raw, "http://www.qinghe.gov.cn/zwgk/202305/t20230506_2.html", None)
+    assert page is not None and page.script == "hant"
+    assert (page.published, page.published_source) == ("2023-05-06", "info-line:label")
+    assert (page.index_no, page.issuing_org, page.doc_number, page.written_date) == (
+        "QH-2023-00123", "清河縣人民政府辦公室", "清政辦發〔2023〕12號", "2023-04-28")
+    assert (page.source_org, page.editor) == ("清河縣發展和改革局", "陳小明")
+    assert page.text.startswith("各鄉鎮人民政府") and page.text.endswith("早見效。")
+    for chrome in ("索", "瀏覽", "責任編輯", "上一篇", "公開時限"):
+        assert chrome not in page.text
+
+
+def test_rules_and_labels_are_written_in_simplified_characters_only() -> None:
+    """What matches lines (labels of grids and info lines, pager words, spam rules) is written once, in
+    simplified characters: a Traditional spelling beside it would be a second copy to keep in step."""
+    import re
+
+    from pipelines.chinese import simplified_line
+    from pipelines.extract import clean_rules, grid, metadata_cn
+
+    patterns = [p.pattern for module in (metadata_cn, clean_rules, grid) for p in vars(module).values()
+                if isinstance(p, re.Pattern)]
+    patterns += list(grid._LABELS) + [rule.pattern.pattern for rule in clean_rules.load_rules()]
+    assert len(patterns) > 30
+    assert [p for p in patterns if simplified_line(p) != p] == []
+
+
+def test_simplified_line_keeps_offsets() -> None:
+    from pipelines.chinese import simplified_line
+
+    line = "發佈時間：2023年05月06日　來源：清河縣發展和改革局"
+    simple = simplified_line(line)
+    assert simple == "发布时间：2023年05月06日　来源：清河县发展和改革局" and len(simple) == len(line)
+    assert simplified_line("发布时间：2023-05-06") == "发布时间：2023-05-06"  # nothing to convert

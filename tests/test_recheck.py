@@ -145,7 +145,8 @@ def test_followed_meta_refresh_to_home_is_a_deletion():
 
 
 @pytest.mark.parametrize("notice", ["该信息已删除", "对不起，您访问的页面不存在！", "页面未找到", "信息已过期",
-                                    "该页面已被删除", "404 Not Found", "頁面不存在"])
+                                    "该页面已被删除", "404 Not Found", "頁面不存在",
+                                    "該頁面已被刪除", "對不起，該信息已撤銷"])  # no Traditional phrase is listed
 def test_short_soft404_pages_are_deletions(notice):
     body = f"<html><head><title>提示信息</title></head><body><div class='box'><p>{notice}</p>" \
            f"<a href='/'>返回首页</a></div></body></html>"

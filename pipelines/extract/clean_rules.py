@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.chinese import to_simplified  # OpenCC itself loads on first use
+from pipelines.chinese import simplified_line  # OpenCC itself loads on first use
 
 RULES_PATH = Path(__file__).with_name("rules") / "spam.yml"
 
@@ -34,21 +34,6 @@ _ORDINAL = re.compile(r"^\s*(\d{1,3}|[①-⑳])\s*[.、．)]")
 def normalise_line(text: str) -> str:
     """Collapse whitespace (incl. NBSP and U+3000) to single spaces and strip."""
     return _WS.sub(" ", text or "").strip()
-
-
-@lru_cache(maxsize=1)
-def _traditional_chars() -> re.Pattern[str]:
-    """A character class of the CJK characters OpenCC's t2s changes (the traditional-only ones)."""
-    chars = [chr(cp) for cp in range(0x3400, 0xA000)]
-    changed = [c for c in chars if to_simplified(c) != c]
-    return re.compile("[" + "".join(changed) + "]")
-
-
-def simplified_line(text: str) -> str:
-    """The line in simplified characters, for matching: the rules (rules/spam.yml) are written once,
-    in simplified Chinese, and a traditional-script page is matched by the same structures. OpenCC
-    runs only on lines that hold a traditional character (most lines have none: no cost)."""
-    return to_simplified(text) if _traditional_chars().search(text) else text
 
 
 def fingerprint(line: str) -> str:
@@ -199,8 +184,7 @@ def is_code(line: str) -> bool:
     return len(_CODE_CHARS.findall(text)) >= 3 and ("{" in text or "}" in text or ";" in text)
 
 
-_PAGER_WORDS = re.compile(
-    r"[\d\s\[\]【】<>《》«»‹›…._\-共第]+|上一页|下一页|上一頁|下一頁|首页|首頁|尾页|尾頁|末页|末頁|页|頁")
+_PAGER_WORDS = re.compile(r"[\d\s\[\]【】<>《》«»‹›…._\-共第]+|上一页|下一页|首页|尾页|末页|页")  # simplified_line
 
 
 def is_pager(line: str) -> bool:
@@ -210,7 +194,7 @@ def is_pager(line: str) -> bool:
     nums = re.findall(r"\d+", text)
     if len(nums) < 3 or cjk_len(text) > 6:
         return False
-    rest = _PAGER_WORDS.sub("", text)
+    rest = _PAGER_WORDS.sub("", simplified_line(text))
     if rest:
         return False
     values = [int(x) for x in nums if len(x) <= 3]

@@ -19,41 +19,35 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-# label -> field. Labels that only structure the grid (主题分类, 有效性 …) map to "other": they
-# count for detection and end the previous value, but are not stored as columns.
+from pipelines.chinese import simplified_line
+
+# label -> field, in simplified characters: a traditional-script grid (發佈日期, 索引號) is matched
+# through pipelines.chinese.simplified_line. Labels that only structure the grid (主题分类, 有效性 …)
+# map to "other": they count for detection and end the previous value, but are not stored as columns.
 _LABELS: dict[str, str] = {
-    "索引号": "index_no", "索引號": "index_no",
-    "发文字号": "doc_number", "發文字號": "doc_number", "文号": "doc_number", "文號": "doc_number",
-    "文件编号": "doc_number", "文件編號": "doc_number",
-    "发文机关": "issuing_org", "發文機關": "issuing_org", "发布机构": "issuing_org", "發佈機構": "issuing_org",
-    "發布機構": "issuing_org", "发文单位": "issuing_org", "發文單位": "issuing_org", "发布机关": "issuing_org",
-    "所属机构": "issuing_org", "所屬機構": "issuing_org", "制发机关": "issuing_org",
-    "成文日期": "written_date", "成文时间": "written_date", "成文時間": "written_date",
-    "发文日期": "written_date", "發文日期": "written_date",
-    "发布日期": "published", "發佈日期": "published", "發布日期": "published", "发布时间": "published",
-    "發佈時間": "published", "公开日期": "published", "公開日期": "published",
-    "主题分类": "other", "主題分類": "other", "主题词": "other", "主題詞": "other", "信息分类": "other",
-    "信息分類": "other", "体裁分类": "other", "體裁分類": "other", "组配分类": "other", "組配分類": "other",
-    "有效性": "other", "时效性": "other", "時效性": "other", "生效日期": "other", "废止日期": "other",
-    "廢止日期": "other", "公开方式": "other", "公開方式": "other", "公开范围": "other", "公開範圍": "other",
-    "公开时限": "other", "服务对象": "other", "服務對象": "other", "统一编号": "other", "統一編號": "other",
-    "名称": "other", "名稱": "other", "标题": "other", "標題": "other", "信息名称": "other",
-    "信息来源": "other", "信息來源": "other", "关键词": "other", "關鍵詞": "other",
-    "分类": "other", "分類": "other", "类别": "other", "類別": "other", "主题": "other", "主題": "other",
-    "生成日期": "other", "载体类型": "other", "載體類型": "other",
+    "索引号": "index_no",
+    "发文字号": "doc_number", "文号": "doc_number", "文件编号": "doc_number",
+    "发文机关": "issuing_org", "发布机构": "issuing_org", "发文单位": "issuing_org", "发布机关": "issuing_org",
+    "所属机构": "issuing_org", "制发机关": "issuing_org",
+    "成文日期": "written_date", "成文时间": "written_date", "发文日期": "written_date",
+    "发布日期": "published", "发布时间": "published", "公开日期": "published",
+    "主题分类": "other", "主题词": "other", "信息分类": "other", "体裁分类": "other", "组配分类": "other",
+    "有效性": "other", "时效性": "other", "生效日期": "other", "废止日期": "other", "公开方式": "other",
+    "公开范围": "other", "公开时限": "other", "服务对象": "other", "统一编号": "other",
+    "名称": "other", "标题": "other", "信息名称": "other", "信息来源": "other", "关键词": "other",
+    "分类": "other", "类别": "other", "主题": "other", "生成日期": "other", "载体类型": "other",
 }
 # labels that only catalogue grids use: 3 distinct ones make a grid (名称/标题/关键词/信息来源/发布日期
 # occur in ordinary info lines and do not count)
-_DEFINING = frozenset(k for k, v in _LABELS.items() if k not in {
-    "名称", "名稱", "标题", "標題", "信息名称", "信息来源", "信息來源", "关键词", "關鍵詞", "发布日期",
-    "發佈日期", "發布日期", "发布时间", "發佈時間", "分类", "分類", "类别", "類別", "主题", "主題"})
+_DEFINING = frozenset(k for k in _LABELS if k not in {
+    "名称", "标题", "信息名称", "信息来源", "关键词", "发布日期", "发布时间", "分类", "类别", "主题"})
 # grids pad short labels with spaces to align them ("索 引 号", "名　　称"): spaces may separate the characters
 _LABEL_ALTERNATIVES = "|".join("\\s*".join(map(re.escape, label))
                                 for label in sorted(_LABELS, key=len, reverse=True))
 _LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])(" + _LABEL_ALTERNATIVES + r")\s*[:：]?")
 _LEAVES = ("td", "th", "dt", "dd", "li", "p", "span", "div", "label", "em", "strong", "b", "font")
 _CONTAINERS = ("table", "tbody", "dl", "ul", "ol", "div", "section", "form", "p")
-_EMPTY_VALUES = {"", "无", "無", "-", "--", "/", "暂无", "暫無"}
+_EMPTY_VALUES = {"", "无", "-", "--", "/", "暂无"}  # compared in simplified characters
 _MAX_GRID_CHARS = 600
 
 
@@ -84,7 +78,8 @@ def parse_grid_text(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
     """Fields from the pieces of a grid: a value follows its label in the same piece or the next ones,
     up to the next label."""
     text = "\n".join(pieces)
-    matches = list(_LABEL_RE.finditer(text))
+    # labels are found in the simplified line (same length): the values are cut from the original
+    matches = list(_LABEL_RE.finditer(simplified_line(text)))
     fields: dict[str, str] = {}
     labels = []
     for i, m in enumerate(matches):
@@ -93,7 +88,7 @@ def parse_grid_text(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         value = re.sub(r"\s+", " ", text[m.end():end]).strip(" ：:|｜\n")
         key = _LABELS.get(label, "other")
-        if key != "other" and value not in _EMPTY_VALUES and key not in fields and len(value) <= 80:
+        if key != "other" and simplified_line(value) not in _EMPTY_VALUES and key not in fields and len(value) <= 80:
             fields[key] = value
     return fields, labels
 
@@ -105,7 +100,7 @@ def find_grid(root: etree._Element) -> Grid | None:
     seen: set[etree._Element] = set()
     for leaf in root.iter(*_LEAVES):
         own = (leaf.text or "").strip()
-        if not own or not _LABEL_RE.match(re.sub(r"^[\s【\[]+", "", own)):
+        if not own or not _LABEL_RE.match(simplified_line(re.sub(r"^[\s【\[]+", "", own))):
             continue
         el = leaf
         for _ in range(6):

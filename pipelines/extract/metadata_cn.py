@@ -13,6 +13,7 @@ from datetime import date
 import lxml.html
 from lxml import etree
 
+from pipelines.chinese import simplified_line
 from pipelines.extract.clean_dom import BLOCK_TAGS, iter_leaf_blocks
 from pipelines.extract.clean_rules import normalise_line
 from pipelines.extract.grid import Grid
@@ -37,21 +38,20 @@ _DATE_MDY = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])
 _CN_DIGIT = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
 _DATE_CN_NUMERALS = re.compile(rf"([{_CN_DIGIT}]{{4}})年([{_CN_SMALL}]{{1,3}})月([{_CN_SMALL}]{{1,3}})日")
-_DATE_LABEL = re.compile(r"(发布时间|發佈時間|發布時間|发布日期|發佈日期|發布日期|发表时间|發表時間|发文日期|成文日期|"
-                         r"日期|时间|時間|发表于|發表於|posted|published|date)", re.IGNORECASE)
+# Labels are written in simplified characters only: lines are matched through simplified_line (same
+# length, so a match's offsets cut the value from the original line, in its own script).
+_DATE_LABEL = re.compile(r"(发布时间|发布日期|发表时间|发文日期|成文日期|日期|时间|发表于|posted|published|date)",
+                         re.IGNORECASE)
 # a date labelled as the publication date; "更新时间", "成文日期", "生效日期" … name other dates
-_PUBLISHED_LABEL = re.compile(r"(发布日期|發佈日期|發布日期|发布时间|發佈時間|發布時間|发表时间|發表時間|发表日期|"
-                              r"发表于|發表於|发布于|發佈於|公开日期|公開日期|上线时间|published|posted)\s*[:：]?",
-                              re.IGNORECASE)
-_OTHER_DATE_LABEL = re.compile(r"(更新|修改|修订|修訂|成文|发文日期|發文日期|生效|废止|廢止|截止|有效期|印发|印發|"
-                               r"打印|访问|訪問|浏览|瀏覽|报名|報名|开始|開始|结束|結束|举办|舉辦|活动|活動)"
-                               r"[^:：\d]{0,4}[:：]?\s*$")
+_PUBLISHED_LABEL = re.compile(r"(发布日期|发布时间|发表时间|发表日期|发表于|发布于|公开日期|上线时间|published|posted)"
+                              r"\s*[:：]?", re.IGNORECASE)
+_OTHER_DATE_LABEL = re.compile(r"(更新|修改|修订|成文|发文日期|生效|废止|截止|有效期|印发|打印|访问|浏览|报名|开始|"
+                               r"结束|举办|活动)[^:：\d]{0,4}[:：]?\s*$")
 # a posting byline: "X于2005年8月12日16:12在…发表"
-_POSTED = re.compile(r"(?:于|於)\s*((?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2})"
-                     r"[^。]{0,40}?(?:发表|發表|发布|發佈)")
+_POSTED = re.compile(r"于\s*((?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2})[^。]{0,40}?(?:发表|发布)")
 # "previous / next article" links of a CMS (上一篇 / 下一篇, 上一条 / 下一条, 前一篇 / 后一篇; not 上一页, a
 # pager): on a page that shows no date of its own, the dates these links carry say when it was posted
-_NEIGHBOUR_LINK = re.compile(r"^(?:上|下|前|后|後)一(?:篇|条|條|则|則)")
+_NEIGHBOUR_LINK = re.compile(r"^(?:上|下|前|后)一(?:篇|条|则)")
 
 _URL_DATES = [
     re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+"),                 # TRS CMS: /t20220221_123.html
@@ -62,15 +62,14 @@ _URL_DATES = [
 _URL_MONTH_DAY = re.compile(r"/((?:19|20)\d{2})[-_]?(\d{2})/(\d{2})/")  # /2022-02/21/, /202202/21/
 
 _SOURCE = re.compile(
-    r"(?:信息来源|信息來源|文章来源|文章來源|稿件来源|稿件來源|新闻来源|新聞來源|来源|來源|稿源)\s*[:：丨｜|]\s*"
+    r"(?:信息来源|文章来源|稿件来源|新闻来源|来源|稿源)\s*[:：丨｜|]\s*"
     r"([^\s|｜:：。，,]{2,40})")
 # a name after a label and a colon/slash ("作者：", "文/"), or after 记者 and a space ("记者 张三")
-_AUTHOR = re.compile(r"(?:(?:作者|撰稿人|撰稿|通讯员|通訊員|记者|記者)\s*[:：/]|文\s*[/／]|(?:记者|記者)\s)\s*"
+_AUTHOR = re.compile(r"(?:(?:作者|撰稿人|撰稿|通讯员|记者)\s*[:：/]|文\s*[/／]|记者\s)\s*"
                      r"([^\s|｜:：,，;；()（）。]{2,20})")
-_EDITOR = re.compile(r"(?:责任编辑|責任編輯|责编|責編|编辑|編輯)\s*[:：]\s*([^\s|｜:：,，;；()（）。]{2,20})")
-_CONTRIB = re.compile(r"^[（(]\s*(\S{2,30}?)\s*(?:供稿|来稿|來稿|提供)\s*[)）]$")
-_LABEL_TAIL = re.compile(r"(发布时间|發佈時間|发布日期|时间|時間|日期|作者|记者|編輯|编辑|浏览|瀏覽|点击|點擊|"
-                         r"阅读|閱讀|字体|字體|【|\[).*$")
+_EDITOR = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s|｜:：,，;；()（）。]{2,20})")
+_CONTRIB = re.compile(r"^[（(]\s*(\S{2,30}?)\s*(?:供稿|来稿|提供)\s*[)）]$")
+_LABEL_TAIL = re.compile(r"(发布时间|发布日期|时间|日期|作者|记者|编辑|浏览|点击|阅读|字体|【|\[).*$")
 _META_DATE_NAMES = ("PubDate", "pubdate", "publishdate", "PublishDate", "article:published_time",
                     "og:release_date", "og:published_time", "published_time", "firstpublishedtime",
                     "publish_time", "publishtime", "release_date", "dc.date", "DC.date.issued", "date",
@@ -120,15 +119,22 @@ def parse_date(text: str | None) -> str | None:
     return None
 
 
+def _cut(match: re.Match[str], line: str) -> str:
+    """A match's first group, cut from the original line (the match was made on simplified_line(line),
+    which has the same length): the value keeps the page's own script."""
+    return line[match.start(1):match.end(1)]
+
+
 def published_in_line(text: str) -> str | None:
     """The date a line gives as the publication date: the one after a 发布日期/发布时间 label; with no
     such label, the first date unless it is labelled as another date (更新时间, 成文日期, 生效日期 …)."""
-    for m in _PUBLISHED_LABEL.finditer(text):
+    key = simplified_line(text)
+    for m in _PUBLISHED_LABEL.finditer(key):
         if iso := parse_date(text[m.end():m.end() + 40]):
             return iso
     for pattern in _DATE_PATTERNS:
         if m := pattern.search(text):
-            if _OTHER_DATE_LABEL.search(text[max(0, m.start() - 12):m.start()]):
+            if _OTHER_DATE_LABEL.search(key[max(0, m.start() - 12):m.start()]):
                 return None
             return valid_date(*m.groups())
     return parse_date(text)
@@ -222,7 +228,7 @@ class PageMeta:
     title_suffix_removed: str | None = None
 
 
-_ORIGINAL_TITLE = re.compile(r"^[【\[(（]?\s*(?:原标题|原標題|原题|原題)\s*[:：]\s*(.{4,120}?)[】\])）]?$")
+_ORIGINAL_TITLE = re.compile(r"^[【\[(（]?\s*(?:原标题|原题)\s*[:：]\s*(.{4,120}?)[】\])）]?$")
 
 
 def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tuple[str | None, str | None,
@@ -319,7 +325,9 @@ def _is_after(a: etree._Element, b: etree._Element) -> bool:
 
 
 def _clean_org(value: str) -> str | None:
-    value = _LABEL_TAIL.sub("", value).strip(" ：:，,。;；|")
+    if tail := _LABEL_TAIL.search(simplified_line(value)):
+        value = value[:tail.start()]
+    value = value.strip(" ：:，,。;；|")
     if not value or len(value) < 2 or parse_date(value) or value.isdigit() or value.lower().startswith("http"):
         return None
     return value
@@ -335,7 +343,7 @@ def neighbour_date(doc: lxml.html.HtmlElement) -> str | None:
         item = link.getparent() if link.getparent() is not None else link
         for el in (link, item):
             text = normalise_line(el.text_content())
-            if len(text) <= 120 and _NEIGHBOUR_LINK.match(text):
+            if len(text) <= 120 and _NEIGHBOUR_LINK.match(simplified_line(text)):
                 if iso := parse_date(text):
                     dates.append(iso)
                 break
@@ -370,7 +378,7 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
         meta.published, meta.published_source = iso, "grid:发布日期"
     if meta.published is None:
         for text in info_texts:
-            m = _PUBLISHED_LABEL.search(text)
+            m = _PUBLISHED_LABEL.search(simplified_line(text))
             if m and (iso := parse_date(text[m.end():m.end() + 40])):
                 meta.published, meta.published_source = iso, "info-line:label"
                 break
@@ -392,11 +400,12 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
             text = normalise_line(b.text_content())
             if len(text) > 80 or b in listy:
                 continue
-            if (posted := _POSTED.search(text)) and (iso := parse_date(posted.group(1))):
+            key = simplified_line(text)
+            if (posted := _POSTED.search(key)) and (iso := parse_date(_cut(posted, text))):
                 meta.published, meta.published_source = iso, "byline"
                 break
-            m = _PUBLISHED_LABEL.search(text) or _DATE_LABEL.search(text)
-            if m and not _OTHER_DATE_LABEL.search(text[max(0, m.start() - 6):m.end()]) \
+            m = _PUBLISHED_LABEL.search(key) or _DATE_LABEL.search(key)
+            if m and not _OTHER_DATE_LABEL.search(key[max(0, m.start() - 6):m.end()]) \
                     and (iso := parse_date(text[m.end():m.end() + 40])):
                 meta.published, meta.published_source = iso, "labelled-date"
                 break
@@ -420,22 +429,23 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
     short_texts = info_texts + [t for b in blocks if b not in listy
                                 for t in [normalise_line(b.text_content())] if t and len(t) <= 80]
     for i, text in enumerate(short_texts):
-        if meta.source_org is None and (m := _SOURCE.search(text)):
-            meta.source_org = _clean_org(m.group(1))
+        key = simplified_line(text)
+        if meta.source_org is None and (m := _SOURCE.search(key)):
+            meta.source_org = _clean_org(_cut(m, text))
             if meta.source_org:
                 meta.source_org_source = "info-line" if i < len(info_texts) else "text"
-        if meta.author is None and (m := _AUTHOR.search(text)):
-            meta.author = _clean_org(m.group(1))
-        if meta.editor is None and (m := _EDITOR.search(text)):
-            meta.editor = _clean_org(m.group(1))
-        if meta.original_title is None and (m := _ORIGINAL_TITLE.match(text)):
-            meta.original_title = m.group(1).strip()
+        if meta.author is None and (m := _AUTHOR.search(key)):
+            meta.author = _clean_org(_cut(m, text))
+        if meta.editor is None and (m := _EDITOR.search(key)):
+            meta.editor = _clean_org(_cut(m, text))
+        if meta.original_title is None and (m := _ORIGINAL_TITLE.match(key)):
+            meta.original_title = _cut(m, text).strip()
     if meta.source_org is None and (value := meta_content(doc, "ContentSource", "source", "article:source")):
         meta.source_org, meta.source_org_source = value, "meta"
     if meta.source_org is None:
         for text in short_texts[-40:]:
-            if m := _CONTRIB.match(text):
-                meta.source_org, meta.source_org_source = m.group(1), "contributor-note"
+            if m := _CONTRIB.match(simplified_line(text)):
+                meta.source_org, meta.source_org_source = _cut(m, text), "contributor-note"
                 break
     if meta.author is None:
         value = meta_content(doc, "author", "Author", "article:author")

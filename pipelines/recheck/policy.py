@@ -76,6 +76,7 @@ from urllib.parse import urljoin, urlsplit
 import sqlite_utils
 import yaml
 
+from pipelines.chinese import simplified_line
 from pipelines.extract.decode import decode_html
 from pipelines.facts.store import store_facts
 from pipelines.store import storage
@@ -280,10 +281,11 @@ def soft404_rules() -> Soft404Rules:
 
 
 def soft404_phrase(text: str | None) -> str | None:
-    """The first soft-404 phrase found in `text` (whitespace ignored, Latin case ignored)."""
+    """The first soft-404 phrase found in `text` (whitespace ignored, Latin case ignored, Traditional
+    characters read as simplified: the phrases are written once, in simplified Chinese)."""
     if not text:
         return None
-    squeezed = re.sub(r"\s+", "", text).lower()
+    squeezed = simplified_line(re.sub(r"\s+", "", text).lower())
     for phrase in soft404_rules().phrases:
         if phrase.lower() in squeezed:
             return phrase
