@@ -221,6 +221,41 @@ def test_index_follows_updates_deletes_and_raw_sql(tmp_path: Path) -> None:
     assert {q: _fts_ids(db, q) for q in before} == before
 
 
+def test_a_batch_written_together_is_indexed_together(tmp_path: Path) -> None:
+    """The processing writer upserts a batch with index=False and indexes it at the end: one FTS5
+    segment for the batch (a row at a time inside savepoints made a segment per row), the same hits,
+    and an article changed twice within the batch loses exactly what the index held."""
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+
+    def row(i: int, text: str | None = None) -> dict:
+        r = article_dict(i, *HAND_WRITTEN[i % len(HAND_WRITTEN)])
+        return storage.article_row({**r, "url": f"https://x/{i}", "text": text or r["text"]}, source_id="s",
+                                   region=None, capture_id=None, fetched_at="2024-01-01T00:00:00Z")
+
+    first = storage.upsert_article(db, row(0))[0]  # indexed on its own, before the batch
+    with db.conn:
+        ids = []
+        for i in range(1, 25):
+            with db.conn:  # each capture in a savepoint of its own, as store_processed writes them
+                ids.append(storage.upsert_article(db, row(i), index=False)[0])
+        with db.conn:
+            storage.upsert_article(db, row(0, "第一次改写提到潮汐能。"), index=False)
+        with db.conn:
+            storage.upsert_article(db, row(0, "第二次改写提到地热能。"), index=False)
+        assert db.execute(f"select count(*) from {search_index.PENDING_TABLE}").fetchone()[0] == 25
+        before = db.execute(f"select count(distinct segid) from {search_index.FTS_TABLE}_idx").fetchone()[0]
+        search_index.index_rows(db, search_index.ARTICLES, [*ids, first])
+    segments = db.execute(f"select count(distinct segid) from {search_index.FTS_TABLE}_idx").fetchone()[0]
+    assert segments - before <= 1
+    assert db.execute(f"select count(*) from {search_index.PENDING_TABLE}").fetchone()[0] == 0
+    assert _fts_ids(db, "地热能") == {first} and _fts_ids(db, "潮汐能") == set()
+    search_index.register_functions(db.conn)
+    for q in ["项目", "开工", "地热", "招商", "集中开工"]:
+        assert _fts_ids(db, q) == like_ids(db.conn, q), q
+    db.execute(f"insert into {search_index.FTS_TABLE}({search_index.FTS_TABLE}) values('integrity-check')")
+
+
 def test_lost_old_version_triggers_a_rebuild(tmp_path: Path) -> None:
     """INSERT OR REPLACE skips delete triggers; the next sync notices and rebuilds the index."""
     db = storage.open_db(tmp_path / "archive.db")

@@ -2,12 +2,13 @@
 
 For every ProcessedCapture (pipelines.process.steps), in capture order:
   * an attachment's file: its text is written to its attachments row (nothing else changes);
-  * the article is upserted (search index included) and its facts replaced (pipelines.facts.store),
+  * the article is upserted and its facts replaced (pipelines.facts.store),
     and its frontier row is done; or, without article text (or not an article at all: not HTML, a soft
     404), the reason lands in fetch_errors (category no_article) and the frontier row is failed with a
     backoff, so a later run looks at the URL again, not every night;
   * the capture is marked processed: in the same transaction, so a kill -9 leaves every capture
-    either fully written or still waiting, never half.
+    either fully written or still waiting, never half;
+  * last, the batch's articles are added to the search index together (one FTS5 segment per batch).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pipelines.attachments.store import store_attachment_text
 from pipelines.facts.store import store_facts
 from pipelines.process.pending import mark_processed
 from pipelines.process.tasks import ProcessedCapture
+from pipelines.search import search_index
 from pipelines.store import frontier, storage
 
 
@@ -43,8 +45,11 @@ def store_processed(db: sqlite_utils.Database, results: list[ProcessedCapture], 
     regions = {r["id"]: r["region"] for r in db.query("select id, region from sources")} | (regions or {})
     now = storage.utc_now()
     with db.conn:
-        return [_write_one(db, result, regions, now, record_errors)
-                for result in sorted(results, key=lambda r: r.capture_id)]
+        written = [_write_one(db, result, regions, now, record_errors)
+                   for result in sorted(results, key=lambda r: r.capture_id)]
+        # the batch's articles indexed together, outside the per-capture savepoints (one FTS5 segment)
+        search_index.index_rows(db, search_index.ARTICLES, [w.article_id for w in written if w.article_id])
+        return written
 
 
 def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dict, now: str,
@@ -74,7 +79,7 @@ def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dic
                                       fetched_at=result.fetched_at)
             before = next(db.query("select title, text, published from articles where url = ?", [row["url"]]),
                           None)
-            out.article_id, out.created = storage.upsert_article(db, row)
+            out.article_id, out.created = storage.upsert_article(db, row, index=False)
             out.changed = before != {"title": row["title"], "text": row["text"], "published": row["published"]}
             store_facts(db, out.article_id, result.facts, article={"id": out.article_id, "url": row["url"],
                                                                    "published": row["published"], "text": row["text"]})

@@ -438,6 +438,8 @@ def sync_search_index(db: sqlite_utils.Database, ids: Iterable[int] | None = Non
         pending = db.execute(
             f"SELECT id, kind, {a}, {b} FROM {index.pending} WHERE id IN ({marks})", ids
         ).fetchall()
+    if not pending:
+        return 0
     for row_id, kind, old_first, old_second in pending:
         if kind == "old":
             db.execute(
@@ -449,10 +451,15 @@ def sync_search_index(db: sqlite_utils.Database, ids: Iterable[int] | None = Non
             # skips the delete trigger): deleting needs exact old tokens, so rebuild everything.
             log.warning("search index out of step for %s %s; rebuilding", index.table, row_id)
             raise _NeedsRebuild
-        current = db.execute(f"SELECT {a}, {b} FROM {index.table} WHERE id = ?", [row_id]).fetchone()
-        if current is not None:
-            _index_rows(db, [(row_id, current[0], current[1])], index)
-        db.execute(f"DELETE FROM {index.pending} WHERE id = ?", [row_id])
+    # the current rows in one statement: FTS5 then buffers a whole batch of writes into one segment
+    # (a statement per row inside a savepoint each makes a segment per row, merged again and again)
+    synced = sorted(row[0] for row in pending)
+    for k in range(0, len(synced), 500):
+        chunk = synced[k:k + 500]
+        marks = ",".join("?" * len(chunk))
+        _index_rows(db, db.execute(f"SELECT id, {a}, {b} FROM {index.table} WHERE id IN ({marks}) ORDER BY id",
+                                   chunk).fetchall(), index)
+        db.execute(f"DELETE FROM {index.pending} WHERE id IN ({marks})", chunk)
     return len(pending)
 
 
@@ -464,8 +471,14 @@ def index_article(db: sqlite_utils.Database, article_id: int) -> None:
 
 def index_row(db: sqlite_utils.Database, index: IndexedTable, row_id: int) -> None:
     """Index (or re-index) one row of an indexed table after a write, inside the writer's transaction."""
+    index_rows(db, index, [row_id])
+
+
+def index_rows(db: sqlite_utils.Database, index: IndexedTable, row_ids: Iterable[int]) -> None:
+    """Index (or re-index) rows of an indexed table after writes, inside the writer's transaction: a
+    batch writer indexes its whole batch at once, after its rows (see sync_search_index)."""
     try:
-        sync_search_index(db, [row_id], index=index)
+        sync_search_index(db, row_ids, index=index)
     except _NeedsRebuild:
         _rebuild(db, optimize=False)
 

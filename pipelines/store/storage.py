@@ -385,8 +385,10 @@ def article_row(article: Any, *, source_id: str | None, region: str | None, capt
     }
 
 
-def upsert_article(db: sqlite_utils.Database, row: dict) -> tuple[int, bool]:
-    """Insert or update the article with this URL; returns (id, created). Keeps first_fetched."""
+def upsert_article(db: sqlite_utils.Database, row: dict, *, index: bool = True) -> tuple[int, bool]:
+    """Insert or update the article with this URL; returns (id, created). Keeps first_fetched.
+    index=False: the search index is brought up to date by the caller, later in its transaction
+    (search_index.index_rows; the row waits in articles_search_pending until then)."""
     with db.conn:
         existing = next(db.query("select id, first_fetched from articles where url = ?", [row["url"]]), None)
         if existing:
@@ -395,7 +397,8 @@ def upsert_article(db: sqlite_utils.Database, row: dict) -> tuple[int, bool]:
         else:
             article_id = insert_row(db, "articles", {**row, "first_fetched": row["fetched_at"]})
             created = True
-        _reindex(db, article_id)
+        if index:
+            _reindex(db, article_id)
     return article_id, created
 
 
