@@ -269,3 +269,50 @@ def test_incremental_lineage_gives_the_full_computation(archive, batch) -> None:
     cluster_of = {r["article_id"]: r["cluster_id"] for r in db.query("select * from article_clusters")}
     assert cluster_of[late] == cluster_of[ids["gov"]] == ids["gov"]
     assert cluster_of[ids["edited"]] == cluster_of[ids["unrelated"]] != cluster_of[ids["gov"]]
+
+
+def _phrase_pool_archive(path: Path) -> sqlite_utils_db:
+    """~320 articles written from a pool of 40 sentences (what a county's reports share: every
+    fingerprint of the pool is in far more than DF_CAP articles), with excerpts of some of them."""
+    import random
+
+    rng = random.Random(7)
+    verbs = ["推进", "落实", "保障", "优化", "提升", "加快", "强化", "服务"]
+    nouns = ["项目建设", "招商引资", "营商环境", "要素保障", "产业链条", "园区配套", "审批流程", "土地供应"]
+    pool = [f"{rng.choice(nouns)}方面，全县各部门要{rng.choice(verbs)}{rng.choice(nouns)}，确保第{k}项任务按期完成。"
+            for k in range(40)]
+    db = storage.open_db(path)
+    storage.ensure_schema(db)
+    lineage.ensure_lineage_schema(db)
+    texts = []
+    for n in range(300):
+        text = "".join(rng.sample(pool, 12)) + f"本县第{n}号重点工程总投资{n + 3}亿元，由{n % 17}号地块承建。"
+        texts.append(text)
+        _add(db, _article(f"http://www.x.gov.cn/a/{n}.html", f"县政府召开第{n}次推进会", text, source_id="gov",
+                          published="2024-01-01", fetched_at="2024-01-02T00:00:00Z"),
+             source_id="gov", fetched_at="2024-01-02T00:00:00Z")
+        if n % 15 == 0:  # an excerpt reposted elsewhere
+            excerpt = text[:len(text) * 2 // 3]
+            _add(db, _article(f"https://news.example.com/{n}.html", f"第{n}次推进会召开", excerpt, source_id="news",
+                              published="2024-01-03", fetched_at="2024-01-04T00:00:00Z"),
+                 source_id="news", fetched_at="2024-01-04T00:00:00Z")
+    return db
+
+
+sqlite_utils_db = storage.sqlite_utils.Database
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+def test_batches_do_not_change_clusters_when_boilerplate_passes_the_cap(tmp_path, batch) -> None:
+    """A fingerprint that passes DF_CAP articles only as the archive grows: whatever the batches (and so
+    whatever the moment the crawl clustered), the clusters are those of the whole-archive computation."""
+    from pipelines.lineage.incremental import update_lineage
+
+    db = _phrase_pool_archive(tmp_path / "archive.db")
+    lineage.cluster_archive(db)
+    full = _memberships(db)
+    assert full
+    db.execute("delete from article_clusters")
+    db.execute("delete from clusters")
+    update_lineage(db, batch=batch)
+    assert _memberships(db) == full

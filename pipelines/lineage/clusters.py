@@ -17,8 +17,11 @@ Method (numbers chosen by measurement, see docs/lineage.md and bench/lineage_ben
      b. containment sketch: every shingle whose hash is 0 mod SAMPLE_MOD is a fingerprint (the same
         text yields the same fingerprints wherever it sits in a page), pairs sharing enough
         fingerprints are candidates. This finds a repost buried in spam or an excerpt, which
-        Jaccard-based LSH misses. Fingerprints shared by more than DF_CAP articles (official
-        boilerplate) are ignored here; big repost families are still found by (a);
+        Jaccard-based LSH misses. A fingerprint links only the first DF_CAP articles (in id
+        order) that carry it: beyond that it is official boilerplate, no evidence of copying, and
+        big repost families are still found by (a). "The first DF_CAP" and not "fingerprints in
+        more than DF_CAP articles": the rule must not depend on articles added later, so that
+        clustering as articles arrive (incremental.py, any batch size) gives this result;
   4. every candidate pair is verified on the exact shingle sets: containment of the smaller in the
      larger (spam around a repost does not lower it) and Jaccard (edits), plus the title /
      原标题 / 来源 evidence in a narrow grey zone (accept_pair);
@@ -59,7 +62,7 @@ OPH_BINS = 64
 # extra candidates cost seconds, not minutes.
 LSH_BANDS, LSH_ROWS = 16, 4
 SAMPLE_MOD = 8  # containment fingerprints: 1 shingle in 8
-DF_CAP = 200  # fingerprints in more articles than this are boilerplate for candidate generation
+DF_CAP = 200  # a fingerprint links its first DF_CAP articles only: beyond, it is boilerplate
 MIN_SHARED_FP = 2
 FP_RATIO = 0.4  # shared fingerprints / fingerprints of the smaller text, to become a candidate
 
@@ -349,8 +352,12 @@ def containment_candidates(fp_values: np.ndarray, fp_docs: np.ndarray, fp_counts
     keep = np.ones(len(vals), dtype=bool)
     keep[1:] = (vals[1:] != vals[:-1]) | (docs[1:] != docs[:-1])
     vals, docs = vals[keep], docs[keep]
+    # each fingerprint links its first DF_CAP documents only (docs are in article id order)
+    starts = np.flatnonzero(np.concatenate(([True], vals[1:] != vals[:-1])))
+    rank = np.arange(len(vals)) - np.repeat(starts, np.diff(np.append(starts, len(vals))))
+    vals, docs = vals[rank < DF_CAP], docs[rank < DF_CAP]
     uniq, group, df = np.unique(vals, return_inverse=True, return_counts=True)
-    useful = (df >= 2) & (df <= DF_CAP)
+    useful = df >= 2
     sel = useful[group]
     if not sel.any():
         return np.empty((0, 2), dtype=np.int64)

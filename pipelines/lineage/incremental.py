@@ -208,36 +208,56 @@ def _band_pairs(db: sqlite_utils.Database, docs: list[Doc], keys: np.ndarray) ->
 
 
 def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray]) -> list[Pair]:
-    """Containment candidates: within the batch, and against the indexed articles."""
+    """Containment candidates: within the batch, and against the indexed articles.
+
+    A fingerprint links only the first DF_CAP articles (by id) that carry it (clusters.py), counted
+    over the state and the batch: what the whole-archive computation does, whatever the batches."""
     if not docs:
         return []
     signed = [f.view(np.int64) for f in fps]
-    values = np.concatenate(signed) if signed else np.empty(0, dtype=np.int64)
+    values = np.concatenate(signed)
     owners = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(signed)])
-    # document frequency of each fingerprint over the batch and the state; the common ones (official
-    # boilerplate: no evidence of copying) never enter the candidate join
-    uniq, df = np.unique(values, return_counts=True)
+    aids = np.array([d.article_id for d in docs], dtype=np.int64)[owners]
+    newest_indexed = db.execute("select coalesce(max(article_id), 0) from lineage_docs").fetchone()[0]
+    # articles of the state carrying each fingerprint with a lower id than the batch's article (capped at
+    # DF_CAP: that is all the rule asks). Usually every indexed article is older than the batch (one count
+    # per fingerprint); an article re-indexed after an edit keeps its old id, and is counted on its own.
+    db.execute("create temp table if not exists lineage_tmp_fps (k INTEGER, fp INTEGER, aid INTEGER, usable INTEGER)")
+    db.execute("delete from lineage_tmp_fps")
+    capped = f"select count(*) from (select 1 from lineage_fps f where f.fp = ? and f.article_id < ? limit {DF_CAP})"
     db.execute("create temp table if not exists lineage_tmp_uniq (fp INTEGER PRIMARY KEY)")
     db.execute("delete from lineage_tmp_uniq")
-    db.conn.executemany("insert into lineage_tmp_uniq values (?)", zip(uniq.tolist()))
-    indexed = np.array(db.execute("""select t.fp, count(*) from lineage_tmp_uniq t
-                                      join lineage_fps f on f.fp = t.fp group by t.fp""").fetchall(),
-                       dtype=np.int64).reshape(-1, 2)
+    db.conn.executemany("insert into lineage_tmp_uniq values (?)", zip(np.unique(values).tolist()))
+    older = dict(db.execute(f"""select t.fp, (select count(*) from (select 1 from lineage_fps f where f.fp = t.fp
+                                                                      limit {DF_CAP})) from lineage_tmp_uniq t"""))
     db.execute("delete from lineage_tmp_uniq")
-    df[np.searchsorted(uniq, indexed[:, 0])] += indexed[:, 1]
-    keep = ~np.isin(values, uniq[df > DF_CAP])
-    db.execute("create temp table if not exists lineage_tmp_fps (k INTEGER, fp INTEGER)")
-    db.execute("delete from lineage_tmp_fps")
-    db.conn.executemany("insert into lineage_tmp_fps values (?, ?)",
-                        zip(owners[keep].tolist(), values[keep].tolist(), strict=True))
+    lower = np.array([older[fp] if aid > newest_indexed else db.execute(capped, [fp, aid]).fetchone()[0]
+                      for fp, aid in zip(values.tolist(), aids.tolist(), strict=True)], dtype=np.int64)
+    # plus the batch's own earlier articles carrying it
+    order = np.lexsort((aids, values))
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values)) - np.repeat(starts, np.diff(np.append(starts, len(values))))
+    usable = lower + rank < DF_CAP
+    db.conn.executemany("insert into lineage_tmp_fps values (?, ?, ?, ?)",
+                        zip(owners.tolist(), values.tolist(), aids.tolist(), usable.astype(int).tolist(), strict=True))
     pairs: list[Pair] = []
     counts = np.array([len(f) for f in signed])
-    for i, j in containment_candidates(values[keep], owners[keep], counts).tolist():
+    for i, j in containment_candidates(values[usable], owners[usable], counts).tolist():
         pairs.append((docs[i].article_id, docs[j].article_id))
+    # against the state: through a usable fingerprint, with an indexed article of a lower id (the usual
+    # case); one of a higher id (re-indexed batch article) counts when that article is among the first too
     for k, article_id, shared, n_fps in db.execute(
-            """select g.k, g.article_id, g.shared, d.n_fps from
+            f"""select g.k, g.article_id, g.shared, d.n_fps from
                  (select t.k, f.article_id, count(*) as shared from lineage_tmp_fps t
-                    join lineage_fps f on f.fp = t.fp group by t.k, f.article_id having count(*) >= ?) g
+                    join lineage_fps f on f.fp = t.fp
+                   where t.usable and (f.article_id < t.aid
+                         or (select count(*) from (select 1 from lineage_fps o where o.fp = t.fp
+                                                     and o.article_id < f.article_id limit {DF_CAP}))
+                            + (select count(*) from lineage_tmp_fps b where b.fp = t.fp and b.aid < f.article_id)
+                            < {DF_CAP})
+                   group by t.k, f.article_id having count(*) >= ?) g
                  join lineage_docs d on d.article_id = g.article_id""", [MIN_SHARED_FP]).fetchall():
         if shared >= FP_RATIO * min(counts[k], n_fps):
             pairs.append((article_id, docs[k].article_id))
