@@ -29,6 +29,7 @@ the whole index; band buckets in SQLite cost one indexed lookup per band and liv
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -224,15 +225,22 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     owners = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(signed)])
     aids = np.array([d.article_id for d in docs], dtype=np.int64)[owners]
     counts = np.array([len(f) for f in signed])
-    # the first DF_CAP indexed carriers of each of the batch's fingerprints, in id order
-    carrier_fp, carrier_id = _first_carriers(db, np.unique(values))
-    # rank of each (article, fingerprint) among the fingerprint's carriers: indexed ones with a lower id
-    # (usually all of them: an article re-indexed after an edit keeps its old id), then the batch's
+    # Usually every indexed article is older than the batch; an article re-indexed after an edit keeps
+    # its old id, and then each of its fingerprints is ranked among the carriers one by one.
+    newest = db.execute("select coalesce(max(article_id), 0) from lineage_docs").fetchone()[0]
+    reindexed = bool(aids.min() < newest)
+    # the first DF_CAP indexed carriers of the batch's fingerprints, in id order (without re-indexed
+    # articles, none of a fingerprint that has DF_CAP already: it can link no batch article)
+    carrier_fp, carrier_id, full = _first_carriers(db, np.unique(values), all_fingerprints=reindexed)
+    # rank of each (article, fingerprint) among the fingerprint's carriers: indexed ones with a lower id,
+    # then the batch's
     starts = np.searchsorted(carrier_fp, values)
     ends = np.searchsorted(carrier_fp, values, side="right")
-    lower = np.array([np.count_nonzero(carrier_id[a:b] < aid) for a, b, aid in
-                      zip(starts.tolist(), ends.tolist(), aids.tolist(), strict=True)], dtype=np.int64) \
-        if len(carrier_fp) and aids.min() < carrier_id.max() else ends - starts
+    if reindexed:
+        lower = np.array([np.count_nonzero(carrier_id[a:b] < aid) for a, b, aid in
+                          zip(starts.tolist(), ends.tolist(), aids.tolist(), strict=True)], dtype=np.int64)
+    else:
+        lower = np.where(np.isin(values, full), DF_CAP, ends - starts)
     order = np.lexsort((aids, values))
     sorted_values = values[order]
     first = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
@@ -272,20 +280,31 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     return pairs
 
 
-def _first_carriers(db: sqlite_utils.Database, fingerprints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(fingerprint, article id) of the first DF_CAP indexed articles carrying each fingerprint, sorted."""
+def _first_carriers(db: sqlite_utils.Database, fingerprints: np.ndarray, *,
+                    all_fingerprints: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fingerprint, article id) of the first DF_CAP indexed articles carrying each fingerprint, sorted,
+    and the fingerprints that have DF_CAP carriers already. Unless all_fingerprints, the carriers of
+    those are not read (none of them can be linked to a newer article): memory is bounded by the
+    batch's fingerprints that are still rare, not by how common boilerplate is."""
     db.execute("create temp table if not exists lineage_tmp_uniq (fp INTEGER PRIMARY KEY)")
     db.execute("delete from lineage_tmp_uniq")
     db.conn.executemany("insert into lineage_tmp_uniq values (?)", zip(fingerprints.tolist()))
-    # up to the DF_CAP-th carrier's id: one index range per fingerprint, however common it is
-    rows = db.execute(f"""select t.fp, f.article_id from lineage_tmp_uniq t join lineage_fps f
-                           on f.fp = t.fp and f.article_id <= coalesce(
-                              (select o.article_id from lineage_fps o where o.fp = t.fp
-                                order by o.article_id limit 1 offset {DF_CAP - 1}), {2 ** 63 - 1})
-                          order by t.fp, f.article_id""").fetchall()
+    # the DF_CAP-th carrier's id: where a fingerprint's first carriers end (NULL: fewer carriers)
+    nth = (f"(select o.article_id from lineage_fps o where o.fp = t.fp order by o.article_id "
+           f"limit 1 offset {DF_CAP - 1})")
+    if all_fingerprints:
+        full = np.empty(0, dtype=np.int64)
+        rows = db.execute(f"""select t.fp, f.article_id from lineage_tmp_uniq t join lineage_fps f
+                               on f.fp = t.fp and f.article_id <= coalesce({nth}, {2 ** 63 - 1})
+                              order by t.fp, f.article_id""")
+    else:
+        full = np.fromiter((r[0] for r in db.execute(f"select t.fp from lineage_tmp_uniq t where {nth} is not null")),
+                           dtype=np.int64)
+        rows = db.execute(f"""select t.fp, f.article_id from lineage_tmp_uniq t join lineage_fps f on f.fp = t.fp
+                              where {nth} is null order by t.fp, f.article_id""")
+    found = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64).reshape(-1, 2)
     db.execute("delete from lineage_tmp_uniq")
-    found = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    return found[:, 0], found[:, 1]
+    return found[:, 0], found[:, 1], full
 
 
 def _shared_first(carrier_fp: np.ndarray, carrier_id: np.ndarray, values: np.ndarray, aids: np.ndarray,
