@@ -316,3 +316,21 @@ def test_batches_do_not_change_clusters_when_boilerplate_passes_the_cap(tmp_path
     db.execute("delete from clusters")
     update_lineage(db, batch=batch)
     assert _memberships(db) == full
+
+
+def test_a_batch_of_texts_too_short_for_fingerprints_is_indexed(tmp_path) -> None:
+    """Short notices sample no fingerprint (1 shingle in 8): the batch is indexed all the same, and the
+    next batch too (a failing batch would stay unindexed, and fail again at every crawl)."""
+    from pipelines.lineage.incremental import update_lineage
+
+    db = storage.open_db(tmp_path / "archive.db")
+    storage.ensure_schema(db)
+    for n, text in enumerate(["会议召开重要", "部署工作会议"]):
+        _add(db, _article(f"http://www.x.gov.cn/n/{n}.html", "通知", text, source_id="gov", published="2024-01-01",
+                          fetched_at="2024-01-02T00:00:00Z"), source_id="gov", fetched_at="2024-01-02T00:00:00Z")
+    assert update_lineage(db, batch=1)["articles"] == 2
+    _add(db, _article("https://news.example.com/1.html", "兰山区一批重大项目集中签约", ORIGINAL, source_id="news",
+                      published="2024-01-16", fetched_at="2024-01-17T00:00:00Z"),
+         source_id="news", fetched_at="2024-01-17T00:00:00Z")
+    assert update_lineage(db, batch=1)["articles"] == 1
+    assert db.execute("select count(*) from lineage_docs").fetchone()[0] == 3

@@ -222,6 +222,8 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
         return []
     signed = [f.view(np.int64) for f in fps]
     values = np.concatenate(signed)
+    if not len(values):  # short texts: no fingerprint sampled (LSH still compares them)
+        return []
     owners = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(signed)])
     aids = np.array([d.article_id for d in docs], dtype=np.int64)[owners]
     counts = np.array([len(f) for f in signed])
@@ -266,9 +268,11 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     shared = (batch_matrix @ state_matrix.T).tocoo()
     k_idx, s_idx, n_shared = shared.row, shared.col, shared.data
     batch_ids = np.array([d.article_id for d in docs], dtype=np.int64)
-    if (states[s_idx] > batch_ids[k_idx]).any():  # rare: count exactly, fingerprint by fingerprint
-        n_shared = np.array([_shared_first(carrier_fp, carrier_id, values, aids, usable, owners, k, states[s])
-                             for k, s in zip(k_idx.tolist(), s_idx.tolist(), strict=True)], dtype=np.int64)
+    later = states[s_idx] > batch_ids[k_idx]
+    if later.any():  # rare (a re-indexed batch article): those pairs counted exactly, one by one
+        n_shared = n_shared.astype(np.int64)
+        n_shared[later] = [_shared_first(carrier_fp, carrier_id, values, aids, usable, owners, k, states[s])
+                           for k, s in zip(k_idx[later].tolist(), s_idx[later].tolist(), strict=True)]
     ok = n_shared >= MIN_SHARED_FP
     if not ok.any():
         return pairs
