@@ -29,10 +29,12 @@ def to_simplified(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _traditional_chars() -> re.Pattern[str]:
-    """A character class of the CJK characters OpenCC's t2s changes (the traditional-only ones)."""
+    """A character class of the CJK characters OpenCC's t2s changes (the traditional-only ones).
+    One OpenCC call, one character per line (no neighbours, so no phrase), as search_index.fold_table
+    builds its table: ~4x faster than a call per character, in every process that extracts."""
     chars = [chr(cp) for cp in range(0x3400, 0xA000)]
-    changed = [c for c in chars if to_simplified(c) != c]
-    return re.compile("[" + "".join(changed) + "]")
+    converted = _t2s().convert("\n".join(chars)).split("\n")
+    return re.compile("[" + "".join(c for c, s in zip(chars, converted, strict=True) if s != c) + "]")
 
 
 def simplified_line(text: str) -> str:

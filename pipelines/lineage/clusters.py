@@ -339,6 +339,12 @@ def lsh_candidates(sketches: np.ndarray) -> np.ndarray:
     return np.concatenate(pairs).astype(np.int64)
 
 
+def rank_in_runs(sorted_values: np.ndarray) -> np.ndarray:
+    """For each element of a sorted array, how many equal values come before it (0 for the first)."""
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    return np.arange(len(sorted_values)) - np.repeat(starts, np.diff(np.append(starts, len(sorted_values))))
+
+
 def containment_candidates(fp_values: np.ndarray, fp_docs: np.ndarray, fp_counts: np.ndarray) -> np.ndarray:
     """Pairs sharing >= MIN_SHARED_FP fingerprints and >= FP_RATIO of the smaller's fingerprints."""
     from scipy import sparse
@@ -353,9 +359,8 @@ def containment_candidates(fp_values: np.ndarray, fp_docs: np.ndarray, fp_counts
     keep[1:] = (vals[1:] != vals[:-1]) | (docs[1:] != docs[:-1])
     vals, docs = vals[keep], docs[keep]
     # each fingerprint links its first DF_CAP documents only (docs are in article id order)
-    starts = np.flatnonzero(np.concatenate(([True], vals[1:] != vals[:-1])))
-    rank = np.arange(len(vals)) - np.repeat(starts, np.diff(np.append(starts, len(vals))))
-    vals, docs = vals[rank < DF_CAP], docs[rank < DF_CAP]
+    first = rank_in_runs(vals) < DF_CAP
+    vals, docs = vals[first], docs[first]
     uniq, group, df = np.unique(vals, return_inverse=True, return_counts=True)
     useful = df >= 2
     sel = useful[group]

@@ -52,6 +52,7 @@ from pipelines.lineage.clusters import (
     containment_candidates,
     ensure_lineage_schema,
     pair_stats,
+    rank_in_runs,
     sketch_rows,
 )
 
@@ -225,7 +226,8 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     if not len(values):  # short texts: no fingerprint sampled (LSH still compares them)
         return []
     owners = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(signed)])
-    aids = np.array([d.article_id for d in docs], dtype=np.int64)[owners]
+    batch_ids = np.array([d.article_id for d in docs], dtype=np.int64)
+    aids = batch_ids[owners]
     counts = np.array([len(f) for f in signed])
     # Usually every indexed article is older than the batch; an article re-indexed after an edit keeps
     # its old id, and then each of its fingerprints is ranked among the carriers one by one.
@@ -244,10 +246,8 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     else:
         lower = np.where(np.isin(values, full), DF_CAP, ends - starts)
     order = np.lexsort((aids, values))
-    sorted_values = values[order]
-    first = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
     rank = np.empty(len(values), dtype=np.int64)
-    rank[order] = np.arange(len(values)) - np.repeat(first, np.diff(np.append(first, len(values))))
+    rank[order] = rank_in_runs(values[order])
     usable = lower + rank < DF_CAP
 
     pairs: list[Pair] = []
@@ -267,7 +267,6 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
                                       (state_row, np.searchsorted(cols, carrier_fp))), shape=(len(states), len(cols)))
     shared = (batch_matrix @ state_matrix.T).tocoo()
     k_idx, s_idx, n_shared = shared.row, shared.col, shared.data
-    batch_ids = np.array([d.article_id for d in docs], dtype=np.int64)
     later = states[s_idx] > batch_ids[k_idx]
     if later.any():  # rare (a re-indexed batch article): those pairs counted exactly, one by one
         n_shared = n_shared.astype(np.int64)
@@ -277,8 +276,8 @@ def _fp_pairs(db: sqlite_utils.Database, docs: list[Doc], fps: list[np.ndarray])
     if not ok.any():
         return pairs
     k_idx, state_ids, n_shared = k_idx[ok], states[s_idx[ok]], n_shared[ok]
-    linked, n_fps = _n_fps(db, np.unique(state_ids))
-    smaller = np.minimum(counts[k_idx], n_fps[np.searchsorted(linked, state_ids)])
+    linked = np.unique(state_ids)
+    smaller = np.minimum(counts[k_idx], _n_fps(db, linked)[np.searchsorted(linked, state_ids)])
     ok = n_shared >= FP_RATIO * smaller
     pairs.extend(zip(state_ids[ok].tolist(), batch_ids[k_idx[ok]].tolist(), strict=True))
     return pairs
@@ -316,7 +315,8 @@ def _shared_first(carrier_fp: np.ndarray, carrier_id: np.ndarray, values: np.nda
     """Fingerprints batch article k shares with indexed article state_id through which the two may be
     linked: the later of the two is among the fingerprint's first DF_CAP carriers."""
     n = 0
-    for fp, aid in zip(values[usable & (owners == k)].tolist(), aids[usable & (owners == k)].tolist(), strict=True):
+    own = usable & (owners == k)
+    for fp, aid in zip(values[own].tolist(), aids[own].tolist(), strict=True):
         a, b = np.searchsorted(carrier_fp, fp), np.searchsorted(carrier_fp, fp, side="right")
         ids = carrier_id[a:b]
         if state_id not in ids:
@@ -327,15 +327,15 @@ def _shared_first(carrier_fp: np.ndarray, carrier_id: np.ndarray, values: np.nda
     return n
 
 
-def _n_fps(db: sqlite_utils.Database, article_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(article ids, their fingerprint counts as indexed), for sorted unique indexed article ids."""
+def _n_fps(db: sqlite_utils.Database, article_ids: np.ndarray) -> np.ndarray:
+    """The fingerprint counts of indexed articles, as indexed, in the order of article_ids."""
     found: dict[int, int] = {}
     ids = article_ids.tolist()
     for k in range(0, len(ids), 500):
         chunk = ids[k:k + 500]
         found.update(db.execute(f"select article_id, n_fps from lineage_docs where article_id in ({_marks(chunk)})",
                                 chunk).fetchall())
-    return article_ids, np.array([found.get(i, 0) for i in ids], dtype=np.int64)
+    return np.array([found.get(i, 0) for i in ids], dtype=np.int64)
 
 
 # ---------------------------------------------------------------- verification and clusters

@@ -354,13 +354,18 @@ def _stored_version(db: sqlite_utils.Database, names: set[str]) -> str | None:
     return row["value"] if row else None
 
 
+def _present(names: set[str]) -> list[IndexedTable]:
+    """The indexes whose table exists (attachments arrive with a migration), from the table names."""
+    return [index for index in INDEXES if index.table in names]
+
+
 def ensure_search_schema(db: sqlite_utils.Database) -> None:
     """Create the indexes (building them from existing rows), or rebuild them when their format or
     the fold table changed. Idempotent and cheap when everything is current."""
     names = set(db.table_names())
     if "articles" not in names:
         return
-    present = [index for index in INDEXES if index.table in names]
+    present = _present(names)
     if any(index.fts not in names for index in present) or _stored_version(db, names) != index_version():
         rebuild_search_index(db)
         return
@@ -393,8 +398,7 @@ def _rebuild(db: sqlite_utils.Database, *, optimize: bool) -> int:
     number of articles indexed."""
     log.info("building the search index (format %s)", index_version())
     counts = {}
-    names = set(db.table_names())
-    for index in (index for index in INDEXES if index.table in names):
+    for index in _present(set(db.table_names())):
         for name in index.triggers:
             db.execute(f"DROP TRIGGER IF EXISTS {name}")
         db.execute(f"DROP TABLE IF EXISTS {index.fts}")
