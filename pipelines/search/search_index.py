@@ -2,8 +2,8 @@
 attachments.text, the same way: ``INDEXES``) with exact-substring semantics.
 
 Why not a stock tokenizer: FTS5 ``unicode61`` keeps a whole run of Chinese characters as one token
-(项目建设 is one "word"), and ``trigram`` cannot match queries shorter than 3 characters, which are
-most Chinese searches (项目, 泰州, 招商).
+(a clause between two punctuation marks is one "word"), and ``trigram`` cannot match queries shorter
+than 3 characters, which are most Chinese searches (项目, 泰州, 招商).
 
 What is indexed
     Both columns are *folded* character by character (``fold``): NFKC (full-width -> half-width,

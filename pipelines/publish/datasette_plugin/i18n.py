@@ -55,7 +55,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "currency_USD": {"zh": "美元", "en": "USD"},
     "currency_EUR": {"zh": "欧元", "en": "EUR"},
     "site_title": {"zh": "地方政府项目新闻档案", "en": "Local-government project news archive"},
-    "site_tagline": {"zh": "检索各地政府网站发布的项目建设、招商引资新闻，保存原文与抓取证据。",
+    "site_tagline": {"zh": "检索各地政府网站发布的项目与投资新闻，保存原文与抓取证据。",
                      "en": "Search project and investment news published by Chinese local governments, "
                            "with the original text and the capture as evidence."},
     "home": {"zh": "首页", "en": "Home"},
