@@ -165,10 +165,66 @@ def test_worker_warm_up_builds_what_the_first_extraction_would():
         "from pipelines.process.runner import _loaded\n"
         "from pipelines.facts.places import _table\n"
         "before = _table.cache_info().currsize, 'cn2an' in sys.modules\n"
-        "assert _loaded() is True\n"
+        "assert _loaded() > 0\n"
         "print(*before, _table.cache_info().currsize, 'cn2an' in sys.modules)\n"
     )
     assert fresh_interpreter(script) == ["0", "False", "1", "True"]
+
+
+def test_workers_are_forked_warm_from_one_fork_server(tmp_path):
+    """The extraction stack is loaded once, by the pool's fork server, not by each worker (nor by the
+    process that owns the pool, which may hold the archive's connections and lock)."""
+    from pipelines.process.runner import Processor, _loaded
+
+    processor = Processor(tmp_path / "archive.db", workers=2)
+    try:
+        pool = processor._pool_or_start()
+        loaded_in = {f.result(timeout=120) for f in [pool.submit(_loaded) for _ in range(6)]}
+        workers = {f.result(timeout=120) for f in [pool.submit(os.getpid) for _ in range(6)]}
+    finally:
+        processor._close_pool()
+    assert len(loaded_in) == 1 and not loaded_in & workers and os.getpid() not in loaded_in
+    assert "pipelines.process.preload" not in sys.modules  # the owner never loaded it
+
+
+def test_workers_and_their_fork_server_exit_when_the_owner_is_killed(tmp_path):
+    """kill -9 of the process that owns the pool (a crawl's processing process): its fork server and
+    workers do not linger (they would hold memory and, for a cron job, pile up)."""
+    script = (
+        "import os, sys, time\n"
+        "from multiprocessing import forkserver\n"
+        "from pipelines.process.runner import Processor\n"
+        f"processor = Processor({str(tmp_path / 'archive.db')!r}, workers=2)\n"
+        "processor.start_workers()\n"
+        "pool = processor._pool_or_start()\n"
+        "[f.result(timeout=120) for f in [pool.submit(time.sleep, 0.3) for _ in range(4)]]\n"
+        "server = forkserver._forkserver._forkserver_pid\n"
+        "children = open(f'/proc/{server}/task/{server}/children').read().split()\n"
+        "print(server, *children, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert len(pids) == 3, pids  # two workers and the fork server
+        os.kill(owner.pid, 9)
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        alive = pids
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = [pid for pid in alive if _running(pid)]
+        assert not alive, f"still running after their owner was killed: {alive}"
+    finally:
+        owner.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited (its parent, init, reaps it)
 
 
 def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
