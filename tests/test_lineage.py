@@ -228,6 +228,31 @@ def test_pair_stats_count_the_shared_hashes_exactly() -> None:
         assert lineage.pair_stats(a, b) == (inter / min(len(a), len(b)), inter / (len(a) + len(b) - inter))
         assert lineage.pair_stats(b, a) == lineage.pair_stats(a, b)
     assert lineage.pair_stats(np.empty(0, dtype=u64), cases[0][1]) == (0.0, 0.0)
+    # all at once (the verification of a batch's candidates) gives the same figures, in pair order,
+    # with a text paired several times, an empty one, and more pairs than one sparse product takes
+    texts = {k: a for k, (a, _) in enumerate(cases)} | {100 + k: b for k, (_, b) in enumerate(cases)}
+    texts["empty"] = np.empty(0, dtype=u64)
+    keys = list(texts)
+    pairs = [(keys[i], keys[j]) for i, j in rng.integers(0, len(keys), (3 * lineage.PAIRS_PER_PRODUCT, 2))]
+    pairs += [("empty", 0), (0, 0)]
+    containment, jaccard = lineage.pair_stats_many(texts, pairs)
+    expected = [lineage.pair_stats(texts[x], texts[y]) for x, y in pairs]
+    assert containment.tolist() == [c for c, _ in expected] and jaccard.tolist() == [j for _, j in expected]
+
+
+def test_no_pair_under_the_lowest_accepted_containment_is_accepted() -> None:
+    """accepted_pairs asks accept_pair only from LOWEST_ACCEPTED up: below it, whatever the lengths,
+    titles and 来源, accept_pair says no."""
+    def doc(n_shingles: int, title: str = "某市召开重大项目推进会") -> lineage.Doc:
+        return lineage.Doc(article_id=1, url="http://a.gov.cn/1.html", host="a.gov.cn", source_id="s-gov",
+                           published="2024-03-05", first_fetched=None, title=title, orig_title=title,
+                           sources=frozenset({"某市人民政府"}), publisher="某市人民政府", n_shingles=n_shingles,
+                           government=True)
+    below = np.nextafter(lineage.LOWEST_ACCEPTED, 0)
+    for n in (5, lineage.MIN_SHINGLES - 1, lineage.MIN_SHINGLES, 500):
+        for jaccard in (0.0, below / 2, below):
+            assert lineage.accept_pair(doc(n), doc(n), below, jaccard) is None
+    assert lineage.accept_pair(doc(500), doc(500), lineage.LOWEST_ACCEPTED, 0.1) is not None  # the floor is tight
 
 
 def test_worker_processes_give_the_same_clusters(archive) -> None:

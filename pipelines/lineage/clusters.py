@@ -70,6 +70,10 @@ FP_RATIO = 0.4  # shared fingerprints / fingerprints of the smaller text, to bec
 CONTAINED = 0.9  # the shorter text is (almost) all inside the longer one: repost, spam-wrapped, excerpt
 EDITED_CONTAINMENT, EDITED_JACCARD = 0.8, 0.5  # similar length, some sentences changed
 EVIDENCE_CONTAINMENT = 0.7  # grey zone: accepted only with a matching title / 原标题 / 来源
+SHORT_JACCARD = 0.9  # texts under MIN_SHINGLES: only (near-)identical ones
+# No pair below this containment is accepted (containment >= Jaccard, so the short-text rule needs it too):
+# verification computes the figures of every candidate at once and asks accept_pair only above it.
+LOWEST_ACCEPTED = min(EVIDENCE_CONTAINMENT, EDITED_CONTAINMENT, CONTAINED, SHORT_JACCARD)
 
 _U64 = np.uint64
 _MASK_BIN = _U64(64 - 6)  # top 6 bits pick one of 64 OPH bins
@@ -264,6 +268,50 @@ def pair_stats(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return inter / min(len(a), len(b)), inter / (len(a) + len(b) - inter)
 
 
+PAIRS_PER_PRODUCT = 4096  # pairs per sparse product in pair_stats_many: bounds its temporary rows
+
+
+def pair_stats_many(shingles: dict[Any, np.ndarray], pairs: Sequence[tuple[Any, Any]]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """pair_stats of many pairs at once: (containments, Jaccards), in the order of pairs.
+
+    One sparse matrix (a row per text, a column per distinct shingle) and row-wise products, in C:
+    ~0.2 s for 33,000 pairs of ~340 shingles where pair_stats one by one took ~0.33 s (a site whose
+    articles share their stock phrases has tens of candidates per article, few of them copies)."""
+    from scipy import sparse
+
+    if not len(pairs):
+        return np.empty(0), np.empty(0)
+    keys = list(dict.fromkeys(k for pair in pairs for k in pair))
+    row = {k: n for n, k in enumerate(keys)}
+    arrays = [shingles[k] for k in keys]
+    sizes = np.array([len(a) for a in arrays], dtype=np.int64)
+    _, columns = np.unique(np.concatenate(arrays), return_inverse=True)
+    indptr = np.concatenate([[0], np.cumsum(sizes)])
+    matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.int32), columns.ravel(), indptr),
+                               shape=(len(keys), int(columns.max()) + 1 if len(columns) else 0))
+    a = np.array([row[x] for x, _ in pairs], dtype=np.int64)
+    b = np.array([row[y] for _, y in pairs], dtype=np.int64)
+    inter = np.empty(len(pairs), dtype=np.float64)
+    for start in range(0, len(pairs), PAIRS_PER_PRODUCT):
+        chunk = slice(start, start + PAIRS_PER_PRODUCT)
+        inter[chunk] = np.asarray(matrix[a[chunk]].multiply(matrix[b[chunk]]).sum(axis=1)).ravel()
+    smaller = np.minimum(sizes[a], sizes[b])
+    union = sizes[a] + sizes[b] - inter
+    empty = smaller == 0
+    containment = np.divide(inter, smaller, out=np.zeros(len(pairs)), where=~empty)
+    jaccard = np.divide(inter, union, out=np.zeros(len(pairs)), where=~empty)
+    return containment, jaccard
+
+
+def accepted_pairs(docs: dict[Any, Doc] | Sequence[Doc], shingles: dict[Any, np.ndarray],
+                   pairs: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The pairs accept_pair accepts (docs and shingles keyed like the pairs' members)."""
+    containment, jaccard = pair_stats_many(shingles, pairs)
+    return [pairs[k] for k in np.flatnonzero(containment >= LOWEST_ACCEPTED).tolist()
+            if accept_pair(docs[pairs[k][0]], docs[pairs[k][1]], float(containment[k]), float(jaccard[k]))]
+
+
 def _title_evidence(x: Doc, y: Doc) -> str | None:
     if len(x.title) >= 6 and x.title == y.title:
         return "title"
@@ -286,7 +334,7 @@ def accept_pair(x: Doc, y: Doc, containment: float, jaccard: float) -> str | Non
     Traditional copies sit at >= 0.95, single-sentence edits at 0.8-0.9 with similar length.
     """
     if min(x.n_shingles, y.n_shingles) < MIN_SHINGLES:
-        ok = jaccard >= 0.9  # very short notices: only (near-)identical texts
+        ok = jaccard >= SHORT_JACCARD  # very short notices: only (near-)identical texts
         base = "text" if ok else None
     elif containment >= CONTAINED or (containment >= EDITED_CONTAINMENT and jaccard >= EDITED_JACCARD):
         base = "text"
@@ -522,10 +570,8 @@ def find_clusters(rows: Iterable[dict] | None = None, reread: Any = None, *,
     shingles: dict[int, np.ndarray] = {by_id[r["id"]]: _shingles_of(r) for r in source if r["id"] in by_id}
 
     uf = _UnionFind(len(docs))
-    for i, j in cand.tolist():
-        c, jac = pair_stats(shingles[i], shingles[j])
-        if accept_pair(docs[i], docs[j], c, jac):
-            uf.union(i, j)
+    for i, j in accepted_pairs(docs, shingles, [tuple(p) for p in cand.tolist()]):
+        uf.union(i, j)
 
     groups: dict[int, list[int]] = {}
     for i in involved.tolist():

@@ -47,6 +47,7 @@ from pipelines.lineage.clusters import (
     _shingles_of,
     _UnionFind,
     accept_pair,
+    accepted_pairs,
     band_keys,
     canonical_key,
     containment_candidates,
@@ -374,12 +375,8 @@ def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: d
 
     pairs = sorted(set(pairs))
     load({a for p in pairs for a in p})
-    accepted = []
-    for a, b in pairs:
-        if a in known and b in known:
-            c, jac = pair_stats(hashes(a), hashes(b))
-            if accept_pair(known[a], known[b], c, jac):
-                accepted.append((a, b))
+    pairs = [(a, b) for a, b in pairs if a in known and b in known]
+    accepted = accepted_pairs(known, {a: hashes(a) for p in pairs for a in p}, pairs)
     if not accepted:
         return
     touched = sorted({a for p in accepted for a in p})
