@@ -182,9 +182,13 @@ def test_workers_are_forked_warm_from_one_fork_server(tmp_path):
         loaded_in = {f.result(timeout=120) for f in [pool.submit(_loaded) for _ in range(6)]}
         workers = {f.result(timeout=120) for f in [pool.submit(os.getpid) for _ in range(6)]}
     finally:
-        processor._close_pool()
+        processor._close_pool(final=True)
     assert len(loaded_in) == 1 and not loaded_in & workers and os.getpid() not in loaded_in
     assert "pipelines.process.preload" not in sys.modules  # the owner never loaded it
+    # done with workers, the owner stopped its fork server and reaped it: no zombie, and the workers'
+    # CPU time is in the owner's accounting
+    (server,) = loaded_in
+    assert not Path(f"/proc/{server}").exists()
 
 
 def test_workers_and_their_fork_server_exit_when_the_owner_is_killed(tmp_path):
