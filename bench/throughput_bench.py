@@ -16,7 +16,8 @@ What it does:
      pages (minus the command's start-up time, measured on an empty manifest).
 Reported: pages/s (list + article responses / wall-clock of the process), the CPU limit
 min(bare, cores / (1/bare + 1/extract)), govbrief's ratio to it, peak memory of the crawl's process
-tree (crawl phase = until the run logs "capture: … processing: …", i.e. fetched and processed; then
+tree (RSS; and PSS, which splits pages shared by the workers and their fork server; crawl phase = until
+the run logs "capture: … processing: …", i.e. fetched and processed; then
 lineage), commits per 1,000 articles
 (GOVBRIEF_COUNT_COMMITS counts every COMMIT any connection sends).
 
@@ -200,8 +201,10 @@ def bare_crawl(start_url: str, stats_out: str) -> None:
 
 # ------------------------------------------------------------------ measuring processes
 
-def tree_rss_mb(root_pid: int) -> float:
-    """Resident memory of a process and all its descendants (MB), from /proc."""
+def tree_rss_mb(root_pid: int, *, proportional: bool = False) -> float:
+    """Resident memory of a process and all its descendants (MB), from /proc. RSS counts a page shared
+    by several processes (workers forked from one server) in each of them; proportional=True gives
+    PSS instead (a shared page split between its sharers: the memory the tree really takes)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -217,6 +220,11 @@ def tree_rss_mb(root_pid: int) -> float:
         pid = todo.pop()
         todo.extend(children.get(pid, []))
         try:
+            if proportional:
+                total += next((int(line.split()[1]) for line in
+                               Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                               if line.startswith("Pss:")), 0)
+                continue
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
@@ -231,7 +239,7 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     stdout_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a pipe would fill up and block
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=stdout_file, stderr=subprocess.PIPE, text=True)
-    peaks = {"crawl": 0.0, "after": 0.0}
+    peaks = {"crawl": 0.0, "after": 0.0, "pss": 0.0}
     phase = {"name": "crawl", "at": None}
     lines: list[str] = []
 
@@ -246,6 +254,7 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     while proc.poll() is None:
         rss = tree_rss_mb(proc.pid)
         peaks[phase["name"]] = max(peaks[phase["name"]], rss)
+        peaks["pss"] = max(peaks["pss"], tree_rss_mb(proc.pid, proportional=True))
         time.sleep(0.1)
     stdout_file.seek(0)
     stdout = stdout_file.read()
@@ -256,7 +265,8 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     return {"seconds": round(time.monotonic() - started, 2), "cpu_s": round(cpu, 2),
             "returncode": proc.returncode, "stdout": stdout,
             "stderr_tail": "".join(lines[-20:]), "peak_crawl_mb": round(peaks["crawl"], 1),
-            "peak_after_mb": round(peaks["after"], 1), "crawl_phase_s": phase["at"], "log": lines}
+            "peak_after_mb": round(peaks["after"], 1), "peak_pss_mb": round(peaks["pss"], 1),
+            "crawl_phase_s": phase["at"], "log": lines}
 
 
 def responses_in_log(lines: list[str]) -> int:
@@ -344,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
             "pages_per_s": round(responses / crawl["seconds"], 1),
             "pages_per_s_crawl_phase": round(responses / crawl["crawl_phase_s"], 1) if crawl["crawl_phase_s"] else None,
             "peak_crawl_phase_mb": crawl["peak_crawl_mb"], "peak_after_mb": crawl["peak_after_mb"],
+            "peak_pss_mb": crawl["peak_pss_mb"],
             "peak_ratio": round(max(crawl["peak_crawl_mb"], crawl["peak_after_mb"]) / crawl["peak_crawl_mb"], 2),
             "commits": commits, "commits_per_1000_articles": round(commits * 1000 / articles, 1)
             if commits and articles else None,
