@@ -23,7 +23,7 @@ import lxml.etree
 import lxml.html
 import yaml
 
-from pipelines.urls import canonical_url, is_html_url, looks_like_article_url, looks_like_list_url
+from pipelines.urls import canonical_url, is_html_url, join_url, looks_like_article_url, looks_like_list_url
 
 _DATE_TEXT = re.compile(r"(19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}|\b\d{1,2}-\d{1,2}\b|\[\d{2}-\d{2}\]")
 
@@ -156,7 +156,7 @@ def parse_list_page(html: str, base_url: str, *, article_pattern: re.Pattern[str
 
     seen: set[str] = {page_url, *pager.pages}
     for href, text, dated in candidates:
-        url = canonical_url(urljoin(base_url, href))
+        url = canonical_url(join_url(base_url, href))
         if url in seen or not is_html_url(url):
             continue
         seen.add(url)
@@ -175,7 +175,7 @@ def _linked(doc: lxml.html.HtmlElement, base_url: str, tags: tuple[str, ...], at
     for element in doc.iter(*tags):
         value = (element.get(attribute) or "").strip()
         if is_request_href(value):
-            yield element, canonical_url(urljoin(base_url, value))
+            yield element, canonical_url(join_url(base_url, value))
 
 
 def frame_lists(doc: lxml.html.HtmlElement, base_url: str) -> list[str]:
@@ -306,13 +306,16 @@ def find_pager(doc: lxml.html.HtmlElement, html: str, base_url: str, page_url: s
             containers.append(parent.getparent() if parent.getparent() is not None else parent)
     count = _stated_count(containers, rules)
     pages = _pages_from_shape(page_url, next_url, last_url, numbered, count, rules)
+    named = set(pages)  # (a big column names 1,000 pages: membership in the list was quadratic)
     for url in js_pagination(html, base_url, rules):
-        if url not in pages and url != page_url:
+        if url not in named and url != page_url:
             pages.append(url)
+            named.add(url)
     if not pages:
         pages = hanweb_pagination(html, base_url) if not jpage_group_mode(html, rules) else []
     pager.posts = jpage_requests(html, base_url, rules)
-    pager.pages = [canonical_url(u) for u in dict.fromkeys(pages) if canonical_url(u) != page_url]
+    canonical = (canonical_url(u) for u in dict.fromkeys(pages))
+    pager.pages = [u for u in canonical if u != page_url]
     if next_url and next_url not in pager.pages:
         pager.pages.insert(0, next_url)
     pager.next_page = next_url or _following(page_url, pager.pages, rules)
@@ -440,7 +443,7 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
                 for k in range(count):
                     if k != current:
                         name = rule["first_file"] if k == 0 else rule["page_file"]
-                        urls.append(urljoin(base_url, name.format(prefix=prefix, ext=ext, k=k)))
+                        urls.append(join_url(base_url, name.format(prefix=prefix, ext=ext, k=k)))
         elif "count" in rule:
             concat = rule["concat"].search(html)
             count = _js_count(html, rule, rules) if concat else None
@@ -452,8 +455,9 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
                                           urlsplit(base_url).path)
             zero_based = on_first_page and current is not None and current.group("current") == "0"
             for k in (range(1, count) if zero_based else range(2, count + 1)):
-                urls.append(urljoin(base_url, f"{prefix}{k}{suffix}"))
-    return [u for u in dict.fromkeys(urls) if canonical_url(u) != canonical_url(base_url)]
+                urls.append(join_url(base_url, f"{prefix}{k}{suffix}"))
+    this_page = canonical_url(base_url)
+    return [u for u in dict.fromkeys(urls) if canonical_url(u) != this_page]
 
 
 def _js_count(html: str, rule: dict, rules: PagerRules) -> int | None:
@@ -547,7 +551,7 @@ def parse_jpage_records(body: str, base_url: str) -> list[Link]:
     links = []
     for href, text, context in _record_links(body):
         if is_request_href(href):
-            links.append(Link(canonical_url(urljoin(base_url, href)), text, bool(_DATE_TEXT.search(context))))
+            links.append(Link(canonical_url(join_url(base_url, href)), text, bool(_DATE_TEXT.search(context))))
     return links
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -89,6 +89,40 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
+
+# A path made of ordinary segments: no '.' / '..' segment (a segment never starts with '.'), no empty
+# one, no query, fragment, params, escape or scheme. Joined to a base, such a path needs none of
+# urljoin's work (~15 µs a call), and a list page joins one per page its pager names (1,000 for a big
+# column, on every page of it).
+_SEGMENT = r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*"
+_PLAIN_RELATIVE = re.compile(rf"(?:\./)?(?P<path>{_SEGMENT}(?:/{_SEGMENT})*)")
+_PLAIN_ABSOLUTE = re.compile(rf"/{_SEGMENT}(?:/{_SEGMENT})*/?")
+
+
+@functools.lru_cache(maxsize=256)
+def _base_parts(base: str) -> tuple[str, str] | None:
+    """(scheme://netloc, the directory of the path) of a base URL whose path urljoin would leave as it
+    is, else None (no scheme or host, an empty or '.' / '..' segment, params)."""
+    parts = urlsplit(base)
+    if not parts.scheme or not parts.netloc or ";" in parts.path:
+        return None
+    directory = parts.path[:parts.path.rfind("/") + 1] or "/"
+    if "//" in directory or any(segment in (".", "..") for segment in directory.split("/")):
+        return None
+    return f"{parts.scheme}://{parts.netloc}", directory
+
+
+def join_url(base: str, href: str) -> str:
+    """urllib.parse.urljoin(base, href), the same string, faster for the links list pages are made of
+    (a file name, ./name, dir/name, /dir/name); anything else goes to urljoin."""
+    origin = _base_parts(base)
+    if origin is not None:
+        relative = _PLAIN_RELATIVE.fullmatch(href)
+        if relative:
+            return origin[0] + origin[1] + relative["path"]
+        if _PLAIN_ABSOLUTE.fullmatch(href):
+            return origin[0] + href
+    return urljoin(base, href)
 
 
 # --- Source types -------------------------------------------------------------------------------
