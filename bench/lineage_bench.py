@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from pipelines.chinese import _s2t, to_simplified  # noqa: E402
 from pipelines.lineage import clusters as lineage  # noqa: E402
-from pipelines.store import storage  # noqa: E402
+from pipelines.store import migrations, storage  # noqa: E402
 
 DEFAULT_CORPUS = Path("/work/shared/corpus/synthetic-dev")
 _WS = re.compile(r"\s+")
@@ -172,7 +172,7 @@ def augment(pages: list[dict], keys: dict[str, str], rng: random.Random, share: 
 def build_archive(path: Path, articles: Iterable[tuple[dict, str]]) -> dict[int, str]:
     """A real archive (storage schema) holding the articles; returns article id -> truth key."""
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     lineage.ensure_lineage_schema(db)
     truth: dict[int, str] = {}
     seen: set[str] = set()

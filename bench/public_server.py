@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipelines.publish.serve import free_port, serve_command  # noqa: E402
-from pipelines.store import storage  # noqa: E402
+from pipelines.store import migrations, storage  # noqa: E402
 
 HEAVY = ["/archive/fetch_errors?_facet=url&_facet=reason&_sort_desc=url&url__contains=9",
          "/archive/fetch_errors.json?_facet=url&_sort=url&_size=max&reason__contains=4",
@@ -45,7 +45,7 @@ CONFIGS = {
 
 def build(path: Path, articles: int, errors: int) -> None:
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     for n in range(articles):
         storage.upsert_article(db, storage.article_row(
             {"url": f"http://a.gov.cn/{n}.html", "title": f"项目建设第{n}期", "text": "重大项目推进" * 200,

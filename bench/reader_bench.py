@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from search_bench import DB_NAME, Client, archive_for, pct, pick_queries  # noqa: E402
 
-from pipelines.store import storage  # noqa: E402
+from pipelines.store import migrations, storage  # noqa: E402
 
 # search_bench gives source-N the region REGIONS[N % 10]; here every fourth source is a county of
 # that city, so "the city" must also find its counties' articles.
@@ -62,7 +62,7 @@ class BenchSource:
 
 def register_sources(path: Path) -> None:
     db = storage.open_db(path)
-    storage.ensure_schema(db)  # migration 50 on an archive built before it
+    migrations.ensure_schema(db)  # migration 50 on an archive built before it
     storage.upsert_sources(db, [BenchSource(n) for n in range(40)])
     db.conn.close()
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from faultserver import start_fault_web  # noqa: E402
 
 from pipelines.publish.serve import datasette_process  # noqa: E402
-from pipelines.store import storage  # noqa: E402
+from pipelines.store import migrations, storage  # noqa: E402
 
 QUERIES = [
     "/archive/articles.json?_shape=array&_size=50",
@@ -88,7 +88,7 @@ class Readers:
 def run(pages: int, per_page: int, latency: float, readers: int, workdir: Path) -> dict:
     db_path = workdir / "archive.db"
     db = storage.open_db(db_path)
-    storage.ensure_schema(db)  # Datasette needs the file; the crawl fills it
+    migrations.ensure_schema(db)  # Datasette needs the file; the crawl fills it
     db.close()
     # trusted mode (--allow-sql): one of the reader queries is custom SQL, which the public default refuses
     with datasette_process(db_path, cwd=REPO, extra=["--allow-sql"]) as base:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.chinese import to_simplified  # noqa: E402
 from pipelines.search import search_index  # noqa: E402
-from pipelines.store import storage  # noqa: E402
+from pipelines.store import migrations, storage  # noqa: E402
 
 # Government project news vocabulary (hand-written) and ~600 frequent characters for the long tail.
 WORDS = """项目 建设 发展 经济 招商 引资 泰州 南京 苏州 无锡 常州 扬州 镇江 南通 盐城 淮安 宿迁 连云港 徐州
@@ -130,7 +130,7 @@ def build_archive(path: Path, n: int, batch: int = 20000) -> dict:
     if path.exists():
         path.unlink()
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     # Bulk load without the per-row trigger bookkeeping; the index is built in one pass after.
     for name in search_index._TRIGGERS:
         db.execute(f"DROP TRIGGER IF EXISTS {name}")

@@ -30,7 +30,7 @@ from pipelines.attachments.store import record_attachment
 from pipelines.process.beside import Beside
 from pipelines.process.pending import store_parts
 from pipelines.process.runner import Processor, ProcessStats
-from pipelines.store import frontier, storage
+from pipelines.store import frontier, migrations, storage
 from pipelines.store.batch import BatchWriter
 from pipelines.store.storage import Capture
 
@@ -86,7 +86,7 @@ class ArchiveRun:
         self.spider = spider
         db = storage.open_db(self.db_path)
         try:
-            storage.ensure_schema(db)
+            migrations.ensure_schema(db)
             storage.upsert_sources(db, spider.sources.values())
             if self.run_id is None:  # plain `scrapy crawl`: this extension keeps the run record
                 self.run_id = storage.start_run(db, sorted(spider.sources))

@@ -70,7 +70,7 @@ def open_archive(db_path: str, *, check: bool = False):
                 db.close()
                 raise ValueError(f"{path}: the archive is corrupt ({'; '.join(problems[:5])}); restore a backup "
                                  f"or recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`")
-        storage.ensure_schema(db)
+        migrations.ensure_schema(db)
     except migrations.ArchiveTooNew as exc:
         raise ValueError(str(exc)) from None
     except sqlite3.DatabaseError as exc:

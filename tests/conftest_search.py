@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 from pipelines.chinese import to_simplified
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 XSS_TITLE = "<script>alert(1)</script>泰州项目"
 XSS_TEXT = ('项目公告<img src=x onerror="document.title=\'pwned\';alert(2)">正文。'
@@ -97,7 +97,7 @@ def build_archive(directory: Path, *, synthetic: int = 150) -> Path:
     capture for the first article, sources, two crawl runs and a fetch error."""
     path = Path(directory) / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     sources = sorted({r[0]: r[1] for r in HAND_WRITTEN + synthetic_articles(synthetic)}.items())
     db["sources"].insert_all([{"id": s, "name": f"{s} website", "region": region, "start_urls": "[]",
                                "config": "{}", "updated_at": "2024-01-01T00:00:00Z"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipelines.lineage import clusters as lineage
 from pipelines.process.archive import archive_capture
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
 
 # (url, region, published, paragraphs): invented officials and companies, real administrative units
@@ -47,7 +47,7 @@ def build_facts_archive(directory: Path) -> tuple[Path, dict[str, int]]:
     """archive.db in directory; returns it and article ids: first, second, third, repost."""
     path = Path(directory) / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     ids = {}
     for role, (url, region, published, paras) in zip(("first", "second", "third"), ARTICLES, strict=True):
         title = paras[0][:16]

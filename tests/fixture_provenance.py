@@ -12,7 +12,7 @@ from pathlib import Path
 from pipelines.lineage import clusters as lineage
 from pipelines.process.archive import archive_capture
 from pipelines.recheck.policy import CHALLENGE, CHANGED, GONE, apply_recheck, stamp
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -72,7 +72,7 @@ def build_provenance_archive(directory: Path) -> tuple[Path, dict[str, int]]:
     and the article ids by role: gov, repost, other (deleted), blocked (challenge)."""
     path = directory / "archive.db"
     db = storage.open_db(path, create=True)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     gov_title = "泰州市重大产业项目集中开工"
     ids = {
         "gov": archive_capture(db, capture(GOV_URL, gov_page(gov_title, PARAS), T0), region="泰州").article_id,

@@ -12,7 +12,7 @@ from pathlib import Path
 from crawler.sources import Source
 from pipelines.lineage import clusters as lineage
 from pipelines.process.archive import archive_capture
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
 
 SOURCES = [
@@ -86,7 +86,7 @@ def build_reader_archive(directory: Path) -> tuple[Path, dict[str, int]]:
     """archive.db in directory; returns its path and the article ids by URL."""
     path = Path(directory) / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     storage.upsert_sources(db, SOURCES)
     regions = {s.id: s.region for s in SOURCES}
     names = {s.id: s.name for s in SOURCES}

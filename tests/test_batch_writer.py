@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-from pipelines.store import frontier, storage
+from pipelines.store import frontier, migrations, storage
 from pipelines.store.batch import BatchWriter
 from pipelines.store.storage import Capture
 
@@ -23,7 +23,7 @@ def store(db, c: Capture) -> int:
 def fresh_archive(tmp_path):
     path = tmp_path / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     db.close()
     return path
 

@@ -34,7 +34,7 @@ PAGES = [(GRID_URL, "grid_gbk.html"), (NEWS_URL, "grid_list.html"), (LINKS_URL, 
 
 def _archive(path: Path, order: list[tuple[str, str]]) -> sqlite_utils.Database:
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     for url, name in order:
         archive_capture(db, _capture(url, name), region="临河")
     return db
@@ -42,7 +42,7 @@ def _archive(path: Path, order: list[tuple[str, str]]) -> sqlite_utils.Database:
 
 def test_migration_20_on_a_new_archive_and_on_a_schema_1_archive(tmp_path: Path) -> None:
     db = storage.open_db(tmp_path / "new.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     assert migrations.schema_version(db) >= 20
     assert {"doc_number", "index_no", "issuing_org", "written_date", "extraction"} <= set(db["articles"].columns_dict)
 

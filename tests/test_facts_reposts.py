@@ -9,7 +9,7 @@ from pipelines.facts import extract_facts
 from pipelines.facts.reposts import anchors, date_reposts, with_facts_of_copies
 from pipelines.facts.store import store_facts
 from pipelines.lineage.incremental import update_lineage
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 BRIEFING = ("2月26日，全市重大项目建设推进会在开发区召开。市委书记李明远出席会议并讲话，"
             "市委副书记、市长赵建国主持会议。"
@@ -61,7 +61,7 @@ def event_dates(db, article_id):
 
 def test_archive_redates_the_copies_of_the_clusters_a_run_touched(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     since = storage.utc_now()
     repost = add_article(db, "http://farm.example.com/a/1.html", "2024-09-24")
     original = add_article(db, "http://www.example.gov.cn/art/2021/2/27/1.html", "2021-02-27")

@@ -16,7 +16,7 @@ PAGE = f"""<html><head><meta charset="gbk"><title>项目集中开工</title>
 
 def archive(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     return db
 
 

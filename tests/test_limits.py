@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.publish.limits import HeavyGate, is_heavy, limit_connection
 from pipelines.publish.serve import make_datasette
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 
 @pytest.fixture()
@@ -69,7 +69,7 @@ def test_other_limits(conn: sqlite3.Connection) -> None:
 def datasette(tmp_path_factory: pytest.TempPathFactory):
     path = Path(tmp_path_factory.mktemp("limits")) / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     db.close()
     return make_datasette(path)
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.chinese import _s2t, detect_script, to_simplified
 from pipelines.lineage import clusters as lineage
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 ORIGINAL = """1月14日，兰山区2024年重大项目推进会召开。区委书记龙旭勇出席会议并讲话，区长顾新清主持会议。
 会上，21个重大项目集中签约，总投资138亿元，涵盖集成电路、电子信息、现代农业等领域。
@@ -78,7 +78,7 @@ def _add(db, art: dict, *, source_id: str, fetched_at: str) -> int:
 @pytest.fixture()
 def archive(tmp_path: Path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     lineage.ensure_lineage_schema(db)
     db["sources"].insert_all([
         {"id": "sohu", "name": "搜狐"}, {"id": "farm", "name": "产业园区招商网"},
@@ -307,7 +307,7 @@ def _phrase_pool_archive(path: Path) -> sqlite_utils_db:
     pool = [f"{rng.choice(nouns)}方面，全县各部门要{rng.choice(verbs)}{rng.choice(nouns)}，确保第{k}项任务按期完成。"
             for k in range(40)]
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     lineage.ensure_lineage_schema(db)
     texts = []
     for n in range(300):
@@ -349,7 +349,7 @@ def test_a_batch_of_texts_too_short_for_fingerprints_is_indexed(tmp_path) -> Non
     from pipelines.lineage.incremental import update_lineage
 
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     for n, text in enumerate(["会议召开重要", "部署工作会议"]):
         _add(db, _article(f"http://www.x.gov.cn/n/{n}.html", "通知", text, source_id="gov", published="2024-01-01",
                           fetched_at="2024-01-02T00:00:00Z"), source_id="gov", fetched_at="2024-01-02T00:00:00Z")

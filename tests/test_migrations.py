@@ -116,9 +116,9 @@ def test_creating_an_archive_loads_no_extractor(tmp_path):
     table and no fold table (they load in the processes that use them)."""
     script = (
         "import sys, sqlite_utils\n"
-        "from pipelines.store import storage\n"
+        "from pipelines.store import migrations, storage\n"
         f"db = storage.open_db({str(tmp_path / 'archive.db')!r})\n"
-        "storage.ensure_schema(db)\n"
+        "migrations.ensure_schema(db)\n"
         "from pipelines.facts.places import _table\n"
         "from pipelines.search.search_index import fold_table\n"
         "print(sorted(m for m in ('trafilatura', 'cn2an', 'opencc', 'htmldate', 'scipy') if m in sys.modules),\n"

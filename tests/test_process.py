@@ -241,12 +241,12 @@ def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
     from pipelines.process.pending import count_waiting
     from pipelines.process.runner import Processor
     from pipelines.search.search_index import match_expression
-    from pipelines.store import storage
+    from pipelines.store import migrations, storage
     from pipelines.store.storage import Capture
 
     path = tmp_path / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     url = "http://www.example.gov.cn/files/plan.pdf"
     capture = Capture(url=url, final_url=url, status=200, headers={"Content-Type": "application/pdf"},
                       body=pdf_bytes("Project plan 2024 phase two"), fetched_at="2024-03-06T00:00:00Z",

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import pytest
 
 from pipelines.publish.serve import free_port
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 REPO = Path(__file__).resolve().parent.parent
 # What a wheel is built from (a copy, so the build leaves nothing in the checkout).
@@ -47,7 +47,7 @@ BOMBS = ["select printf('%.*c', 999999999, 'x')", "select length(randomblob(1000
 def build_archive(directory: Path) -> Path:
     path = directory / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     for n in range(300):
         row = storage.article_row({"url": f"http://a.gov.cn/{n}.html", "title": f"项目建设第{n}期",
                                    "text": "重大项目推进" * 50, "published": f"2024-0{n % 9 + 1}-01"},

@@ -31,7 +31,7 @@ from pipelines.recheck.policy import (
     due_for_recheck,
     text_diff,
 )
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
 
 URL = "http://www.example.gov.cn/xw/202301/t20230114_1001.html"
@@ -253,7 +253,7 @@ def test_check_interval_table():
 @pytest.fixture
 def db(tmp_path):
     database = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(database)
+    migrations.ensure_schema(database)
     yield database
     database.close()
 

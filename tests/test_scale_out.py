@@ -27,7 +27,7 @@ from pipelines.process.redis_queue import drain
 from pipelines.scaleout import captures
 from pipelines.scaleout.captures import CaptureConsumer
 from pipelines.scaleout.state import SharedState, connect
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed (scripts/install-redis)")
 
@@ -147,7 +147,7 @@ def test_drain_requeues_a_dead_consumer_and_stores_a_capture_delivered_twice_onc
     client = connect(server.url)
     state = SharedState(client)
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     gbk = ("<html><head><meta charset='gbk'><title>关于项目建设的通报</title></head><body><h1>关于项目建设的通报</h1>"
            + "<p>为加快推进重点项目建设，全市各相关部门认真落实工作责任，确保项目早开工、早投产、早见效。</p>" * 4
            + "</body></html>").encode("gbk")

@@ -11,7 +11,7 @@ from conftest_search import HAND_WRITTEN, article_dict, build_archive
 
 from pipelines.search import search_index
 from pipelines.search.search_index import fold, match_expression, search_ids
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def _fts_ids(db: storage.sqlite_utils.Database, q: str) -> set[int]:
 
 def test_index_follows_updates_deletes_and_raw_sql(tmp_path: Path) -> None:
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     rows = [article_dict(i, *r) for i, r in enumerate(HAND_WRITTEN[:5])]
     ids = [storage.upsert_article(db, storage.article_row(r, source_id=r["url"], region=None, capture_id=None,
                                                           fetched_at="2024-01-01T00:00:00Z"))[0] for r in rows]
@@ -216,7 +216,7 @@ def test_index_follows_updates_deletes_and_raw_sql(tmp_path: Path) -> None:
 
     # ensure_schema again is a no-op for a current index; a rebuild gives the same answers
     before = {q: _fts_ids(db, q) for q in ["项目", "风电", "招商"]}
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     assert search_index.rebuild_search_index(db) == 5
     assert {q: _fts_ids(db, q) for q in before} == before
 
@@ -226,7 +226,7 @@ def test_a_batch_written_together_is_indexed_together(tmp_path: Path) -> None:
     segment for the batch (a row at a time inside savepoints made a segment per row), the same hits,
     and an article changed twice within the batch loses exactly what the index held."""
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
 
     def row(i: int, text: str | None = None) -> dict:
         r = article_dict(i, *HAND_WRITTEN[i % len(HAND_WRITTEN)])
@@ -259,7 +259,7 @@ def test_a_batch_written_together_is_indexed_together(tmp_path: Path) -> None:
 def test_lost_old_version_triggers_a_rebuild(tmp_path: Path) -> None:
     """INSERT OR REPLACE skips delete triggers; the next sync notices and rebuilds the index."""
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     r = article_dict(0, *HAND_WRITTEN[0])
     article_id, _ = storage.upsert_article(db, storage.article_row(r, source_id="a", region=None, capture_id=None,
                                                                    fetched_at="2024-01-01T00:00:00Z"))
@@ -273,14 +273,14 @@ def test_lost_old_version_triggers_a_rebuild(tmp_path: Path) -> None:
 
 def test_stale_index_version_is_rebuilt(tmp_path: Path) -> None:
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     r = article_dict(0, *HAND_WRITTEN[0])
     storage.upsert_article(db, storage.article_row(r, source_id="a", region=None, capture_id=None,
                                                    fetched_at="2024-01-01T00:00:00Z"))
     with db.conn:
         db.execute(f"update {search_index.INFO_TABLE} set value = 'old-format' where key = 'version'")
         db.execute(f"delete from {search_index.FTS_TABLE}_data")  # an unusable old index
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     assert _fts_ids(db, "集中开工") == {1}
 
 
@@ -318,7 +318,7 @@ def test_attachments_are_searched_like_articles_and_follow_a_refetch(tmp_path: P
     from pipelines.store.storage import Capture
 
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     assert not db["attachments"].detect_fts()  # no trigram index beside ours
 
     def fetch(body: bytes, link_text: str, fetched_at: str) -> int:
@@ -354,14 +354,14 @@ def test_an_archive_with_the_trigram_attachment_index_is_migrated(tmp_path: Path
     from pipelines.store import migrations
 
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     with db.conn:
         db["attachments"].insert({"article_url": "http://a.gov.cn/t1.html", "url": "http://a.gov.cn/f.pdf",
                                   "link_text": "项目计划表", "text": "道路改造工程", "kind": "pdf"})
         db["attachments"].enable_fts(["link_text", "text"], create_triggers=True, tokenize="trigram")
         db.execute("pragma user_version = 60")
         db.execute(f"update {search_index.INFO_TABLE} set value = 'bigram-tail-1:old' where key = 'version'")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     assert migrations.schema_version(db) == migrations.SCHEMA_VERSION
     assert not db["attachments"].detect_fts() and "attachments_fts" not in db.table_names()
     assert _attachment_ids(db, "道路") == {1} == _attachment_ids(db, "计划")

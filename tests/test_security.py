@@ -22,7 +22,7 @@ from faultserver import start_fault_web  # noqa: E402
 
 from crawler.middlewares import SafeResolver, resolved_address_refusal  # noqa: E402
 from crawler.scope import Scope, scope_refusal  # noqa: E402
-from pipelines.store import storage  # noqa: E402
+from pipelines.store import migrations, storage  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SCOPE = Scope(frozenset({"www.a.gov.cn", "127.0.0.1:8080"}), frozenset({"b.gov.cn"}))
@@ -110,7 +110,7 @@ def published(tmp_path_factory) -> Path:
     """An archive with 1,500 articles (more than max_returned_rows), written directly."""
     db_path = tmp_path_factory.mktemp("publish") / "archive.db"
     db = storage.open_db(db_path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     for n in range(1500):
         row = storage.article_row({"url": f"http://a.gov.cn/{n}.html", "title": f"项目{n}", "text": "项目建设" * 20,
                                    "published": "2024-01-01"}, source_id="a", region="测试", capture_id=None,

@@ -2,7 +2,7 @@
 
 import gzip
 
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
 
 GBK_PAGE = "<html>正文</html>".encode("gbk")
@@ -15,9 +15,9 @@ def make_capture(url="http://a.gov.cn/202301/t20230114_1.html", body=GBK_PAGE):
 
 def test_ensure_schema_is_idempotent_and_uses_wal(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     tables = set(db.table_names())
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     assert set(db.table_names()) == tables
     assert {"sources", "captures", "articles", "crawl_runs", "fetch_errors"} <= tables
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
@@ -25,7 +25,7 @@ def test_ensure_schema_is_idempotent_and_uses_wal(tmp_path):
 
 def test_capture_keeps_raw_bytes_compressed(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     capture = make_capture()
     capture_id = storage.insert_capture(db, capture, run_id=7)
     row = db["captures"].get(capture_id)
@@ -36,7 +36,7 @@ def test_capture_keeps_raw_bytes_compressed(tmp_path):
 
 def test_upsert_article_one_row_per_url_keeps_first_fetched(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     article = {"url": "http://a.gov.cn/x.html", "title": "标题", "text": "正文一", "published": "2023-01-14"}
     row = storage.article_row(article, source_id="a", region="江苏", capture_id=1, fetched_at="2026-01-01T00:00:00Z")
     first_id, created = storage.upsert_article(db, row)
@@ -56,7 +56,7 @@ def test_frontier_list_page_done_with_its_links_and_failures_backed_off(tmp_path
     from pipelines.store import frontier
 
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     states = frontier.list_processed(db, "a", "http://a.gov.cn/list.html", articles=["http://a.gov.cn/1.html"],
                                      lists=[frontier.QueuedList("http://a.gov.cn/list_2.html", 0, "pager")])
     assert states == {"http://a.gov.cn/list_2.html": "pending"}
@@ -85,7 +85,7 @@ def test_row_writes_commit_alone_and_join_an_open_transaction(tmp_path):
 
     path = tmp_path / "archive.db"
     db = storage.open_db(path)
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     capture_id = storage.insert_capture(db, make_capture(), run_id=None, kind="article")
     storage.update_row(db, "captures", capture_id, {"processed_at": "2024-01-01T00:00:00Z"})
     other = sqlite3.connect(path)
@@ -109,7 +109,7 @@ def test_sources_keep_their_resolved_region_until_its_text_changes(tmp_path):
     from crawler.sources import Source
 
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     source = Source(id="taixing-gov", name="泰兴市人民政府", region="江苏省泰州市泰兴市",
                     start_urls=["http://www.taixing.gov.cn/xwzx/"])
     storage.upsert_sources(db, [source])

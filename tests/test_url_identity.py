@@ -27,7 +27,7 @@ def test_distinct_pages_stay_distinct():
 
 def test_migration_rekeys_older_archives(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     old = "http://a.gov.cn/show.asp?id=7&cat=2"
     with db.conn:
         db["articles"].insert({"url": old, "title": "t", "text": "x"})

@@ -12,7 +12,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.checker import Checker
 
 from pipelines.publish.warc import export_warc, warc_date
-from pipelines.store import storage
+from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
 
 GBK_HTML = ("<html><head><meta charset='gbk'><title>项目推进会</title></head>"
@@ -46,7 +46,7 @@ def _captures() -> list[Capture]:
 @pytest.fixture()
 def archive(tmp_path: Path):
     db = storage.open_db(tmp_path / "archive.db")
-    storage.ensure_schema(db)
+    migrations.ensure_schema(db)
     ids = [storage.insert_capture(db, c) for c in _captures()]
     return db, ids
 

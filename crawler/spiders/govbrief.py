@@ -49,7 +49,7 @@ from crawler.scope import Scope
 from crawler.sources import load_sources
 from pipelines.attachments.store import known_attachment_urls
 from pipelines.extract.decode import decode_html
-from pipelines.store import frontier, storage
+from pipelines.store import frontier, migrations, storage
 
 try:  # Scrapy >= 2.13 reports failed resolutions as its own error, older versions as Twisted's
     from scrapy.exceptions import CannotResolveHostError
@@ -114,7 +114,7 @@ class GovSpider(scrapy.Spider):
         """(frontier plan, due re-checks) per source, read from the archive; fills self.known and
         self.known_attachments."""
         db = storage.open_db(self.db_path)
-        storage.ensure_schema(db)
+        migrations.ensure_schema(db)
         plans: dict[str, frontier.SourcePlan] = {}
         rechecks: dict[str, list] = {}
         for source in self.sources.values():

@@ -107,7 +107,7 @@ def learn_boilerplate(pages: Iterable[PageLines]) -> frozenset[str]:
 # ------------------------------------------------------------------ the archive (sqlite)
 
 def ensure_boilerplate_schema(db: sqlite_utils.Database) -> None:
-    """Create the boilerplate tables and indexes. Idempotent (called from storage.ensure_schema)."""
+    """Create the boilerplate tables and indexes. Idempotent (called from migrations.ensure_schema)."""
     db.execute("""CREATE TABLE IF NOT EXISTS boilerplate_hosts (
         host TEXT PRIMARY KEY, pages INTEGER NOT NULL DEFAULT 0, updated_at TEXT)""")
     db.execute("""CREATE TABLE IF NOT EXISTS boilerplate_pages (

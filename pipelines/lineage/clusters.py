@@ -87,7 +87,7 @@ _SOURCE_LINE = re.compile(r"来源\s*[:：]\s*([^\s|丨/，,]{2,40})")
 
 
 def ensure_lineage_schema(db: sqlite_utils.Database) -> None:
-    """Create the lineage tables and indexes. Idempotent; storage.ensure_schema calls it."""
+    """Create the lineage tables and indexes. Idempotent; migrations.ensure_schema calls it."""
     db["clusters"].create(
         {"id": int, "canonical_article_id": int, "size": int, "updated_at": str},
         pk="id", if_not_exists=True,

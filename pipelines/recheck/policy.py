@@ -47,7 +47,7 @@ Outcomes of one re-check (`apply_recheck`; the crawl counts them as recheck_<out
 
 Connection failures never reach this module: the spider records them in fetch_errors.
 
-Schema (created by `ensure_recheck_schema`, called from pipelines.store.storage.ensure_schema):
+Schema (created by `ensure_recheck_schema`, called from pipelines.store.migrations.ensure_schema):
     articles        + last_checked, last_check_outcome, failed_checks, last_seen, seen_capture_id, gone_since,
                       gone_reason, gone_status, gone_detail, version_count, last_changed
     article_versions  article_id, version, capture_id, title, text, published, text_length, diff,
@@ -541,7 +541,7 @@ order by a.gone_since desc, a.id"""
 
 
 def ensure_recheck_schema(db: sqlite_utils.Database) -> None:
-    """Add the re-check columns, tables, indexes and views. Idempotent (storage.ensure_schema calls it)."""
+    """Add the re-check columns, tables, indexes and views. Idempotent (migrations.ensure_schema calls it)."""
     if "articles" not in db.table_names():
         return
     existing = db["articles"].columns_dict

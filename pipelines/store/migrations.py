@@ -107,6 +107,14 @@ def pending(db: sqlite_utils.Database) -> list[Migration]:
     return [m for m in MIGRATIONS if m.number > version]
 
 
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Bring the archive to the current schema: run the numbered migrations it has not had yet, then let
+    the search index catch up. Idempotent; call it holding the run lock (a writer), never from a
+    read-only command. It lives here, not in storage: the steps import the feature modules, which
+    import storage, so storage importing this module made a circle."""
+    migrate(db)
+
+
 def migrate(db: sqlite_utils.Database) -> list[int]:
     """Run every migration the archive has not had, in order; then sync the search index. Returns the
     numbers applied."""

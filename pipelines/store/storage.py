@@ -149,15 +149,6 @@ def open_db(path: str | Path, *, create: bool = True, read_only: bool = False,
     return db
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Bring the archive to the current schema: run the numbered migrations it has not had yet
-    (pipelines/store/migrations.py), then let the search index catch up. Idempotent; call it holding
-    the run lock (a writer), never from a read-only command."""
-    from pipelines.store import migrations  # imported here: migration steps import feature modules
-
-    migrations.migrate(db)
-
-
 def create_baseline_schema(db: sqlite_utils.Database) -> None:
     """Migration 1: the schema as it stood before numbered migrations (every archive made by
     govbrief 0.1 has user_version 1 and all of this). Idempotent, so it is also safe on such archives."""
