@@ -101,27 +101,28 @@ _PLAIN_ABSOLUTE = re.compile(rf"/{_SEGMENT}(?:/{_SEGMENT})*/?")
 
 @functools.lru_cache(maxsize=256)
 def _base_parts(base: str) -> tuple[str, str] | None:
-    """(scheme://netloc, the directory of the path) of a base URL whose path urljoin would leave as it
-    is, else None (no scheme or host, an empty or '.' / '..' segment, params)."""
+    """(scheme://netloc, scheme://netloc/directory/ of the path) of a base URL whose path urljoin would
+    leave as it is, else None (no scheme or host, an empty or '.' / '..' segment, params)."""
     parts = urlsplit(base)
     if not parts.scheme or not parts.netloc or ";" in parts.path:
         return None
     directory = parts.path[:parts.path.rfind("/") + 1] or "/"
     if "//" in directory or any(segment in (".", "..") for segment in directory.split("/")):
         return None
-    return f"{parts.scheme}://{parts.netloc}", directory
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin, origin + directory
 
 
 def join_url(base: str, href: str) -> str:
     """urllib.parse.urljoin(base, href), the same string, faster for the links list pages are made of
     (a file name, ./name, dir/name, /dir/name); anything else goes to urljoin."""
-    origin = _base_parts(base)
-    if origin is not None:
+    parts = _base_parts(base)
+    if parts is not None:
         relative = _PLAIN_RELATIVE.fullmatch(href)
         if relative:
-            return origin[0] + origin[1] + relative["path"]
+            return parts[1] + relative["path"]
         if _PLAIN_ABSOLUTE.fullmatch(href):
-            return origin[0] + href
+            return parts[0] + href
     return urljoin(base, href)
 
 

@@ -286,10 +286,10 @@ def pair_stats_many(shingles: dict[Any, np.ndarray], pairs: Sequence[tuple[Any, 
     row = {k: n for n, k in enumerate(keys)}
     arrays = [shingles[k] for k in keys]
     sizes = np.array([len(a) for a in arrays], dtype=np.int64)
-    _, columns = np.unique(np.concatenate(arrays), return_inverse=True)
+    distinct, columns = np.unique(np.concatenate(arrays), return_inverse=True)
     indptr = np.concatenate([[0], np.cumsum(sizes)])
-    matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.int32), columns.ravel(), indptr),
-                               shape=(len(keys), int(columns.max()) + 1 if len(columns) else 0))
+    matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.int32), columns, indptr),
+                               shape=(len(keys), len(distinct)))
     a = np.array([row[x] for x, _ in pairs], dtype=np.int64)
     b = np.array([row[y] for _, y in pairs], dtype=np.int64)
     inter = np.empty(len(pairs), dtype=np.float64)

@@ -109,9 +109,7 @@ def _worker_init(parent_pid: int) -> None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's (the pid was reused): the owner is gone
+    except (ProcessLookupError, PermissionError):  # gone, or the pid was reused by someone else's process
         return False
     return True
 
