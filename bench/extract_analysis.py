@@ -174,13 +174,8 @@ def without_rules(rows: list[dict], disabled: set[str]) -> dict[str, dict]:
     """govbrief with these rules of rules/spam.yml switched off."""
     from pipelines.extract import clean_rules
 
-    orig = clean_rules.load_rules
-    kept = tuple(r for r in orig() if r.id not in disabled)
-    clean_rules.load_rules = lambda path=None: kept
-    try:
+    with clean_rules.rules_switched_off(disabled):
         return govbrief_outputs(rows)
-    finally:
-        clean_rules.load_rules = orig
 
 
 def loto_table(rows: list[dict], score, evidence: list[dict] | None = None) -> list[dict]:

@@ -7,8 +7,10 @@ What it does:
   1. generates a TRS-style government site (column list pages index.html, index_1.html ... announced
      by createPageHTML, 20 dated article links each; article pages /YYYYMM/tYYYYMMDD_N.html with the
      usual chrome: navigation, breadcrumbs, info line, share bar, related list, side boxes, footer;
-     text from seeded phrase pools, so every article differs) and serves it with
-     `python -m http.server` on 127.0.0.1 (robots.txt allows everything);
+     text from seeded phrase pools, so every article differs) and serves it on 127.0.0.1 with the
+     standard library's threading file server speaking HTTP/1.1 with keep-alive, as portals' web
+     servers do (robots.txt allows everything; --http10: one connection per page, as
+     `python -m http.server` does, the bench's server until 2026-12-06);
   2. bare Scrapy following the same links (list pages -> articles, pagination), same settings as
      the crawl: CONCURRENT_REQUESTS 8 (also per domain), no delay, no AutoThrottle, robots obeyed;
   3. `govbrief crawl --delay 0` end to end into a fresh archive (capture + processing + lineage);
@@ -153,6 +155,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def serve_site(directory: str, port: int, protocol: str) -> None:
+    """The site's web server (a process of its own). HTTP/1.1 keeps connections open, as portals'
+    servers do: with HTTP/1.0 both crawlers opened a TCP connection per page, and the connects and
+    the server's accepts took CPU from the crawl's own two cores (a real site's server is elsewhere).
+    Nagle's algorithm is off: headers and body leave in two writes, and on a kept-alive connection
+    the second waited for the client's delayed ACK (~40 ms a page)."""
+    import functools
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        protocol_version = protocol
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the stdlib's name)
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=directory))
+    server.serve_forever()
+
+
 # ------------------------------------------------------------------ bare Scrapy
 
 def bare_crawl(start_url: str, stats_out: str) -> None:
@@ -294,10 +316,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-extract", action="store_true")
     parser.add_argument("--extract-sample", type=int, default=1000, help="article pages for the extraction rate")
     parser.add_argument("--workdir", help="keep the site and archive here (default: a temporary directory)")
+    parser.add_argument("--http10", action="store_true",
+                        help="serve the site over HTTP/1.0, one connection per page (the bench before 2026-12-06)")
     parser.add_argument("--bare", nargs=2, metavar=("URL", "STATS"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, metavar=("DIR", "PORT", "PROTOCOL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
         bare_crawl(*args.bare)
+        return 0
+    if args.serve:
+        serve_site(args.serve[0], int(args.serve[1]), args.serve[2])
         return 0
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="govbrief-throughput-"))
@@ -307,13 +335,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(site)
     manifest = build_site(site, args.articles, per_page=args.per_page)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                               "--directory", str(site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    protocol = "HTTP/1.0" if args.http10 else "HTTP/1.1"
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(site), str(port), protocol],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     base = f"http://127.0.0.1:{port}"
     cores = len(os.sched_getaffinity(0))
     result: dict = {"articles": args.articles, "list_pages": (args.articles + args.per_page - 1) // args.per_page,
-                    "cores": cores, "command": " ".join(["bench/throughput_bench.py", *sys.argv[1:]])}
+                    "cores": cores, "site_protocol": protocol,
+                    "command": " ".join(["bench/throughput_bench.py", *sys.argv[1:]])}
     try:
         if not args.skip_bare:
             stats_file = work / "bare.json"

@@ -9,6 +9,8 @@ to trafilatura's output lines), so spam is caught inside and outside the article
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +33,15 @@ _DATE_ANY = re.compile(
 _ORDINAL = re.compile(r"^\s*(\d{1,3}|[①-⑳])\s*[.、．)]")
 
 
+# Why the caches below (match_rule, normalise_line): every line of a page is judged several times
+# (the DOM pass, the two passes over trafilatura's lines, each detector normalising it again), and a
+# site's chrome lines recur on every page of the site; a cache of the last few thousand lines keeps
+# a worker's memory flat (lines are paragraphs: ~1 MB) and answered ~60 % of the calls on the bench
+# site's pages (bench/extract_bench.py; docs/architecture.md, third session of 2026-12-06).
+LINE_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=LINE_CACHE_SIZE)
 def normalise_line(text: str) -> str:
     """Collapse whitespace (incl. NBSP and U+3000) to single spaces and strip."""
     return _WS.sub(" ", text or "").strip()
@@ -44,8 +55,13 @@ def fingerprint(line: str) -> str:
     return _DIGITS.sub("0", _WS.sub("", line or ""))
 
 
+_NOT_CJK = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")  # the complement of _CJK
+
+
 def cjk_len(text: str) -> int:
-    return len(_CJK.findall(text or ""))
+    """CJK characters in the text (what is left once everything else is removed: one string instead
+    of findall's list of one-character strings, half the time)."""
+    return len(_NOT_CJK.sub("", text or ""))
 
 
 @dataclass(frozen=True)
@@ -143,12 +159,36 @@ def family_of(reason: str) -> str:
 def match_rule(line: str, *, edge: bool = True) -> Rule | None:
     """First rule matching this (normalised) line. `edge` says whether the line lies before the first
     or after the last paragraph; rules with zone "edge" only apply there."""
+    return _match_rule(line, edge)
+
+
+_rules_in_use: tuple[Rule, ...] | None = None  # None: all of rules/spam.yml (see rules_switched_off)
+
+
+@contextmanager
+def rules_switched_off(rule_ids: set[str] | frozenset[str]) -> Iterator[None]:
+    """Extract with these rules of rules/spam.yml off while the block runs (the leave-one-template-out
+    analysis, bench/extract_analysis.py); the answers match_rule remembers are forgotten on the way
+    in and out, so none given under one rule set is reused under the other."""
+    global _rules_in_use
+    before = _rules_in_use
+    _rules_in_use = tuple(r for r in load_rules() if r.id not in rule_ids)
+    _match_rule.cache_clear()
+    try:
+        yield
+    finally:
+        _rules_in_use = before
+        _match_rule.cache_clear()
+
+
+@lru_cache(maxsize=LINE_CACHE_SIZE)
+def _match_rule(line: str, edge: bool) -> Rule | None:
     text = normalise_line(line)
     if not text:
         return None
     n = len(text)
     text = simplified_line(text)
-    for rule in load_rules():
+    for rule in _rules_in_use if _rules_in_use is not None else load_rules():
         if n > rule.max_len or (rule.zone == "edge" and not edge):
             continue
         if rule.pattern.search(text):

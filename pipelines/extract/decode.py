@@ -24,6 +24,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
@@ -86,13 +87,19 @@ def _common_char(ch: str) -> bool:
         return False
 
 
+def has_cjk(text: str, at_least: int) -> bool:
+    """Whether the text holds at least this many CJK characters (stops there: a whole page's
+    findall, a list of every character, only to compare its length with 5 or 20)."""
+    return next(islice(_CJK.finditer(text), at_least - 1, None), None) is not None
+
+
 def plausibility(text: str) -> float:
     """1.0 for text that reads like Chinese (or has no CJK at all), near 0 for mojibake."""
     cjk = _CJK.findall(text)[:_SAMPLE]
     bad = len(_IMPLAUSIBLE.findall(text[:20000]))
     if not cjk:
         return 1.0 if bad == 0 else 0.0
-    common = sum(1 for ch in cjk if _common_char(ch))
+    common = sum(map(_common_char, cjk))  # bools: the loop stays in C
     return max(0.0, (common - bad) / len(cjk))
 
 
@@ -121,7 +128,7 @@ def decode_page(body: bytes, content_type: str | None = None) -> Decoded:
         text = _clean_decode(body, enc)
         if text is None:
             continue
-        if len(_CJK.findall(text)) < 5 and len(_CJK.findall(body.decode("gb18030", "replace"))) > 20:
+        if not has_cjk(text, 5) and has_cjk(body.decode("gb18030", "replace"), 21):
             continue  # a Latin-1 declaration on a Chinese page: any byte string "decodes" as cp1252
         if plausibility(text) >= PLAUSIBLE:
             return Decoded(text, enc, how)
@@ -138,13 +145,13 @@ def decode_page(body: bytes, content_type: str | None = None) -> Decoded:
         pass
     candidates += [enc for enc in _DETECTION_FALLBACKS if enc not in candidates]
     scored = []
-    chinese = len(_CJK.findall(body.decode("gb18030", "replace"))) > 20
+    chinese = has_cjk(body.decode("gb18030", "replace"), 21)
     for order, enc in enumerate(candidates):
         text = _clean_decode(body, enc)
         if text is None:
             continue
         # a single-byte reading (Cyrillic, Latin) of a page full of double-byte characters is no reading
-        score = plausibility(text) if not (chinese and len(_CJK.findall(text)) < 5) else 0.0
+        score = plausibility(text) if not (chinese and not has_cjk(text, 5)) else 0.0
         if score > 0:
             scored.append((score, -order, enc, text))
     if scored:

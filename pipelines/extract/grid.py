@@ -59,19 +59,29 @@ class Grid:
     elements: list[etree._Element] = field(default_factory=list)  # what to remove from the page
 
 
-def _pieces(el: etree._Element) -> list[str]:
-    """The element's text as pieces: one per text node (cells, spans and items stay apart)."""
+_SPACES = re.compile(r"[\s\u3000\xa0]+")
+
+
+def _pieces(el: etree._Element, limit: int | None = None) -> list[str] | None:
+    """The element's text as pieces: one per text node (cells, spans and items stay apart).
+
+    limit: None as soon as the pieces add up to more characters (such a container is no grid; on a
+    page laid out in nested tables, each row holding the whole article was read to its end)."""
     out = []
+    size = 0
     for text in el.itertext():
-        text = re.sub(r"[\s\u3000\xa0]+", " ", text).strip()
+        text = _SPACES.sub(" ", text).strip()
         if text:
             out.append(text)
+            size += len(text)
+            if limit is not None and size > limit:
+                return None
     return out
 
 
-def _is_prose(el: etree._Element) -> bool:
+def _has_prose(pieces: list[str]) -> bool:
     """Holds a sentence of article text (grid values are names, numbers and dates: no full stop)."""
-    return any(len(p) > 30 and "。" in p for p in _pieces(el))
+    return any(len(p) > 30 and "。" in p for p in pieces)
 
 
 def parse_grid_text(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -110,17 +120,17 @@ def find_grid(root: etree._Element) -> Grid | None:
             if el in seen or el.tag not in _CONTAINERS:
                 continue
             seen.add(el)
-            pieces = _pieces(el)
-            size = sum(len(p) for p in pieces)
-            if size > _MAX_GRID_CHARS or _is_prose(el):
+            pieces = _pieces(el, _MAX_GRID_CHARS)
+            if pieces is None or _has_prose(pieces):
                 break
+            size = sum(len(p) for p in pieces)
             _, labels = parse_grid_text(pieces)
             distinct = len({lb for lb in labels if lb in _DEFINING})
             if distinct >= 3 and (best is None or distinct > best[0] or (distinct == best[0] and size < best[1])):
                 best = (distinct, size, el)
     if best is None:
         return _grid_rows(root)
-    fields, labels = parse_grid_text(_pieces(best[2]))
+    fields, labels = parse_grid_text(_pieces(best[2]) or [])
     return Grid(fields=fields, labels=labels, elements=[best[2]])
 
 
@@ -132,8 +142,8 @@ def _grid_rows(root: etree._Element) -> Grid | None:
         for tr in table.iter("tr"):
             if next(tr.iterancestors("table"), None) is not table:
                 continue
-            pieces = _pieces(tr)
-            if _is_prose(tr) or sum(len(p) for p in pieces) > 300:
+            pieces = _pieces(tr, 300)
+            if pieces is None or _has_prose(pieces):
                 continue
             _, labels = parse_grid_text(pieces)
             if labels:
