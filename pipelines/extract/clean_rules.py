@@ -165,6 +165,13 @@ def match_rule(line: str, *, edge: bool = True) -> Rule | None:
 _rules_in_use: tuple[Rule, ...] | None = None  # None: all of rules/spam.yml (see rules_switched_off)
 
 
+def forget_lines() -> None:
+    """Empty the line caches (match_rule, normalise_line): a timing that repeats the same pages starts
+    each pass cold, as a worker meeting them for the first time would."""
+    _match_rule.cache_clear()
+    normalise_line.cache_clear()
+
+
 @contextmanager
 def rules_switched_off(rule_ids: set[str] | frozenset[str]) -> Iterator[None]:
     """Extract with these rules of rules/spam.yml off while the block runs (the leave-one-template-out
@@ -173,12 +180,12 @@ def rules_switched_off(rule_ids: set[str] | frozenset[str]) -> Iterator[None]:
     global _rules_in_use
     before = _rules_in_use
     _rules_in_use = tuple(r for r in load_rules() if r.id not in rule_ids)
-    _match_rule.cache_clear()
+    forget_lines()
     try:
         yield
     finally:
         _rules_in_use = before
-        _match_rule.cache_clear()
+        forget_lines()
 
 
 @lru_cache(maxsize=LINE_CACHE_SIZE)
