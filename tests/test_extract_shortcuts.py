@@ -129,3 +129,17 @@ def test_an_article_as_a_dict_holds_every_field_as_extracted():
     import dataclasses
 
     assert article.as_dict() == dataclasses.asdict(article)
+
+
+def test_long_lines_are_answered_but_never_kept():
+    """The line caches hold short lines only: a hostile page of megabyte-long lines cannot fill them,
+    and its lines get the answers of the plain computation."""
+    clean_rules.forget_lines()
+    long_lines = [f"第{i}段 " + "项目建设\u3000推进  " * 20_000 for i in range(20)]
+    for line in long_lines:
+        assert normalise_line(line) == re.sub(r"[\s\u3000\xa0\u200b\ufeff]+", " ", line).strip()
+        assert match_rule(line) is None and match_rule(line, edge=False) is None
+    assert clean_rules._normalise_cached.cache_info().currsize == 0
+    assert clean_rules._first_rule_cached.cache_info().currsize == 0
+    assert match_rule("审核：王某某") is not None
+    assert clean_rules._first_rule_cached.cache_info().currsize == 1

@@ -35,16 +35,27 @@ _ORDINAL = re.compile(r"^\s*(\d{1,3}|[①-⑳])\s*[.、．)]")
 
 # Why the caches below (match_rule, normalise_line): every line of a page is judged several times
 # (the DOM pass, the two passes over trafilatura's lines, each detector normalising it again), and a
-# site's chrome lines recur on every page of the site; a cache of the last few thousand lines keeps
-# a worker's memory flat (lines are paragraphs: ~1 MB) and answered ~60 % of the calls on the bench
-# site's pages (bench/extract_bench.py; docs/architecture.md, third session of 2026-12-06).
+# site's chrome lines recur on every page of the site; a cache of the last few thousand lines
+# answered ~60 % of the calls on the bench site's pages (docs/architecture.md, third session of
+# 2026-12-06). Only lines up to CACHED_LINE_CHARS are kept, so a worker's caches stay under a few
+# MB whatever it meets (a hostile page of megabyte-long lines is computed, never kept); longer lines
+# are prose, which no rule matches (the longest max_len is 400) and no other page repeats.
 LINE_CACHE_SIZE = 4096
+CACHED_LINE_CHARS = 500
 
 
-@lru_cache(maxsize=LINE_CACHE_SIZE)
 def normalise_line(text: str) -> str:
     """Collapse whitespace (incl. NBSP and U+3000) to single spaces and strip."""
+    if text and len(text) > CACHED_LINE_CHARS:
+        return _normalise(text)
+    return _normalise_cached(text)
+
+
+def _normalise(text: str | None) -> str:
     return _WS.sub(" ", text or "").strip()
+
+
+_normalise_cached = lru_cache(maxsize=LINE_CACHE_SIZE)(_normalise)
 
 
 def fingerprint(line: str) -> str:
@@ -159,7 +170,9 @@ def family_of(reason: str) -> str:
 def match_rule(line: str, *, edge: bool = True) -> Rule | None:
     """First rule matching this (normalised) line. `edge` says whether the line lies before the first
     or after the last paragraph; rules with zone "edge" only apply there."""
-    return _match_rule(line, edge)
+    if line and len(line) > CACHED_LINE_CHARS:
+        return _first_rule(line, edge)
+    return _first_rule_cached(line, edge)
 
 
 _rules_in_use: tuple[Rule, ...] | None = None  # None: all of rules/spam.yml (see rules_switched_off)
@@ -168,8 +181,8 @@ _rules_in_use: tuple[Rule, ...] | None = None  # None: all of rules/spam.yml (se
 def forget_lines() -> None:
     """Empty the line caches (match_rule, normalise_line): a timing that repeats the same pages starts
     each pass cold, as a worker meeting them for the first time would."""
-    _match_rule.cache_clear()
-    normalise_line.cache_clear()
+    _first_rule_cached.cache_clear()
+    _normalise_cached.cache_clear()
 
 
 @contextmanager
@@ -188,8 +201,7 @@ def rules_switched_off(rule_ids: set[str] | frozenset[str]) -> Iterator[None]:
         forget_lines()
 
 
-@lru_cache(maxsize=LINE_CACHE_SIZE)
-def _match_rule(line: str, edge: bool) -> Rule | None:
+def _first_rule(line: str, edge: bool) -> Rule | None:
     text = normalise_line(line)
     if not text:
         return None
@@ -203,6 +215,9 @@ def _match_rule(line: str, edge: bool) -> Rule | None:
                 continue
             return rule
     return None
+
+
+_first_rule_cached = lru_cache(maxsize=LINE_CACHE_SIZE)(_first_rule)
 
 
 def is_keyword_stuffing(line: str) -> bool:
