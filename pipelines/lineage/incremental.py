@@ -176,8 +176,8 @@ def _index(db: sqlite_utils.Database, ids: list[int], docs: list[Doc], keys: np.
             continue
         f = fps[k].view(np.int64)
         doc_rows.append((article_id, docs[k].n_shingles, len(f), keys[k].tobytes(), f.tobytes()))
-        # rows made in C (tolist, zip): a generator calling int() per fingerprint was a seventh of
-        # the step at 20,000 articles (~200 fingerprints an article)
+        # rows made in C (tolist, zip) rather than by a generator calling int() per fingerprint (~200
+        # an article): update_lineage over the 20,000-article bench crawl 9.52 -> 9.34 s of CPU
         band_rows.extend(zip(range(len(keys[k])), keys[k].tolist(), itertools.repeat(article_id)))
         fp_rows.extend(zip(f.tolist(), itertools.repeat(article_id)))
     db.conn.executemany("insert or replace into lineage_docs values (?, ?, ?, ?, ?)", doc_rows)
