@@ -66,7 +66,7 @@ def fingerprint(line: str) -> str:
     return _DIGITS.sub("0", _WS.sub("", line or ""))
 
 
-_NOT_CJK = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")  # the complement of _CJK
+_NOT_CJK = re.compile("[^" + _CJK.pattern[1:-1] + "]+")  # runs of anything _CJK does not match
 
 
 def cjk_len(text: str) -> int:

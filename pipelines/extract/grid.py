@@ -106,7 +106,7 @@ def parse_grid_text(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
 def find_grid(root: etree._Element) -> Grid | None:
     """The page's catalogue grid, if it has one: the container with the most distinct defining labels
     (at least 3), holding no article prose and at most _MAX_GRID_CHARS characters."""
-    best: tuple[int, int, etree._Element] | None = None
+    best: tuple[int, int, etree._Element, dict[str, str], list[str]] | None = None  # + its fields and labels
     seen: set[etree._Element] = set()
     for leaf in root.iter(*_LEAVES):
         own = (leaf.text or "").strip()
@@ -124,14 +124,14 @@ def find_grid(root: etree._Element) -> Grid | None:
             if pieces is None or _has_prose(pieces):
                 break
             size = sum(len(p) for p in pieces)
-            _, labels = parse_grid_text(pieces)
+            fields, labels = parse_grid_text(pieces)
             distinct = len({lb for lb in labels if lb in _DEFINING})
             if distinct >= 3 and (best is None or distinct > best[0] or (distinct == best[0] and size < best[1])):
-                best = (distinct, size, el)
+                best = (distinct, size, el, fields, labels)
     if best is None:
         return _grid_rows(root)
-    fields, labels = parse_grid_text(_pieces(best[2]) or [])
-    return Grid(fields=fields, labels=labels, elements=[best[2]])
+    _, _, el, fields, labels = best
+    return Grid(fields=fields, labels=labels, elements=[el])
 
 
 def _grid_rows(root: etree._Element) -> Grid | None:
