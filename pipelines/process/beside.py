@@ -39,7 +39,8 @@ class Beside:
     child imports the processing code and starts its worker pool, which loads the extraction stack,
     on the cores the crawl's own start-up (Scrapy, the archive's schema, the registry) leaves idle,
     and opens the archive only once `go()` is called. `wait(until)` (from a thread of the crawl)
-    returns its stats after `until` is set and nothing waits; `close()` ends it unused. It exits on
+    returns its stats after `until` is set and nothing waits, as soon as the child has closed the
+    archive and while it still stops its workers; `close()` reaps it, or ends it unused. It exits on
     its own when the crawl process dies (kill -9 included); what it committed stays, what it had not
     is still waiting (captures.processed_at)."""
 
@@ -93,7 +94,10 @@ class Beside:
                 else:
                     stats = ProcessStats.from_dict(payload)
         finally:
-            self.close()
+            if stats is None:
+                self.close()
+            else:  # the report is the child's last word: it stops its workers and exits on its own,
+                self._done.set()  # and close() (atexit at the latest) reaps it, without holding up the caller
         if stats is None:
             logger.error("the processing process ended without a report (exit %s); stored captures wait for "
                          "`govbrief process`", self._child.exitcode)

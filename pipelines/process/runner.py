@@ -44,9 +44,13 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # results per transaction (the capture path commits every 50 captures)
 BATCH_SECONDS = 2.0  # ... or this long after the first result of a batch arrived
-IN_FLIGHT_PER_WORKER = 16  # enough queued work that no worker idles while the writer writes
+# Captures handed to the pool per worker: enough queued work that no worker idles while the writer
+# writes a batch (~50 ms, during which it neither collects nor feeds). At 16, processing the bench
+# site's 2,000 captures left 1.7-1.9 core-s of two cores idle, 1.0-1.2 at 48 (docs/architecture.md);
+# the window costs memory only for compressed bodies in flight (~2 MB a worker).
+IN_FLIGHT_PER_WORKER = 48
 CHUNK = 8  # captures per task sent to a worker: per-task IPC costs ~1 ms, a page ~5 ms
-IDLE_POLL_SECONDS = 0.25  # how often a crawl's processor looks for newly stored captures
+IDLE_POLL_SECONDS = 0.1  # how often a crawl's processor looks for newly stored captures (one indexed query)
 PROCESSING_NICENESS = 5  # added to the niceness of a crawl's processing process and its workers
 
 
@@ -139,9 +143,11 @@ class Processor:
 
     # ---------------------------------------------------------------- public
 
-    def run(self, until: threading.Event | None = None) -> ProcessStats:
+    def run(self, until: threading.Event | None = None, *, keep_workers: bool = False) -> ProcessStats:
         """Process waiting captures. until=None: stop when none waits; else keep looking for new ones
-        until the event is set, then process what is left and stop."""
+        until the event is set, then process what is left and stop. keep_workers: leave the (idle)
+        workers running for the caller to close_workers(), so it can report first (stopping them
+        takes ~0.1 s, which the crawl's lineage step need not wait for)."""
         db = storage.open_db(self.db_path)
         try:
             cursor = 0
@@ -163,9 +169,13 @@ class Processor:
                 return False
 
             self._loop(db, feed, idle, record_errors=True)
+        except BaseException:
+            self.close_workers()
+            raise
         finally:
-            self._close_pool(final=True)
             db.close()
+        if not keep_workers:
+            self.close_workers()
         return self.stats
 
     def reextract(self) -> ProcessStats:
@@ -261,6 +271,10 @@ class Processor:
         for w in written:
             self.stats.add(w)
 
+    def close_workers(self) -> None:
+        """Stop the workers and the fork server (this process is done with workers). Idempotent."""
+        self._close_pool(final=True)
+
     def start_workers(self) -> None:
         """Start the workers now: they load the extraction libraries while the crawl starts."""
         if self.workers > 0 and self._pool is None:
@@ -349,15 +363,16 @@ def _processing_main(db_path: str, workers: int | None, go, done, send, parent_p
         processor.start_workers()
         while not go.wait(0.2):
             if done.is_set():
-                processor._close_pool(final=True)
+                processor.close_workers()
                 send.send(("done", ProcessStats().as_dict()))
                 return
-        stats = processor.run(until=done)
+        stats = processor.run(until=done, keep_workers=True)  # stopped after the report below
     except Exception:  # a bug in processing must not hang the crawl; captures stay waiting
         logger.exception("processing stopped; the stored captures wait for `govbrief process`")
         stats = ProcessStats()
     send.send(("done", stats.as_dict()))
     send.close()
+    processor.close_workers()
 
 
 def process_waiting(db_path: str | Path, *, workers: int | None = None,
