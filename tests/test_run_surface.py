@@ -27,6 +27,37 @@ def test_crawl_opens_no_control_listener() -> None:
     assert crawler.settings.getbool("TELNETCONSOLE_ENABLED", True) is False
 
 
+def test_control_listeners_are_not_even_loaded_and_cannot_be_switched_on() -> None:
+    """Neither extension is among a crawl's extensions, nor imported (aiohttp's server is 0.11 s of CPU
+    at every start), even with their settings turned on from the command line; Scrapy's other base
+    extensions are all kept."""
+    import json
+
+    from support import fresh_interpreter
+
+    words = fresh_interpreter(
+        "import json, os, sys\n"
+        "os.environ['SCRAPY_SETTINGS_MODULE'] = 'crawler.settings'\n"
+        "from scrapy.crawler import CrawlerProcess\n"
+        "from scrapy.settings.default_settings import EXTENSIONS_BASE\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "settings = get_project_settings()\n"
+        "settings.set('REMOTE_CONTROL_ENABLED', True, priority='cmdline')\n"
+        "settings.set('TELNETCONSOLE_ENABLED', True, priority='cmdline')\n"
+        "crawler = CrawlerProcess(settings).create_crawler('govbrief')\n"
+        "crawler._apply_settings()\n"
+        "print(json.dumps({'loaded': [type(e).__name__ for e in crawler.extensions.middlewares],\n"
+        "                  'imported': [m for m in ('aiohttp', 'scrapy.extensions.remote_control',\n"
+        "                                           'scrapy.extensions.telnet') if m in sys.modules],\n"
+        "                  'left_out': sorted(set(EXTENSIONS_BASE) - set(settings.getdict('EXTENSIONS_BASE')))}))\n")
+    report = json.loads(" ".join(words))
+    assert "ArchiveRun" in report["loaded"] and "CoreStats" in report["loaded"], report
+    assert not {"RemoteControl", "TelnetConsole"} & set(report["loaded"]), report
+    assert report["imported"] == []
+    assert report["left_out"] == ["scrapy.extensions.remote_control.RemoteControl",
+                                  "scrapy.extensions.telnet.TelnetConsole"]
+
+
 def test_sample_web_is_not_runtime_code_but_the_demo_runs_from_a_checkout(tmp_path: Path) -> None:
     """The sample web lives in the checkout (sampleweb/), outside the installed packages; `govbrief
     demo` (what `make demo` runs) still finds it, from any working directory."""
