@@ -47,7 +47,7 @@ BATCH_SECONDS = 2.0  # ... or this long after the first result of a batch arrive
 # Captures handed to the pool per worker: enough queued work that no worker idles while the writer
 # writes a batch (~50 ms, during which it neither collects nor feeds). At 16, processing the bench
 # site's 2,000 captures left 1.7-1.9 core-s of two cores idle, 1.0-1.2 at 48 (docs/architecture.md);
-# the window costs memory only for compressed bodies in flight (~2 MB a worker).
+# the window costs memory only for compressed bodies in flight (~1 MB a worker).
 IN_FLIGHT_PER_WORKER = 48
 CHUNK = 8  # captures per task sent to a worker: per-task IPC costs ~1 ms, a page ~5 ms
 IDLE_POLL_SECONDS = 0.1  # how often a crawl's processor looks for newly stored captures (one indexed query)
