@@ -119,6 +119,62 @@ def _wait_for_niceness(pid: int, at_least: int, seconds: float = 30.0) -> int:
         time.sleep(0.05)
 
 
+def test_processing_stops_on_a_full_disk_and_its_captures_wait(captured, tmp_path):
+    """Processing's writer hits a full disk: `govbrief process` stops with exit 74 and says so; every
+    capture is either written with its article or still waiting; with space again, the rest is done."""
+    import resource
+    import shutil
+
+    db = tmp_path / "archive.db"
+    shutil.copy(captured["db"], db)
+    def small_disk() -> None:
+        # no file may grow past 64 KiB: the archive is not grown (writes go to the write-ahead log, which
+        # starts empty), the log has room for the run's bookkeeping, not for the batch of 30 articles
+        limit = 64 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run([sys.executable, "-m", "govbrief", "process", "--db", str(db), "--workers", "2"],
+                            cwd=REPO, capture_output=True, text=True, timeout=180, preexec_fn=small_disk)
+    assert result.returncode == 74, result.stdout + result.stderr[-3000:]
+    assert "cannot write the archive" in result.stderr and "Traceback" not in result.stderr
+    articles = rows(db, "select count(*) n from articles")[0]["n"]
+    waiting = rows(db, "select count(*) n from captures where processed_at is null")[0]["n"]
+    assert articles + waiting == 30 and waiting > 0
+    assert rows(db, "pragma integrity_check")[0]["integrity_check"] == "ok"
+    again = govbrief("process", "--db", str(db))
+    assert again.returncode == 0, again.stdout + again.stderr[-2000:]
+    assert rows(db, "select count(*) n, count(distinct url) u from articles")[0] == {"n": 30, "u": 30}
+
+
+def test_a_failing_write_fails_processing_instead_of_hanging(captured, tmp_path, monkeypatch):
+    """A write that fails other than by storage (a bug of ours) is raised where processing was started
+    (the crawl's processing process logs it and leaves the captures waiting), never swallowed or hung on."""
+    import shutil
+
+    from pipelines.process import runner
+
+    db = tmp_path / "archive.db"
+    shutil.copy(captured["db"], db)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in the writer")
+
+    monkeypatch.setattr(runner, "store_processed", broken)
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            runner.Processor(db, workers=0, batch_size=2).run()
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive() and outcome and "a bug in the writer" in str(outcome[0])
+    assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 30
+
+
 def test_processing_started_before_the_archive_ends_unused_without_creating_it(tmp_path):
     """`govbrief crawl` starts the processing process before it opens the archive; a crawl that never
     gets there (bad registry, crash) closes it: the child exits, no archive file appears."""
