@@ -119,14 +119,36 @@ def _wait_for_niceness(pid: int, at_least: int, seconds: float = 30.0) -> int:
         time.sleep(0.05)
 
 
-def test_processing_stops_on_a_full_disk_and_its_captures_wait(captured, tmp_path):
+@pytest.fixture(scope="module")
+def waiting_only(tmp_path_factory) -> Path:
+    """An archive of 30 captures waiting for processing, never processed in place (tests copy it)."""
+    tmp = tmp_path_factory.mktemp("waiting")
+    with start_fault_web() as web:
+        web.big_pages, web.per_page = 3, 10
+        sources = web.write_sources(tmp / "sources.yml", faulty=False, trap=False, wide=False, big=True)
+        result = run_crawl(sources, tmp / "archive.db", "-s", "GOVBRIEF_PROCESS=0")
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert rows(tmp / "archive.db", "select count(*) n from captures where processed_at is null")[0]["n"] == 30
+    return tmp / "archive.db"
+
+
+def _copy_archive(db: Path, tmp_path: Path) -> Path:
+    """The archive with its write-ahead log folded in, as one file in tmp_path."""
+    copy = tmp_path / "archive.db"
+    source, target = sqlite3.connect(db), sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    return copy
+
+
+def test_processing_stops_on_a_full_disk_and_its_captures_wait(waiting_only, tmp_path):
     """Processing's writer hits a full disk: `govbrief process` stops with exit 74 and says so; every
     capture is either written with its article or still waiting; with space again, the rest is done."""
     import resource
-    import shutil
 
-    db = tmp_path / "archive.db"
-    shutil.copy(captured["db"], db)
+    db = _copy_archive(waiting_only, tmp_path)
+
     def small_disk() -> None:
         # no file may grow past 64 KiB: the archive is not grown (writes go to the write-ahead log, which
         # starts empty), the log has room for the run's bookkeeping, not for the batch of 30 articles
@@ -146,15 +168,12 @@ def test_processing_stops_on_a_full_disk_and_its_captures_wait(captured, tmp_pat
     assert rows(db, "select count(*) n, count(distinct url) u from articles")[0] == {"n": 30, "u": 30}
 
 
-def test_a_failing_write_fails_processing_instead_of_hanging(captured, tmp_path, monkeypatch):
+def test_a_failing_write_fails_processing_instead_of_hanging(waiting_only, tmp_path, monkeypatch):
     """A write that fails other than by storage (a bug of ours) is raised where processing was started
     (the crawl's processing process logs it and leaves the captures waiting), never swallowed or hung on."""
-    import shutil
-
     from pipelines.process import runner
 
-    db = tmp_path / "archive.db"
-    shutil.copy(captured["db"], db)
+    db = _copy_archive(waiting_only, tmp_path)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug in the writer")
