@@ -5,8 +5,27 @@ from __future__ import annotations
 import operator
 import re
 from functools import lru_cache
+from itertools import islice
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A Chinese character, as every count of "Chinese text" in govbrief means it (extraction, decoding,
+# script and language): the CJK Unified Ideographs with Extension A (U+3400-U+9FFF) and the
+# Compatibility Ideographs (U+F900-U+FAFF). Two other ranges differ on purpose: the search index folds
+# the supplementary planes too (search_index._CJK_RANGES: rare characters must still be found), and the
+# facts' name patterns take the unified block only (pipelines/facts/extract.py).
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NOT_CJK = re.compile("[^" + CJK.pattern[1:-1] + "]+")  # runs of anything CJK does not match
+
+
+def cjk_len(text: str | None) -> int:
+    """CJK characters in the text (what is left once everything else is removed: one string instead
+    of findall's list of one-character strings, half the time)."""
+    return len(_NOT_CJK.sub("", text or ""))
+
+
+def has_cjk(text: str, at_least: int) -> bool:
+    """Whether the text holds at least this many CJK characters (stops there: a whole page's
+    findall, a list of every character, only to compare its length with 5 or 20)."""
+    return next(islice(CJK.finditer(text), at_least - 1, None), None) is not None
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +91,7 @@ def detect_script(text: str) -> str | None:
     A character counts as traditional when t2s changes it and as simplified when s2t changes it;
     characters common to both scripts say nothing. None when the text has no Chinese.
     """
-    chars = _CJK.findall(text or "")
+    chars = CJK.findall(text or "")
     if not chars:
         return None
     sample = "".join(chars[:4000])
@@ -91,7 +110,7 @@ def detect_language(text: str) -> str | None:
     letters = sum(map(str.isalpha, text))  # counted in C: a page is thousands of characters
     if not letters:
         return None
-    if sum(map(str.isalpha, _CJK.findall(text))) / letters > 0.3:
+    if sum(map(str.isalpha, CJK.findall(text))) / letters > 0.3:
         return "zh"
     from langdetect import DetectorFactory, LangDetectException, detect
 

@@ -10,8 +10,9 @@ import re
 import lxml.html
 import pytest
 
-from pipelines.extract import clean_rules, decode, grid
-from pipelines.extract.clean_rules import cjk_len, match_rule, normalise_line
+from pipelines.chinese import cjk_len, has_cjk
+from pipelines.extract import clean_rules, grid
+from pipelines.extract.clean_rules import match_rule, normalise_line
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -77,8 +78,8 @@ def test_a_grid_beside_a_long_article_row_of_its_layout_table_is_still_found():
     ("abc" * 1000 + "项目建设推进会" * 3, 21, True), ("abc" * 1000 + "项目建设推进会" * 3, 22, False),
 ])
 def test_has_cjk_counts_up_to_the_threshold(text, at_least, expected):
-    assert decode.has_cjk(text, at_least) is expected
-    assert decode.has_cjk(text, at_least) is (len(_CJK.findall(text)) >= at_least)
+    assert has_cjk(text, at_least) is expected
+    assert has_cjk(text, at_least) is (len(_CJK.findall(text)) >= at_least)
 
 
 def test_answers_remembered_under_one_rule_set_are_not_given_under_another():

@@ -42,7 +42,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import use_config
 
-from pipelines.chinese import detect_language, detect_script, to_simplified
+from pipelines.chinese import cjk_len, detect_language, detect_script, to_simplified
 from pipelines.extract.clean_dom import (
     alpha_len,
     block_text,
@@ -53,7 +53,7 @@ from pipelines.extract.clean_dom import (
     parse_html,
     strip_junk,
 )
-from pipelines.extract.clean_rules import cjk_len, clean_lines, family_of, is_paragraph, table_cells
+from pipelines.extract.clean_rules import clean_lines, family_of, is_paragraph, table_cells
 from pipelines.extract.decode import decode_page
 from pipelines.extract.grid import find_grid
 from pipelines.extract.metadata_cn import extract_meta

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.chinese import simplified_line  # OpenCC itself loads on first use
+from pipelines.chinese import cjk_len, simplified_line  # OpenCC itself loads on first use
 
 RULES_PATH = Path(__file__).with_name("rules") / "spam.yml"
 
 _WS = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _DIGITS = re.compile(r"\d+")
 # sentence punctuation: an article sentence has some, a title/keyword/nav line usually has none
 _SENTENCE_PUNCT = re.compile(r"[。，；！？,;!?：:、]")
@@ -64,15 +63,6 @@ def fingerprint(line: str) -> str:
     Digits vary between pages of one template ("浏览次数：512", dates, ICP numbers) while the
     chrome line stays the same."""
     return _DIGITS.sub("0", _WS.sub("", line or ""))
-
-
-_NOT_CJK = re.compile("[^" + _CJK.pattern[1:-1] + "]+")  # runs of anything _CJK does not match
-
-
-def cjk_len(text: str) -> int:
-    """CJK characters in the text (what is left once everything else is removed: one string instead
-    of findall's list of one-character strings, half the time)."""
-    return len(_NOT_CJK.sub("", text or ""))
 
 
 @dataclass(frozen=True)

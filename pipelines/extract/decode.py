@@ -24,9 +24,10 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+
+from pipelines.chinese import CJK, has_cjk
 
 # GB2312 and GBK are subsets of GB18030: decoding with the superset never loses a character that
 # the page really contains, and rescues pages that declare gb2312 but use GBK-only characters.
@@ -34,7 +35,6 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_231
               "big5": "big5hkscs", "cp950": "big5hkscs", "ascii": "utf-8", "us-ascii": "utf-8",
               "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin_1": "cp1252"}
 _DETECTION_FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # characters no Chinese page shows as text: private use, C1 controls, replacement character
 _IMPLAUSIBLE = re.compile(r"[\ue000-\uf8ff\x80-\x9f\ufffd]")
 _SAMPLE = 3000  # CJK characters judged per reading (enough to tell a language from mojibake)
@@ -87,15 +87,9 @@ def _common_char(ch: str) -> bool:
         return False
 
 
-def has_cjk(text: str, at_least: int) -> bool:
-    """Whether the text holds at least this many CJK characters (stops there: a whole page's
-    findall, a list of every character, only to compare its length with 5 or 20)."""
-    return next(islice(_CJK.finditer(text), at_least - 1, None), None) is not None
-
-
 def plausibility(text: str) -> float:
     """1.0 for text that reads like Chinese (or has no CJK at all), near 0 for mojibake."""
-    cjk = _CJK.findall(text)[:_SAMPLE]
+    cjk = CJK.findall(text)[:_SAMPLE]
     bad = len(_IMPLAUSIBLE.findall(text[:20000]))
     if not cjk:
         return 1.0 if bad == 0 else 0.0

@@ -13,7 +13,7 @@ from datetime import date
 import lxml.html
 from lxml import etree
 
-from pipelines.chinese import simplified_line
+from pipelines.chinese import has_cjk, simplified_line
 from pipelines.extract.clean_dom import BLOCK_TAGS, iter_leaf_blocks
 from pipelines.extract.clean_rules import normalise_line
 from pipelines.extract.grid import Grid
@@ -22,7 +22,6 @@ _NORM_TITLE = re.compile(r"[\s\u3000\xa0:：,，.。!！?？\"“”'‘’《�
 # separators between a headline and the site name in <title>; "——" (a dash pair) is headline
 # punctuation in Chinese and is not a separator
 _TITLE_SEP = re.compile(r"\s*(?:_+|\|+|｜|(?<!—)—(?!—)|–|::|»)\s*|\s+-+\s+|(?<=[^\d\s])-(?=[^\d\s])")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 _CN_NUM = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
            "九": 9, "十": 10}
@@ -203,7 +202,7 @@ def strip_site_suffix(title: str) -> str:
     if len(parts) <= 1:
         return title
     first = parts[0].strip()
-    if len(_CJK.findall(first)) >= 4 or len(first) >= 12:
+    if has_cjk(first, 4) or len(first) >= 12:
         return first
     return max(parts, key=len).strip()
 
