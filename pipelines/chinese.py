@@ -11,7 +11,7 @@ from itertools import islice
 # script and language): the CJK Unified Ideographs with Extension A (U+3400-U+9FFF) and the
 # Compatibility Ideographs (U+F900-U+FAFF). Two other ranges differ on purpose: the search index folds
 # the supplementary planes too (search_index._CJK_RANGES: rare characters must still be found), and the
-# facts' name patterns take the unified block only (pipelines/facts/extract.py).
+# facts' name patterns leave the compatibility ideographs out (pipelines/facts/extract.py).
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_CJK = re.compile("[^" + CJK.pattern[1:-1] + "]+")  # runs of anything CJK does not match
 
