@@ -6,7 +6,8 @@
 A throughput figure says how long a run took; this says why: which process (crawl, processing writer,
 fork server, workers) used how much CPU when, and how many core-seconds no process used (the machine's
 cores times the wall-clock, minus the tree's CPU). A server the command talks to is not in the tree:
-its CPU counts as idle here. Linux only (/proc). Used for the idle figures in docs/architecture.md.
+its CPU counts as idle here, and so does what a process spends after its last sample (under 0.1 s: a
+process that lives less than that is missed). Linux only (/proc). Used for the idle figures in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -17,19 +18,15 @@ import subprocess
 import sys
 import time
 
-from throughput_bench import process_tree
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from throughput_bench import process_cpu_s, process_tree
 
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU of one process so far, or None when it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        return process_cpu_s(pid)
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def main() -> int:

@@ -230,30 +230,30 @@ def process_tree(root_pid: int) -> list[int]:
     (/proc/PID/task/TID/children: the tree only, ~0.2 ms); where the kernel has none, by reading the
     parent of every process in /proc (~1.5 ms on a quiet machine)."""
     if Path(f"/proc/{root_pid}/task/{root_pid}/children").exists():
-        tree, todo = [], [root_pid]
-        while todo:
-            pid = todo.pop()
-            tree.append(pid)
+        def children(pid: int) -> list[int]:
             try:
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+                return [int(c) for task in os.listdir(f"/proc/{pid}/task")
+                        for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
             except OSError:  # gone meanwhile
+                return []
+    else:
+        by_parent: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
                 continue
-        return tree
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            by_parent.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+
+        def children(pid: int) -> list[int]:
+            return by_parent.get(pid, [])
     tree, todo = [], [root_pid]
     while todo:
         pid = todo.pop()
         tree.append(pid)
-        todo.extend(children.get(pid, []))
+        todo.extend(children(pid))
     return tree
 
 

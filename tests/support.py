@@ -32,6 +32,19 @@ def fresh_interpreter(script: str) -> list[str]:
     return result.stdout.split()
 
 
+def copy_archive(archive: Path, tmp_path: Path) -> Path:
+    """A copy of the archive in tmp_path, with what its write-ahead log holds folded in (copying the
+    file alone would miss the transactions not checkpointed yet)."""
+    copy = tmp_path / "archive.db"
+    source, target = sqlite3.connect(archive), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return copy
+
+
 def rows(db: Path, sql: str, params: Sequence = ()) -> list[dict]:
     """Query the archive through a plain sqlite3 connection (not the code under test)."""
     conn = sqlite3.connect(db)

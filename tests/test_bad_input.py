@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultserver import start_fault_web  # noqa: E402
-from support import run_crawl  # noqa: E402
+from support import copy_archive, run_crawl  # noqa: E402
 
 from pipelines.store import storage  # noqa: E402
 
@@ -55,12 +55,6 @@ def archive(web, tmp_path_factory) -> Path:
     sources, db = web.write_sources(tmp / "sources.yml", faulty=False, trap=False), tmp / "archive.db"
     result = crawl(sources, db)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
-    return db
-
-
-def copy_archive(archive: Path, tmp_path: Path) -> Path:
-    db = tmp_path / "archive.db"
-    shutil.copy(archive, db)
     return db
 
 

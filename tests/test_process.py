@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultserver import start_fault_web  # noqa: E402
-from support import fresh_interpreter, rows, run_crawl  # noqa: E402
+from support import copy_archive, fresh_interpreter, rows, run_crawl  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLE_COLUMNS = "id, url, title, text, published, capture_id, source_id, region, first_fetched"
@@ -132,22 +132,12 @@ def waiting_only(tmp_path_factory) -> Path:
     return tmp / "archive.db"
 
 
-def _copy_archive(db: Path, tmp_path: Path) -> Path:
-    """The archive with its write-ahead log folded in, as one file in tmp_path."""
-    copy = tmp_path / "archive.db"
-    source, target = sqlite3.connect(db), sqlite3.connect(copy)
-    source.backup(target)
-    source.close()
-    target.close()
-    return copy
-
-
 def test_processing_stops_on_a_full_disk_and_its_captures_wait(waiting_only, tmp_path):
     """Processing's writer hits a full disk: `govbrief process` stops with exit 74 and says so; every
     capture is either written with its article or still waiting; with space again, the rest is done."""
     import resource
 
-    db = _copy_archive(waiting_only, tmp_path)
+    db = copy_archive(waiting_only, tmp_path)
 
     def small_disk() -> None:
         # no file may grow past 64 KiB: the archive is not grown (writes go to the write-ahead log, which
@@ -173,7 +163,7 @@ def test_a_failing_write_fails_processing_instead_of_hanging(waiting_only, tmp_p
     (the crawl's processing process logs it and leaves the captures waiting), never swallowed or hung on."""
     from pipelines.process import runner
 
-    db = _copy_archive(waiting_only, tmp_path)
+    db = copy_archive(waiting_only, tmp_path)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug in the writer")

@@ -195,7 +195,7 @@ class Processor:
 
             self._loop(db, feed, lambda: True, record_errors=False)
         finally:
-            self._close_pool(final=True)
+            self.close_workers()
             reader.close()
             db.close()
         return self.stats
