@@ -184,6 +184,28 @@ def test_a_failing_write_fails_processing_instead_of_hanging(waiting_only, tmp_p
     assert rows(db, "select count(*) n from captures where processed_at is null")[0]["n"] == 30
 
 
+def test_the_writer_loads_its_tables_after_feeding_the_workers_not_in_the_first_write(waiting_only, tmp_path):
+    """The first batch's write holds the feed: the workers get nothing new until it is done. What the
+    writer loads lazily (the search index's fold table, the facts module) is loaded as soon as the
+    workers have their first captures, so the first write costs what the others do."""
+    db = copy_archive(waiting_only, tmp_path)
+    script = (
+        "import sys\n"
+        "from pipelines.process import runner\n"
+        "from pipelines.search.search_index import fold_table\n"
+        "seen = []\n"
+        "real = runner.store_processed\n"
+        "def store(db, batch, **kw):\n"
+        "    seen.append((fold_table.cache_info().currsize, 'pipelines.facts.extract' in sys.modules))\n"
+        "    return real(db, batch, **kw)\n"
+        "runner.store_processed = store\n"
+        "before = fold_table.cache_info().currsize, 'pipelines.facts.extract' in sys.modules\n"
+        f"stats = runner.Processor({str(db)!r}, workers=1, batch_size=10).run()\n"
+        "print(*before, *seen[0], stats.batches, stats.total('articles_new'))\n"
+    )
+    assert fresh_interpreter(script) == ["0", "False", "1", "True", "3", "30"]
+
+
 def test_processing_started_before_the_archive_ends_unused_without_creating_it(tmp_path):
     """`govbrief crawl` starts the processing process before it opens the archive; a crawl that never
     gets there (bad registry, crash) closes it: the child exits, no archive file appears."""

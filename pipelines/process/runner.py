@@ -37,7 +37,7 @@ from pathlib import Path
 
 from pipelines.process.pending import latest_article_captures, tasks_of, waiting_captures
 from pipelines.process.tasks import CaptureTask, ProcessedCapture
-from pipelines.process.write import Written, store_processed
+from pipelines.process.write import Written, prepare_writer, store_processed
 from pipelines.store import storage
 
 logger = logging.getLogger(__name__)
@@ -208,6 +208,7 @@ class Processor:
         inflight: dict[Future, list[CaptureTask]] = {}
         ready: list[ProcessedCapture] = []
         first_ready = 0.0
+        prepared = False
         while self.stats.storage_error is None:
             fed = 0
             queued = sum(len(tasks) for tasks in inflight.values())
@@ -215,6 +216,9 @@ class Processor:
                 tasks = list(feed(window - queued))
                 self._submit(tasks, inflight, ready)
                 fed = len(tasks)
+                if fed and not prepared:  # the workers have their first captures: load the writer's tables
+                    prepare_writer()
+                    prepared = True
             if ready and not first_ready:
                 first_ready = time.monotonic()
             done = self._collect(inflight, timeout=0.05 if ready else 0.2)
