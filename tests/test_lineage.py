@@ -359,3 +359,69 @@ def test_a_batch_of_texts_too_short_for_fingerprints_is_indexed(tmp_path) -> Non
          source_id="news", fetched_at="2024-01-17T00:00:00Z")
     assert update_lineage(db, batch=1)["articles"] == 1
     assert db.execute("select count(*) from lineage_docs").fetchone()[0] == 3
+
+
+def _two_families(path: Path):
+    """Two families of copies (of ORIGINAL and of UNRELATED), then an article that quotes both, then
+    the government's own page of ORIGINAL, published before every copy: in id order, so small batches
+    see a merge of two clusters and then a canonical that a newcomer takes from a cluster."""
+    db = storage.open_db(path)
+    migrations.ensure_schema(db)
+    lineage.ensure_lineage_schema(db)
+    db["sources"].insert_all([{"id": "news", "name": "临沂日报"}, {"id": "farm", "name": "产业园区招商网"},
+                              {"id": "gov", "name": "临沂市兰山区人民政府"}], pk="id")
+    ids = {}
+    for name, text, source, day in [("a1", ORIGINAL, "news", 5), ("a2", ORIGINAL, "farm", 6),
+                                    ("b1", UNRELATED, "news", 3), ("b2", UNRELATED, "farm", 4),
+                                    ("a3", ORIGINAL, "farm", 8), ("both", ORIGINAL + UNRELATED, "news", 7),
+                                    ("gov", ORIGINAL, "gov", 2)]:
+        host = "www.lanshan.gov.cn" if source == "gov" else f"www.{source}.example.com"
+        ids[name] = _add(db, _article(f"http://{host}/{name}.html", f"标题{name}", text, source_id=source,
+                                      published=f"2024-03-0{day}", fetched_at=f"2024-03-0{day}T12:00:00Z"),
+                         source_id=source, fetched_at=f"2024-03-0{day}T12:00:00Z")
+    return db, ids
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_clusters_merging_and_changing_canonical_give_the_full_computation(tmp_path, batch) -> None:
+    """A newcomer joins a cluster, links two clusters, takes the canonical from one: batch by batch, the
+    same clusters, members, similarities and evidence as the whole-archive computation."""
+    from pipelines.lineage.incremental import update_lineage
+
+    db, ids = _two_families(tmp_path / "archive.db")
+    lineage.cluster_archive(db)
+    full = _memberships(db)
+    cluster_of = {r["article_id"]: r["cluster_id"] for r in db.query("select * from article_clusters")}
+    assert set(cluster_of) == set(ids.values()) and set(cluster_of.values()) == {ids["gov"]}
+    db.execute("delete from article_clusters")
+    db.execute("delete from clusters")
+    stats = update_lineage(db, batch=batch)
+    assert _memberships(db) == full and stats["clusters"] == 1 and stats["largest"] == len(ids)
+    assert [r["size"] for r in db.query("select size from clusters")] == [len(ids)]
+
+
+def test_a_cluster_that_keeps_its_canonical_keeps_its_rows(tmp_path) -> None:
+    """A step costs its newcomers, not the size of the clusters they join: the rows of the members
+    already there are not rewritten (a temporary trigger logs every row deleted)."""
+    from pipelines.lineage.incremental import update_lineage
+
+    db, ids = _two_families(tmp_path / "archive.db")
+    db.execute("delete from articles where id in (?, ?)", [ids["both"], ids["gov"]])
+    update_lineage(db, batch=2)  # a1 a2 | b1 b2 | a3: a3 joins a1's cluster in a step of its own
+    before = {r["article_id"]: r for r in db.query("select * from article_clusters")}
+    assert before.keys() == {ids[n] for n in ("a1", "a2", "a3", "b1", "b2")}
+    db.execute("create temp table rewritten (article_id integer)")
+    db.execute("create temp trigger log_rewrite after delete on main.article_clusters begin "
+               "insert into rewritten values (old.article_id); end")
+    late = _add(db, _article("http://www.news.example.com/late.html", "标题late", ORIGINAL, source_id="news",
+                             published="2024-03-09", fetched_at="2024-03-09T12:00:00Z"),
+                source_id="news", fetched_at="2024-03-09T12:00:00Z")
+    update_lineage(db, batch=2)
+    after = {r["article_id"]: r for r in db.query("select * from article_clusters")}
+    assert db.execute("select count(*) from rewritten").fetchone()[0] == 0
+    assert {a: after[a] for a in before} == before
+    assert after[late]["cluster_id"] == ids["a1"]
+    assert db.execute("select size from clusters where id = ?", [ids["a1"]]).fetchone()[0] == 4
+    full = _memberships(db)
+    lineage.cluster_archive(db)
+    assert _memberships(db) == full
