@@ -35,6 +35,7 @@ from crawler.sources import SourcesError, load_sources
 from govbrief import runs
 from govbrief.lock import LockHeld, RunLock
 from govbrief.runs import (
+    LineageMeanwhile,
     append_log,
     date_reposts,
     fail,
@@ -123,10 +124,15 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
             return fail(f"{args.db}: cannot write the archive ({storage_hint(exc)})", EXIT_STORAGE)
         since = storage.utc_now()
         db.close()
-        status, storage_error = run_scrapy(args, run_id, processing=processing)
+        meanwhile = LineageMeanwhile(args.db) if args.lineage else None
+        try:
+            status, storage_error = run_scrapy(args, run_id, processing=processing, lineage=meanwhile)
+        finally:
+            if meanwhile is not None:
+                meanwhile.stop()
         exit_status = report_run(args.db, run_id, status, storage_error, outcome)
-        if args.lineage and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
-            _update_lineage(args.db, since)
+        if meanwhile is not None and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
+            _update_lineage(args.db, since, meanwhile)
         return exit_status
 
 
@@ -147,9 +153,10 @@ def _prestarted_processing(args: argparse.Namespace) -> Iterator[Any]:
         processing.close()  # a crawl that never opened leaves it unused
 
 
-def _update_lineage(db_path: str, since: str) -> None:
+def _update_lineage(db_path: str, since: str, meanwhile: LineageMeanwhile) -> None:
     """Cluster the run's new (and changed) articles against the persisted lineage state, so "also
-    published at" is current; memory is bounded by a batch, not by the archive. Then the copies in the
+    published at" is current; memory is bounded by a batch, not by the archive. Most were clustered
+    while processing drained (runs.LineageMeanwhile); this takes the rest. Then the copies in the
     clusters the run touched date their year-less events by the earliest copy (pipelines.facts.reposts).
 
     Still under the run lock; a failure here is reported but never changes the crawl's verdict.
@@ -159,10 +166,11 @@ def _update_lineage(db_path: str, since: str) -> None:
 
     db = storage.open_db(db_path)
     try:
-        stats = update_lineage(db)
-        if stats["articles"]:
-            print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) "
-                  f"in {stats['seconds']} s")
+        stats = update_lineage(db, recent=meanwhile.recent)
+        if stats["articles"] or meanwhile.articles:
+            print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles); "
+                  f"{meanwhile.articles} new articles clustered while processing drained, "
+                  f"{stats['articles']} in {stats['seconds']} s after")
         date_reposts(db, since)
     except Exception as exc:  # lineage is derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)

@@ -116,14 +116,14 @@ def test_scrapy_builds_no_records_below_the_runs_level(level):
             logger.setLevel(was)
 
 
-def test_lineage_loads_while_processing_drains(web, tmp_path):
-    """The crawl's lineage step is imported in a thread when the spider closes, before the crawl waits
-    for processing to drain (logged after that wait), not after it, on the run's single-core tail."""
+def test_lineage_starts_while_processing_drains(web, tmp_path):
+    """The crawl's lineage starts in a thread when the spider closes, before the crawl waits for
+    processing to drain (logged after that wait), not after it, on the run's single-core tail."""
     sources = web.write_sources(tmp_path / "sources.yml", faulty=False, trap=False, wide=False, big=True)
     log = tmp_path / "crawl.log"
     result = run_crawl(sources, tmp_path / "archive.db", "--log-file", str(log), "--log-level", "DEBUG")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = log.read_text(encoding="utf-8").splitlines()
-    preload = [n for n, line in enumerate(lines) if "loading the lineage step" in line]
+    preload = [n for n, line in enumerate(lines) if "clustering reposts while processing drains" in line]
     drained = [n for n, line in enumerate(lines) if "capture: " in line and "processing: " in line]
     assert len(preload) == 1 and len(drained) == 1 and preload[0] < drained[0]

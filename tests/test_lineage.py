@@ -3,6 +3,9 @@ different articles about the same meeting."""
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -296,9 +299,10 @@ def test_incremental_lineage_gives_the_full_computation(archive, batch) -> None:
     assert cluster_of[ids["edited"]] == cluster_of[ids["unrelated"]] != cluster_of[ids["gov"]]
 
 
-def _phrase_pool_archive(path: Path) -> sqlite_utils_db:
-    """~320 articles written from a pool of 40 sentences (what a county's reports share: every
-    fingerprint of the pool is in far more than DF_CAP articles), with excerpts of some of them."""
+def _phrase_pool_articles() -> Iterator[tuple[dict, str, str]]:
+    """~320 articles (article, source id, fetched at) written from a pool of 40 sentences (what a
+    county's reports share: every fingerprint of the pool is in far more than DF_CAP articles), with
+    excerpts of some of them."""
     import random
 
     rng = random.Random(7)
@@ -306,21 +310,23 @@ def _phrase_pool_archive(path: Path) -> sqlite_utils_db:
     nouns = ["项目建设", "招商引资", "营商环境", "要素保障", "产业链条", "园区配套", "审批流程", "土地供应"]
     pool = [f"{rng.choice(nouns)}方面，全县各部门要{rng.choice(verbs)}{rng.choice(nouns)}，确保第{k}项任务按期完成。"
             for k in range(40)]
+    for n in range(300):
+        text = "".join(rng.sample(pool, 12)) + f"本县第{n}号重点工程总投资{n + 3}亿元，由{n % 17}号地块承建。"
+        yield (_article(f"http://www.x.gov.cn/a/{n}.html", f"县政府召开第{n}次推进会", text, source_id="gov",
+                        published="2024-01-01", fetched_at="2024-01-02T00:00:00Z"), "gov", "2024-01-02T00:00:00Z")
+        if n % 15 == 0:  # an excerpt reposted elsewhere
+            excerpt = text[:len(text) * 2 // 3]
+            yield (_article(f"https://news.example.com/{n}.html", f"第{n}次推进会召开", excerpt, source_id="news",
+                            published="2024-01-03", fetched_at="2024-01-04T00:00:00Z"), "news", "2024-01-04T00:00:00Z")
+
+
+def _phrase_pool_archive(path: Path, articles: int | None = None) -> sqlite_utils_db:
+    """An archive holding the first `articles` (default: all) of _phrase_pool_articles."""
     db = storage.open_db(path)
     migrations.ensure_schema(db)
     lineage.ensure_lineage_schema(db)
-    texts = []
-    for n in range(300):
-        text = "".join(rng.sample(pool, 12)) + f"本县第{n}号重点工程总投资{n + 3}亿元，由{n % 17}号地块承建。"
-        texts.append(text)
-        _add(db, _article(f"http://www.x.gov.cn/a/{n}.html", f"县政府召开第{n}次推进会", text, source_id="gov",
-                          published="2024-01-01", fetched_at="2024-01-02T00:00:00Z"),
-             source_id="gov", fetched_at="2024-01-02T00:00:00Z")
-        if n % 15 == 0:  # an excerpt reposted elsewhere
-            excerpt = text[:len(text) * 2 // 3]
-            _add(db, _article(f"https://news.example.com/{n}.html", f"第{n}次推进会召开", excerpt, source_id="news",
-                              published="2024-01-03", fetched_at="2024-01-04T00:00:00Z"),
-                 source_id="news", fetched_at="2024-01-04T00:00:00Z")
+    for art, source_id, fetched_at in itertools.islice(_phrase_pool_articles(), articles):
+        _add(db, art, source_id=source_id, fetched_at=fetched_at)
     return db
 
 
@@ -425,3 +431,102 @@ def test_a_cluster_that_keeps_its_canonical_keeps_its_rows(tmp_path) -> None:
     full = _memberships(db)
     lineage.cluster_archive(db)
     assert _memberships(db) == full
+
+
+def test_clustering_while_processing_still_writes_gives_the_full_computation(tmp_path) -> None:
+    """`govbrief crawl` clusters what processing has written while it writes more (runs.LineageMeanwhile:
+    steps in a thread, on a connection of its own, each waiting for the writer's lock); then
+    update_lineage takes what is left, with the articles the steps kept. Same clusters, members,
+    similarities and evidence as the whole-archive computation."""
+    from govbrief.runs import LineageMeanwhile
+    from pipelines.lineage.incremental import update_lineage
+
+    path = tmp_path / "archive.db"
+    db = _phrase_pool_archive(path, articles=40)
+    later = list(itertools.islice(_phrase_pool_articles(), 40, None))
+    meanwhile = LineageMeanwhile(str(path))
+    meanwhile.STEP, meanwhile.MIN_STEP, meanwhile.POLL_SECONDS = 30, 10, 0.01
+    meanwhile.start()
+    taken_while_writing = []
+    for k in range(0, len(later), 20):  # the processing writer: a batch per transaction
+        with db.conn:
+            for art, source_id, fetched_at in later[k:k + 20]:
+                _add(db, art, source_id=source_id, fetched_at=fetched_at)
+        taken_while_writing.append(meanwhile.articles)
+        time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while meanwhile.articles < 300 and time.monotonic() < deadline:  # it catches up with the last batches
+        time.sleep(0.05)
+    meanwhile.stop()
+    assert not meanwhile._thread.is_alive()
+    assert taken_while_writing[-1] > 0  # it clustered while articles were still being written
+    assert meanwhile.articles > len(later) + 40 - meanwhile.MIN_STEP  # and kept up with the writer
+    left = update_lineage(db, recent=meanwhile.recent)["articles"]
+    assert meanwhile.articles + left == db["articles"].count == len(later) + 40
+    clustered = _memberships(db)
+    assert clustered
+    lineage.cluster_archive(db)
+    assert clustered == _memberships(db)
+
+
+def test_clustering_while_processing_stops_between_steps_and_leaves_nothing_half_done(tmp_path) -> None:
+    """stop() ends the thread after its step in progress: every article is indexed by a whole step or
+    not at all, and nothing is left locked for the update_lineage that follows."""
+    from govbrief.runs import LineageMeanwhile
+    from pipelines.lineage.incremental import update_lineage
+
+    path = tmp_path / "archive.db"
+    db = _phrase_pool_archive(path)
+    meanwhile = LineageMeanwhile(str(path))
+    meanwhile.STEP, meanwhile.MIN_STEP, meanwhile.POLL_SECONDS = 8, 8, 0.01
+    meanwhile.start()
+    deadline = time.monotonic() + 30
+    while meanwhile.articles == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    meanwhile.stop()
+    indexed = db.execute("select count(*) from lineage_docs").fetchone()[0]
+    assert 0 < indexed == meanwhile.articles < db["articles"].count and indexed % 8 == 0
+    assert update_lineage(db)["articles"] == db["articles"].count - indexed
+    clustered = _memberships(db)
+    lineage.cluster_archive(db)
+    assert clustered == _memberships(db)
+
+
+def test_an_article_edited_between_steps_is_compared_by_its_new_text(tmp_path) -> None:
+    """The steps keep the texts they compared (RecentArticles); an article edited meanwhile (a re-check,
+    a changed page fetched again) is compared by its new text afterwards, as the whole computation does."""
+    from pipelines.lineage.incremental import RecentArticles, ensure_incremental_schema, lineage_step
+
+    db, ids = _two_families(tmp_path / "archive.db")
+    db.execute("delete from articles where id in (?, ?, ?)", [ids["a3"], ids["both"], ids["gov"]])
+    ensure_incremental_schema(db)
+    recent = RecentArticles()
+    while lineage_step(db, 2, recent):  # a1 a2 | b1 b2: two clusters, their texts kept
+        pass
+    assert recent.get(ids["b1"]) is not None
+    # b1, the canonical of the UNRELATED family, now reads like the ORIGINAL family, which it heads by date
+    db["articles"].update(ids["b1"], {"text": ORIGINAL, "text_simplified": ORIGINAL})
+    late = _add(db, _article("http://www.news.example.com/late.html", "标题late", ORIGINAL, source_id="news",
+                             published="2024-03-09", fetched_at="2024-03-09T12:00:00Z"),
+                source_id="news", fetched_at="2024-03-09T12:00:00Z")
+    while lineage_step(db, 1, recent):
+        pass
+    stepped = _memberships(db)
+    lineage.cluster_archive(db)
+    assert stepped == _memberships(db)
+    cluster_of = {r["article_id"]: r["cluster_id"] for r in db.query("select * from article_clusters")}
+    assert cluster_of[ids["a1"]] == cluster_of[late] == ids["b1"] and ids["b2"] not in cluster_of
+
+
+def test_recent_articles_are_bounded_by_the_hashes_they_hold() -> None:
+    from pipelines.lineage.incremental import RecentArticles
+
+    recent = RecentArticles(max_hashes=1000)
+    docs = {k: object() for k in range(10)}
+    recent.keep(docs, {k: np.arange(300) for k in range(10)})  # 3,000 hashes offered: the last 3 stay
+    assert [k for k in range(10) if recent.get(k) is not None] == [7, 8, 9]
+    recent.get(7)  # used: the last to go
+    recent.keep({10: object()}, {10: np.arange(300)})
+    assert [k for k in range(11) if recent.get(k) is not None] == [7, 9, 10]
+    recent.forget([9])
+    assert recent.get(9) is None

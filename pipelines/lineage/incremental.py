@@ -135,22 +135,36 @@ class RecentArticles:
                 self._hashes -= len(item[1])
 
 
-def update_lineage(db: sqlite_utils.Database, *, batch: int = BATCH) -> dict[str, Any]:
+def update_lineage(db: sqlite_utils.Database, *, batch: int = BATCH,
+                   recent: RecentArticles | None = None) -> dict[str, Any]:
     """Cluster the articles the state has not seen (and re-cluster changed ones), batch by batch,
-    one transaction each. Idempotent; a kill loses at most the batch in progress."""
+    one transaction each. Idempotent; a kill loses at most the batch in progress. recent: the
+    articles earlier steps compared (a caller that stepped already passes its own)."""
     t0 = time.perf_counter()
     ensure_incremental_schema(db)
     articles = 0
-    recent = RecentArticles()
-    while True:
-        with db.conn:
-            done = _step(db, batch, recent)
-        if not done:
-            break
+    recent = RecentArticles() if recent is None else recent
+    while done := lineage_step(db, batch, recent):
         articles += done
     row = db.execute("select count(*), coalesce(sum(size), 0), coalesce(max(size), 0) from clusters").fetchone()
     return {"articles": articles, "clusters": row[0], "clustered_articles": row[1], "largest": row[2],
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def lineage_step(db: sqlite_utils.Database, batch: int, recent: RecentArticles) -> int:
+    """One step of update_lineage, in one transaction (the schema must exist: ensure_incremental_schema);
+    returns how many articles it took (0: nothing left). For a caller that clusters while articles are
+    still being written (the crawl, while processing drains): whatever the steps, the clusters are
+    those of the whole computation."""
+    with db.conn:
+        return _step(db, batch, recent)
+
+
+def articles_not_indexed(db: sqlite_utils.Database) -> int:
+    """Articles newer than the newest the state has indexed: what the next steps will take, besides
+    the edited ones (lineage_dirty). A rowid range, not an anti-join: cheap to ask often at any size."""
+    return db.execute("select count(*) from articles where id > "
+                      "(select coalesce(max(article_id), 0) from lineage_docs)").fetchone()[0]
 
 
 # ---------------------------------------------------------------- one batch
