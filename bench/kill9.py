@@ -9,7 +9,8 @@ delay (seeded). Kills come in rounds on a fresh archive (default 4 per round), s
 on crawls with work left rather than on an archive that is already complete.
 After every kill: PRAGMA integrity_check and the FTS5 integrity checks pass and
 every capture decompresses to its sha256. After each round's kills, one normal run must leave every
-article archived exactly once and no unfinished frontier.
+article archived exactly once, no unfinished frontier, every article in the lineage state and the
+repost clusters of the whole-archive computation.
 """
 
 from __future__ import annotations
@@ -63,6 +64,34 @@ def check_archive(db_path: Path) -> dict:
         db.close()
 
 
+def lineage_check(db_path: Path, workdir: Path) -> dict:
+    """After a round's finishing run: every article is in the persisted lineage state, and the clusters
+    (members, similarities, evidence) are those the whole-archive computation gives on a copy: kills
+    during the steps taken while processing drains (govbrief.runs.LineageMeanwhile) lose or double none."""
+    from pipelines.lineage.clusters import cluster_archive
+
+    def memberships(conn: sqlite3.Connection) -> list[tuple]:
+        return sorted(conn.execute("select * from article_clusters").fetchall())
+
+    conn = sqlite3.connect(db_path)
+    unindexed = conn.execute("select count(*) from articles a left join lineage_docs d on d.article_id = a.id "
+                             "where d.article_id is null").fetchone()[0]
+    stepped = memberships(conn)
+    copy = workdir / "lineage-copy.db"
+    copy.unlink(missing_ok=True)
+    target = sqlite3.connect(copy)
+    conn.backup(target)
+    conn.close()
+    target.close()
+    db = storage.open_db(copy)
+    try:
+        cluster_archive(db)
+        full = memberships(db.conn)
+    finally:
+        db.close()
+    return {"unindexed": unindexed, "clustered": len(stepped), "same_as_full": stepped == full}
+
+
 def run(kills: int, seed: int, pages: int, per_page: int, latency: float, workdir: Path,
         kills_per_round: int = 4) -> dict:
     """`kills` SIGKILLs in rounds: each round starts an empty archive, kills up to kills_per_round
@@ -105,7 +134,8 @@ def run(kills: int, seed: int, pages: int, per_page: int, latency: float, workdi
             runs = dict(conn.execute("select status, count(*) from crawl_runs group by status").fetchall())
             conn.close()
             rounds.append({
-                "round": round_no, "final_exit": final.returncode, "final_run_s": round(final_s, 2),
+                "round": round_no, "final_exit": final.returncode, "lineage": lineage_check(db, workdir),
+                "final_run_s": round(final_s, 2),
                 "final_stdout": final.stdout.strip(), "articles_archived": len(archived),
                 "articles_distinct": len(set(archived)), "missing": sorted(expected - set(archived))[:10],
                 "extra": sorted(set(archived) - expected)[:10], "frontier_left": frontier, "runs_by_status": runs,
@@ -116,6 +146,7 @@ def run(kills: int, seed: int, pages: int, per_page: int, latency: float, workdi
             "kills_mid_crawl": sum(not t["finished_first"] for t in trials), "trials": trials, "rounds": rounds,
             "integrity": "ok",  # check_archive raised otherwise
             "ok": all(r["final_exit"] == 0 and not r["missing"] and not r["extra"]
+                      and r["lineage"]["unindexed"] == 0 and r["lineage"]["same_as_full"]
                       and r["articles_archived"] == r["articles_distinct"] == len(expected) for r in rounds),
         }
 
