@@ -208,7 +208,9 @@ class PagerRules:
 
 
 PAGER_RULES_FILE = Path(__file__).with_name("rules") / "pagers.yml"
-MAX_PAGES_NAMED = 1000  # a pager claiming more pages than this is a trap or a typo: name none
+# A pager claiming more pages than this is a trap, a typo or a very big column: none is named from the
+# count (a TRS createPageHTML names the next page only, so such a column is walked page by page).
+MAX_PAGES_NAMED = 1000
 
 
 @lru_cache(maxsize=4)
@@ -438,9 +440,11 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
             for call in rule["pattern"].finditer(html):
                 count, current = number(call.group("count")), number(call.group("current")) or 0
                 prefix, ext = call.group("prefix"), call.group("ext")
-                if count is None or count > MAX_PAGES_NAMED or not re.fullmatch(r"s?html?|jsp|php|aspx?", ext):
+                if count is None or not re.fullmatch(r"s?html?|jsp|php|aspx?", ext):
                     continue
-                for k in range(count):
+                # beyond MAX_PAGES_NAMED, the next page only: the column is walked page by page, within
+                # the source's max_pages (a big column's 2,500 pages, or a trap, never named at once)
+                for k in range(count) if count <= MAX_PAGES_NAMED else range(current + 1, min(current + 2, count)):
                     if k != current:
                         name = rule["first_file"] if k == 0 else rule["page_file"]
                         urls.append(join_url(base_url, name.format(prefix=prefix, ext=ext, k=k)))

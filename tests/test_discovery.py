@@ -38,7 +38,8 @@ def test_createpagehtml_variants():
     assert with_vars == ["http://x.gov.cn/a/index_1.html"]
     newer = js_pagination('createPageHTML("page_div", 2, 1, "list", "html", 40);', base)
     assert newer == ["http://x.gov.cn/a/list.html"]
-    assert js_pagination("createPageHTML(100000, 0, 'index', 'html')", base) == []  # absurd: ignored
+    # absurd (a typo, a trap): not named from the count; the next page only, as a 下一页 link would be
+    assert js_pagination("createPageHTML(100000, 0, 'index', 'html')", base) == ["http://x.gov.cn/a/index_1.html"]
 
 
 HANWEB = """<html><body><div id="4567"><script type="text/xml"><datastore>

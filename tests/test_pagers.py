@@ -76,6 +76,19 @@ def test_absurd_counts_name_no_pages():
     assert result.pagination == ["http://a.gov.cn/news/list_2.html"]
 
 
+def test_a_createpagehtml_column_beyond_the_naming_limit_is_walked_page_by_page():
+    """A TRS column of 2,500 pages (50,000 articles at 20 a page) is too many to name from the count,
+    but each page names the next, so a crawl still reaches the end (within the source's max_pages);
+    the last page names none."""
+    def call(count: int, current: int) -> str:
+        return f'<script>createPageHTML({count}, {current}, "index", "html");</script>'
+
+    assert js_pagination(call(2500, 0), "http://a.gov.cn/xw/index.html") == ["http://a.gov.cn/xw/index_1.html"]
+    assert js_pagination(call(2500, 7), "http://a.gov.cn/xw/index_7.html") == ["http://a.gov.cn/xw/index_8.html"]
+    assert js_pagination(call(2500, 2499), "http://a.gov.cn/xw/index_2499.html") == []
+    assert len(js_pagination(call(30, 0), "http://a.gov.cn/xw/index.html")) == 29  # within the limit: all
+
+
 def test_js_pager_written_as_markup_with_count_in_text():
     html = ('<div>共3页</div><script>for (var i = 2; i <= n; i++) { document.write(\'<a href="list_\' + i + '
             '\'.html">\' + i + \'</a>\'); }</script>')
