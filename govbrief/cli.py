@@ -168,9 +168,9 @@ def _update_lineage(db_path: str, since: str, meanwhile: LineageMeanwhile) -> No
     try:
         stats = update_lineage(db, recent=meanwhile.recent)
         if stats["articles"] or meanwhile.articles:
+            drained = f" ({meanwhile.articles} more while processing drained)" if meanwhile.articles else ""
             print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles); "
-                  f"{meanwhile.articles} new articles clustered while processing drained, "
-                  f"{stats['articles']} in {stats['seconds']} s after")
+                  f"{stats['articles']} new articles clustered in {stats['seconds']} s after the crawl{drained}")
         date_reposts(db, since)
     except Exception as exc:  # lineage is derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
