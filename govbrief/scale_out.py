@@ -139,14 +139,17 @@ def process_queue(args: argparse.Namespace) -> int:
 
 
 def _cluster(db_path: str) -> None:
-    from pipelines.lineage.clusters import cluster_archive
+    """The consumer's new articles against the persisted lineage state (as `govbrief crawl` does): memory
+    bounded by a batch, not by the archive, which the whole recomputation held in sketches."""
+    from pipelines.lineage.incremental import update_lineage
     from pipelines.store import storage
 
     db = storage.open_db(db_path)
     try:
         since = storage.utc_now()
-        stats = cluster_archive(db)
-        print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles) in {stats['seconds']} s")
+        stats = update_lineage(db)
+        print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles); "
+              f"{stats['articles']} new articles clustered in {stats['seconds']} s")
         date_reposts(db, since)
     except Exception as exc:  # derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)

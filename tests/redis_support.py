@@ -95,8 +95,9 @@ def worker(sources: Path, url: str, *extra: str, heartbeat_ttl: int = 3) -> subp
                     "-s", f"GOVBRIEF_REDIS_HEARTBEAT_TTL={heartbeat_ttl}", *extra)
 
 
-def process(url: str, db: Path, *extra: str) -> subprocess.Popen:
-    return govbrief("process", "--redis", url, "--db", str(db), "--log-level", "WARNING", "--no-lineage", *extra)
+def process(url: str, db: Path, *extra: str, lineage: bool = False) -> subprocess.Popen:
+    return govbrief("process", "--redis", url, "--db", str(db), "--log-level", "WARNING",
+                    *(() if lineage else ("--no-lineage",)), *extra)
 
 
 def finish(popen: subprocess.Popen, timeout: float = 240) -> tuple[int, str]:

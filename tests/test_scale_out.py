@@ -223,7 +223,7 @@ def shared_crawl(tmp_path_factory):
     with _site(tmp_path_factory.mktemp("scale-out"), 50, latency=0.05) as (srv, web, sources, db):
         workers = [worker(sources, srv.url), worker(sources, srv.url)]
         results = [finish(w) for w in workers]
-        drained = finish(process(srv.url, db))
+        drained = finish(process(srv.url, db, lineage=True))
         yield {"db": db, "workers": results, "process": drained, "hits": _article_hits(web)}
 
 
@@ -248,6 +248,9 @@ def test_the_archive_holds_every_article_exactly_once_and_is_sound(shared_crawl)
     assert rows(db, "select count(*) n from captures")[0]["n"] == 1000
     assert _check_archive(db) == []
     assert rows(db, "select count(*) n from crawl_frontier where kind = 'article' and state != 'done'")[0]["n"] == 0
+    # the consumer clustered its articles incrementally (the persisted LSH state), not by recomputing all
+    assert rows(db, "select count(*) n from lineage_docs")[0]["n"] == 1000
+    assert "new articles clustered" in shared_crawl["process"][1]
 
 
 def test_redis_restarted_empty_mid_run_is_survived_by_the_next_run(tmp_path):
