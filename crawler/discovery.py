@@ -209,7 +209,7 @@ class PagerRules:
 
 PAGER_RULES_FILE = Path(__file__).with_name("rules") / "pagers.yml"
 # A pager claiming more pages than this is a trap, a typo or a very big column: none is named from the
-# count (a TRS createPageHTML names the next page only, so such a column is walked page by page).
+# count; a script pager names the next page only, so such a column is walked page by page.
 MAX_PAGES_NAMED = 1000
 
 
@@ -451,14 +451,18 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
         elif "count" in rule:
             concat = rule["concat"].search(html)
             count = _js_count(html, rule, rules) if concat else None
-            if count is None or count > MAX_PAGES_NAMED:
+            if count is None:
                 continue
             prefix, suffix = concat.group("prefix"), concat.group("suffix")
             current = rule["current"].search(html) if "current" in rule else None
-            on_first_page = not re.search(re.escape(prefix) + r"\d+" + re.escape(suffix) + "$",
-                                          urlsplit(base_url).path)
-            zero_based = on_first_page and current is not None and current.group("current") == "0"
-            for k in (range(1, count) if zero_based else range(2, count + 1)):
+            on_page = re.search(re.escape(prefix) + r"(\d+)" + re.escape(suffix) + "$", urlsplit(base_url).path)
+            zero_based = on_page is None and current is not None and current.group("current") == "0"
+            if count <= MAX_PAGES_NAMED:
+                pages = range(1, count) if zero_based else range(2, count + 1)
+            else:  # the next page only, as for createPageHTML above
+                following = int(on_page.group(1)) + 1 if on_page else (1 if zero_based else 2)
+                pages = range(following, following + 1) if following <= count else range(0)
+            for k in pages:
                 urls.append(join_url(base_url, f"{prefix}{k}{suffix}"))
     this_page = canonical_url(base_url)
     return [u for u in dict.fromkeys(urls) if canonical_url(u) != this_page]

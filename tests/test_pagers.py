@@ -109,6 +109,16 @@ def test_hand_written_js_pager():
         f"http://a.gov.cn/js/list_{n}.html" for n in (2, 3, 4)]
 
 
+def test_script_pagers_beyond_the_naming_limit_name_the_next_page_only():
+    hand = 'var totalPage = 3000; function go(n){ location.href = "list_" + n + ".html"; }'
+    assert js_pagination(hand, "http://a.gov.cn/js/list.html") == ["http://a.gov.cn/js/list_2.html"]
+    assert js_pagination(hand, "http://a.gov.cn/js/list_41.html") == ["http://a.gov.cn/js/list_42.html"]
+    assert js_pagination(hand, "http://a.gov.cn/js/list_3000.html") == []
+    trs = ('<script>var countPage = 5000; var currentPage = 0; var nextPage = currentPage + 1;'
+           'document.write("<a href=\'index_" + nextPage + ".html\'>下一页</a>");</script>')
+    assert js_pagination(trs, "http://a.gov.cn/xw/index.html") == ["http://a.gov.cn/xw/index_1.html"]
+
+
 NEXTGROUP = ("/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=3&path=/&columnid=55&unitid=7"
              "&webname=%E5%8E%BF&permissiontype=0")
 JPAGE = ('<div id="7"><script type="text/xml"><datastore>'
