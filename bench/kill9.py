@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from faultserver import start_fault_web  # noqa: E402
+from support import copy_archive  # noqa: E402
 
 from pipelines.store import storage  # noqa: E402
 
@@ -77,13 +78,10 @@ def lineage_check(db_path: Path, workdir: Path) -> dict:
     unindexed = conn.execute("select count(*) from articles a left join lineage_docs d on d.article_id = a.id "
                              "where d.article_id is null").fetchone()[0]
     stepped = memberships(conn)
-    copy = workdir / "lineage-copy.db"
-    copy.unlink(missing_ok=True)
-    target = sqlite3.connect(copy)
-    conn.backup(target)
     conn.close()
-    target.close()
-    db = storage.open_db(copy)
+    copies = workdir / f"lineage-of-{db_path.stem}"
+    copies.mkdir(exist_ok=True)
+    db = storage.open_db(copy_archive(db_path, copies))
     try:
         cluster_archive(db)
         full = memberships(db.conn)

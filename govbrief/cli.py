@@ -42,6 +42,7 @@ from govbrief.runs import (
     lock_and_open,
     open_archive,
     report_run,
+    repost_summary,
     run_scrapy,
     storage_hint,
 )
@@ -168,9 +169,7 @@ def _update_lineage(db_path: str, since: str, meanwhile: LineageMeanwhile) -> No
     try:
         stats = update_lineage(db, recent=meanwhile.recent)
         if stats["articles"] or meanwhile.articles:
-            drained = f" ({meanwhile.articles} more while processing drained)" if meanwhile.articles else ""
-            print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles); "
-                  f"{stats['articles']} new articles clustered in {stats['seconds']} s after the crawl{drained}")
+            print(repost_summary(stats, " after the crawl", drained=meanwhile.articles))
         date_reposts(db, since)
     except Exception as exc:  # lineage is derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)

@@ -152,7 +152,7 @@ class LineageMeanwhile:
     the reactor, in this process, bounds the fetch rate while fetching lasts. Any failure only leaves
     more for update_lineage (derived data)."""
 
-    STEP = 2000  # articles per step at most: update_lineage's batch (memory bounded by it)
+    STEP: int | None = None  # articles per step at most; None: update_lineage's batch (memory bounded by it)
     MIN_STEP = 250  # articles: a step for fewer costs its fixed part (and a commit) for little
     POLL_SECONDS = 0.1
 
@@ -176,6 +176,7 @@ class LineageMeanwhile:
     def _run(self) -> None:
         import pipelines.facts.reposts  # noqa: F401  (dating the reposts, after the crawl)
         from pipelines.lineage.incremental import (
+            BATCH,
             RecentArticles,
             articles_not_indexed,
             ensure_incremental_schema,
@@ -195,7 +196,7 @@ class LineageMeanwhile:
                     if articles_not_indexed(db) < self.MIN_STEP:
                         self._stop.wait(self.POLL_SECONDS)
                         continue
-                    self.articles += lineage_step(db, self.STEP, self.recent)
+                    self.articles += lineage_step(db, self.STEP or BATCH, self.recent)
             finally:
                 db.close()
         except Exception as exc:  # noqa: BLE001  the crawl's update_lineage does it all instead
@@ -261,6 +262,14 @@ def run_scrapy(args: argparse.Namespace, run_id: int | None, configure=None,
 
 
 # ---------------------------------------------------------------- extract / reextract
+
+
+def repost_summary(stats: dict, when: str = "", drained: int = 0) -> str:
+    """The line a command prints after clustering (update_lineage's stats); drained: the articles
+    clustered while processing drained (LineageMeanwhile)."""
+    also = f" ({drained} more while processing drained)" if drained else ""
+    return (f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles); "
+            f"{stats['articles']} new articles clustered in {stats['seconds']} s{when}{also}")
 
 
 def date_reposts(db, since: str) -> None:

@@ -16,7 +16,16 @@ from collections import Counter
 from pathlib import Path
 
 from crawler.health import EXIT_BAD_INPUT, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
-from govbrief.runs import date_reposts, fail, lock_and_open, open_archive, report_run, run_scrapy, storage_hint
+from govbrief.runs import (
+    date_reposts,
+    fail,
+    lock_and_open,
+    open_archive,
+    report_run,
+    repost_summary,
+    run_scrapy,
+    storage_hint,
+)
 
 
 def crawl_worker(args: argparse.Namespace, source_ids: list[str]) -> int:
@@ -148,8 +157,7 @@ def _cluster(db_path: str) -> None:
     try:
         since = storage.utc_now()
         stats = update_lineage(db)
-        print(f"repost clusters: {stats['clusters']} ({stats['clustered_articles']} articles); "
-              f"{stats['articles']} new articles clustered in {stats['seconds']} s")
+        print(repost_summary(stats))
         date_reposts(db, since)
     except Exception as exc:  # derived data: the next run recomputes it
         print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)

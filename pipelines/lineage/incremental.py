@@ -410,16 +410,14 @@ def _link(db: sqlite_utils.Database, docs: list[Doc], pairs: list[Pair], rows: d
           shingles: dict[int, np.ndarray], recent: RecentArticles) -> None:
     """Verify the pairs and join them with existing clusters.
 
-    rows / shingles: the batch's. A cluster that keeps its canonical keeps its members' rows (the same
-    two texts give the same figures) and gains rows for its newcomers; one whose canonical is beaten by
-    a newcomer or by another cluster's is dissolved into the group, its members measured against the
-    new canonical. A step costs its new articles and the clusters that change hands, not the size of
-    the clusters it touches."""
+    rows / shingles: the batch's (partners are added to them). A cluster that keeps its canonical keeps
+    its members' rows (the same two texts give the same figures) and gains rows for its newcomers; one
+    whose canonical is beaten by a newcomer or by another cluster's is dissolved into the group, its
+    members measured against the new canonical. A step costs its new articles and the clusters that
+    change hands, not the size of the clusters it touches."""
     from pipelines.lineage.clusters import _doc_of
 
-    known: dict[int, Doc] = {d.article_id: d for d in docs}
-    rows = dict(rows)
-    shingles = dict(shingles)
+    known: dict[int, Doc] = {d.article_id: d for d in docs}  # rows and shingles (the step's) grow too
 
     def load(ids: Iterable[int]) -> None:
         """Docs (n_shingles as indexed) and shingle hashes of articles outside the batch: kept from the
