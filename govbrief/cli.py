@@ -165,7 +165,7 @@ def _update_lineage(db_path: str, since: str, meanwhile: LineageMeanwhile) -> No
     from pipelines.lineage.incremental import update_lineage
     from pipelines.store import storage
 
-    db = storage.open_db(db_path)
+    db = storage.open_db(db_path, batches=True)
     try:
         stats = update_lineage(db, recent=meanwhile.recent)
         if stats["articles"] or meanwhile.articles:

@@ -188,7 +188,7 @@ class LineageMeanwhile:
         self.recent = RecentArticles()
         try:
             preload_libraries()
-            db = storage.open_db(self.db_path)
+            db = storage.open_db(self.db_path, batches=True)
             try:
                 with db.conn:
                     ensure_incremental_schema(db)

@@ -69,3 +69,14 @@ def test_a_failing_archive_stops_the_writer_and_keeps_what_was_committed(tmp_pat
     assert isinstance(error, sqlite3.OperationalError) and failures == [error]
     count = sqlite3.connect(path).execute("select count(*) from captures").fetchone()[0]
     assert count == 50  # the first batch committed; the failed one rolled back; later writes dropped
+
+
+def test_the_writer_keeps_savepoint_journals_in_memory(tmp_path):
+    """Every capture is a savepoint: the writer's connection keeps their statement journals out of
+    temporary files (storage.open_db batches=True; tests/test_storage.py shows what that saves)."""
+    path = fresh_archive(tmp_path)
+    seen = []
+    writer = BatchWriter(path).start()
+    writer.submit(lambda db: db.execute("PRAGMA temp_store").fetchone()[0], then=seen.append)
+    assert writer.close() is None
+    assert seen == [2]  # MEMORY

@@ -1,6 +1,8 @@
 """The archive schema and its writes, on a real SQLite file."""
 
 import gzip
+import shutil
+from pathlib import Path
 
 from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
@@ -123,3 +125,36 @@ def test_sources_keep_their_resolved_region_until_its_text_changes(tmp_path):
     storage.upsert_sources(db, [moved])
     row = db["sources"].get("taixing-gov")
     assert (row["city"], row["county"], row["county_code"]) == ("常州市", "武进区", "320412")
+
+
+def _bytes_written() -> int:
+    """What this process has written through write syscalls so far (Linux /proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+def test_batch_connections_keep_savepoint_journals_out_of_temp_files(tmp_path):
+    """A savepoint that changes more than 64 KiB of existing pages spills its statement journal to a
+    temporary file by default; a batches connection keeps it in memory: the same transaction writes
+    only its WAL frames."""
+    seed = storage.open_db(tmp_path / "seed.db")
+    with seed.conn:
+        seed.execute("create table t (id integer primary key, body text)")
+        seed.conn.executemany("insert into t (body) values (?)", [("a" * 2000,)] * 400)
+    seed.close()
+    written = {}
+    for batches in (False, True):
+        path = tmp_path / f"batches-{batches}.db"
+        shutil.copy(tmp_path / "seed.db", path)
+        db = storage.open_db(path, batches=batches)
+        before = _bytes_written()
+        with db.conn:
+            for k in range(10):  # ten savepoints, each rewriting ~40 rows spread over the table
+                with db.conn:
+                    db.execute("update t set body = ? where id % 10 = ?", ["b" * 2000, k])
+        written[batches] = _bytes_written() - before
+        assert db.execute("select count(*) from t where body like 'b%'").fetchone()[0] == 400
+        db.close()
+    assert written[True] < written[False] / 2, written

@@ -148,7 +148,7 @@ class Processor:
         until the event is set, then process what is left and stop. keep_workers: leave the (idle)
         workers running for the caller to close_workers(), so it can report first (stopping them
         takes ~0.1 s, which the crawl's lineage step need not wait for)."""
-        db = storage.open_db(self.db_path)
+        db = storage.open_db(self.db_path, batches=True)
         try:
             cursor = 0
             self.start_workers()
@@ -180,7 +180,7 @@ class Processor:
 
     def reextract(self) -> ProcessStats:
         """Every article again from the capture it was last extracted from. Streams: flat memory."""
-        db = storage.open_db(self.db_path)
+        db = storage.open_db(self.db_path, batches=True)
         reader = storage.open_db(self.db_path)  # a second connection: the writer commits meanwhile
         try:
             rows = latest_article_captures(reader)

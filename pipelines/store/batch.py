@@ -72,7 +72,7 @@ class BatchWriter:
 
     def _run(self) -> None:
         try:
-            db = storage.open_db(self.db_path)
+            db = storage.open_db(self.db_path, batches=True)
         except Exception as exc:
             self._failed(exc)
             self._drain()
