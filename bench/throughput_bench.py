@@ -101,9 +101,46 @@ CHROME_BOTTOM = """</div><div class="side"><div class="side-box"><h3>热点专�
 </body></html>"""
 
 
-def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PAGE) -> list[dict]:
-    """Write the site under root; returns the manifest rows of the article pages."""
+# Real portals' pages weigh 40-60 KB (real-dev: median 43 KB, mean 55 KB; the bench's own pages ~6 KB),
+# most of it chrome: inline style sheets and scripts (menus, statistics, accessibility toolbars) and a
+# footer of links to other government sites. --page-kb pads every page with such chrome up to that size,
+# so costs that grow with the bytes (receiving, compressing, hashing, storing, shipping to the workers,
+# parsing) weigh as they do on a real site. The links are offsite: the crawl does not follow them.
+FRIEND_SITES = ["www.gov.cn", "www.jiangsu.gov.cn", "www.taizhou.gov.cn", "fgw.jiangsu.gov.cn",
+                "www.jsgzw.gov.cn", "czt.jiangsu.gov.cn", "jxw.jiangsu.gov.cn", "zrzy.jiangsu.gov.cn"]
+
+
+def heavy_chrome(rng: random.Random, kb: int) -> str:
+    """About kb KB of the chrome real portals carry (see FRIEND_SITES); "" for kb <= 0."""
+    parts: list[str] = []
+    size = 0
+    n = 0
+    while size < kb * 1024:
+        n += 1
+        kind = n % 3
+        if kind == 0:
+            block = "<style>" + "".join(
+                f".m{n}-{k} {{ margin: {rng.randint(0, 20)}px; color: #{rng.randrange(0x1000000):06x}; "
+                f"font-size: {rng.randint(12, 18)}px; }}\n" for k in range(20)) + "</style>"
+        elif kind == 1:
+            block = "<script>" + "".join(
+                f"var _m{n}_{k} = document.getElementById('menu{k}'); if (_m{n}_{k}) {{ _m{n}_{k}.onmouseover = "
+                f"function () {{ this.className = 'on{rng.randint(0, 9)}'; }}; }}\n" for k in range(12)) + "</script>"
+        else:
+            block = '<div class="links"><h3>友情链接</h3><ul>' + "".join(
+                f'<li><a href="https://{rng.choice(FRIEND_SITES)}/col/col{rng.randint(100, 99999)}/index.html" '
+                f'target="_blank">{rng.choice(PLACES)}{rng.choice(INDUSTRIES)}专栏</a></li>' for _ in range(15))
+            block += "</ul></div>"
+        parts.append(block)
+        size += len(block.encode("utf-8"))
+    return "".join(parts)
+
+
+def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PAGE, page_kb: int = 0) -> list[dict]:
+    """Write the site under root; returns the manifest rows of the article pages. page_kb: pad every
+    page with heavy_chrome of about that size minus the page's own (0: the bench's plain ~6 KB pages)."""
     rng = random.Random(seed)
+    chrome_rng = random.Random(seed + 1)
     column = root / COLUMN.strip("/")
     column.mkdir(parents=True)
     (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n", encoding="utf-8")
@@ -133,6 +170,9 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
 <div class="print"><a href="javascript:window.print()">【打印本页】</a>
 <a href="javascript:window.close()">【关闭窗口】</a></div>
 <div class="related"><h3>相关阅读</h3><ul>{related}</ul></div></div>""" + CHROME_BOTTOM)
+        if page_kb > 0:
+            padding = heavy_chrome(chrome_rng, page_kb - len(page.encode("utf-8")) // 1024)
+            page = page.replace("</body>", padding + "</body>")
         target = column / path
         target.parent.mkdir(exist_ok=True)
         target.write_bytes(page.encode("utf-8"))
@@ -145,6 +185,9 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
         html = (CHROME_TOP.format(title="项目建设", meta="")
                 + f'<div class="list"><ul>{items}</ul></div><div class="page"><script>'
                 f'createPageHTML({pages}, {k}, "index", "html");</script></div>' + CHROME_BOTTOM)
+        if page_kb > 0:
+            padding = heavy_chrome(chrome_rng, page_kb - len(html.encode("utf-8")) // 1024)
+            html = html.replace("</body>", padding + "</body>")
         (column / ("index.html" if k == 0 else f"index_{k}.html")).write_bytes(html.encode("utf-8"))
     return manifest
 
@@ -345,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--per-page", type=int, default=PER_PAGE, help="article links per list page (50 for 50k)")
+    parser.add_argument("--page-kb", type=int, default=0,
+                        help="pad pages with real portals' chrome to about this size (45: real-dev's weight)")
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--skip-extract", action="store_true")
@@ -367,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     site = work / "site"
     if site.exists():
         shutil.rmtree(site)
-    manifest = build_site(site, args.articles, per_page=args.per_page)
+    manifest = build_site(site, args.articles, per_page=args.per_page, page_kb=args.page_kb)
     port = free_port()
     protocol = "HTTP/1.0" if args.http10 else "HTTP/1.1"
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(site), str(port), protocol],
@@ -375,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     time.sleep(1.0)
     base = f"http://127.0.0.1:{port}"
     cores = len(os.sched_getaffinity(0))
-    result: dict = {"articles": args.articles, "list_pages": (args.articles + args.per_page - 1) // args.per_page,
+    result: dict = {"articles": args.articles, "page_kb": args.page_kb,
+                    "list_pages": (args.articles + args.per_page - 1) // args.per_page,
                     "cores": cores, "site_protocol": protocol,
                     "command": " ".join(["bench/throughput_bench.py", *sys.argv[1:]])}
     try:

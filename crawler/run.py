@@ -123,7 +123,8 @@ class ArchiveRun:
             def count(outcome: str) -> None:
                 stats[f"recheck_{outcome}"] += 1
 
-            self.writer.submit(_recheck, capture, source.region, self.run_id, counts=True, then=count)
+            self.writer.submit(_recheck, capture, source.region, self.run_id, counts=True, then=count,
+                               prepare=capture.prepare)
         elif kind == "attachment":
             def counted(_: Any) -> None:
                 stats["attachments_new"] += 1
@@ -131,10 +132,11 @@ class ArchiveRun:
             # the file's text is read in the writer thread: attachments are few, and their capture,
             # text and frontier row belong in one transaction
             self.writer.submit(_store_attachment, capture, item["article_url"], item["link_text"], self.run_id,
-                               counts=True, then=counted)
+                               counts=True, then=counted, prepare=capture.prepare)
         else:
             parts = [_capture(part, source.id) for part in item.get("parts", [])]
-            self.writer.submit(_store_article_capture, capture, self.run_id, parts, counts=True)
+            self.writer.submit(_store_article_capture, capture, self.run_id, parts, counts=True,
+                               prepare=functools.partial(_prepare_all, [capture, *parts]))
         return {"url": capture.url, "kind": kind}
 
     def frontier_write(self, function: Any, args: tuple = (), kwargs: dict | None = None) -> None:
@@ -234,6 +236,11 @@ def _store_attachment(db: Any, capture: Capture, article_url: str, link_text: st
     attachment_id = record_attachment(db, capture, article_url=article_url, link_text=link_text, run_id=run_id)
     frontier.mark_done(db, capture.source_id, [capture.url], kind="attachment")
     return attachment_id
+
+
+def _prepare_all(captures: list[Capture]) -> None:
+    for capture in captures:
+        capture.prepare()
 
 
 def _store_article_capture(db: Any, capture: Capture, run_id: int | None, parts: list[Capture]) -> int:

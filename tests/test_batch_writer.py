@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import sqlite3
 
 from pipelines.store import frontier, migrations, storage
@@ -80,3 +81,45 @@ def test_the_writer_keeps_savepoint_journals_in_memory(tmp_path):
     writer.submit(lambda db: db.execute("PRAGMA temp_store").fetchone()[0], then=seen.append)
     assert writer.close() is None
     assert seen == [2]  # MEMORY
+
+
+def test_prepare_runs_before_the_batch_takes_the_write_lock(tmp_path):
+    """A write's CPU work (compressing and hashing a body) is done before its batch's transaction:
+    while every prepare of a batch runs, another connection can still take the archive's write lock."""
+    path = fresh_archive(tmp_path)
+    lock_free = []
+
+    def probe() -> None:
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once ("database is locked") inside a transaction
+            other.execute("ROLLBACK")
+            lock_free.append(True)
+        except sqlite3.OperationalError:
+            lock_free.append(False)
+        finally:
+            other.close()
+
+    writer = BatchWriter(path, max_items=3).start()
+    captures = [capture(n) for n in range(6)]
+    for c in captures:
+        writer.submit(store, c, counts=True, prepare=lambda c=c: (c.prepare(), probe()))
+    assert writer.close() is None
+    assert lock_free == [True] * 6
+    assert all("stored_body" in vars(c) and "sha256" in vars(c) for c in captures)  # computed ahead
+    db = storage.open_db(path)
+    assert db.execute("select count(*) from captures").fetchone()[0] == 6
+
+
+def test_a_failing_prepare_leaves_the_write_to_do_its_own_work(tmp_path):
+    path = fresh_archive(tmp_path)
+
+    def broken() -> None:
+        raise RuntimeError("no memory for the compressed copy")
+
+    writer = BatchWriter(path).start()
+    writer.submit(store, capture(1), counts=True, prepare=broken)
+    assert writer.close() is None
+    db = storage.open_db(path)
+    row = db.execute("select body, sha256 from captures").fetchone()
+    assert gzip.decompress(row[0]) == capture(1).body and row[1] == capture(1).sha256

@@ -1,6 +1,7 @@
 """The archive schema and its writes, on a real SQLite file."""
 
 import gzip
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -158,3 +159,16 @@ def test_batch_connections_keep_savepoint_journals_out_of_temp_files(tmp_path):
         assert db.execute("select count(*) from t where body like 'b%'").fetchone()[0] == 400
         db.close()
     assert written[True] < written[False] / 2, written
+
+
+def test_a_capture_computes_its_stored_body_and_digest_once(tmp_path):
+    capture = make_capture()
+    capture.prepare()
+    assert gzip.decompress(capture.stored_body) == GBK_PAGE
+    assert capture.sha256 == hashlib.sha256(GBK_PAGE).hexdigest()
+    capture.body = b"changed after preparing"  # never done; shows insert_capture uses what prepare made
+    db = storage.open_db(tmp_path / "a.db")
+    migrations.ensure_schema(db)
+    capture_id = storage.insert_capture(db, capture, run_id=1, kind="article")
+    body, digest = db.execute("select body, sha256 from captures where id = ?", [capture_id]).fetchone()
+    assert gzip.decompress(body) == GBK_PAGE and digest == hashlib.sha256(GBK_PAGE).hexdigest()

@@ -52,9 +52,20 @@ class Capture:
                 return value
         return None
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
+
+    @functools.cached_property
+    def stored_body(self) -> bytes:
+        """The body as the captures table keeps it (body_encoding 'gzip')."""
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
+    def prepare(self) -> None:
+        """Compute what storing this capture costs in CPU (its digest, its compressed body) now, ahead of
+        the transaction that stores it: the crawl's archive writer does this for a batch before it takes
+        the archive's write lock (pipelines/store/batch.py, `prepare`)."""
+        self.sha256, self.stored_body  # noqa: B018 (computed and cached)
 
 
 class ArchiveConnection(sqlite3.Connection):
@@ -275,7 +286,7 @@ def insert_capture(db: sqlite_utils.Database, capture: Capture, run_id: int | No
     row = {
         "url": capture.url, "final_url": capture.final_url, "status": capture.status,
         "headers": json.dumps(capture.headers, ensure_ascii=False), "content_type": capture.content_type,
-        "body": gzip.compress(capture.body, compresslevel=6, mtime=0), "body_encoding": "gzip",
+        "body": capture.stored_body, "body_encoding": "gzip",
         "body_size": len(capture.body), "sha256": capture.sha256, "fetched_at": capture.fetched_at,
         "source_id": capture.source_id, "run_id": run_id, "kind": kind,
         "processed_at": None if waits else utc_now(),
