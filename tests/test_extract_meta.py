@@ -7,6 +7,7 @@ import pytest
 
 from pipelines.extract.clean_dom import strip_junk
 from pipelines.extract.metadata_cn import (
+    card_like,
     clean_title,
     date_from_url,
     extract_meta,
@@ -135,3 +136,45 @@ def test_title_of_a_page_without_title_or_h1_is_the_line_above_the_text() -> Non
         <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
         </body></html>""")
     assert fragment.title is None  # a sentence fragment is no headline
+
+
+def test_title_loses_private_use_characters() -> None:
+    """GBK user-defined bytes (AA A5) decode to U+E004: no reader sees the character the author meant."""
+    assert clean_title("市长\ue004调研重点项目") == ("市长调研重点项目", None)
+    m = meta_of("<html><head><title>\ue004\ue004市长调研重点项目</title></head><body>"
+                "<p>市长调研重点项目建设进展，要求加快推进、确保年内竣工投产，早日发挥效益。</p></body></html>")
+    assert m.title == "市长调研重点项目"
+
+
+def test_several_h1_boxes_are_no_headline_the_line_above_the_text_is() -> None:
+    """No <title>, and the template styles its box headings as <h1> (导航, 公告): none is the headline."""
+    m = meta_of("""<html><body><h1>网站导航</h1><ul><li><a href="/">首页</a></li></ul>
+        <div><b>临河水库除险加固工程开工</b></div>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        <h1>公告栏目</h1><p>暂无公告</p></body></html>""")
+    assert (m.title, m.title_source) == ("临河水库除险加固工程开工", "line-before-text")
+    one = meta_of("""<html><body><h1>临河水库除险加固工程开工</h1>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert (one.title, one.title_source) == ("临河水库除险加固工程开工", "h1")
+
+
+@pytest.mark.parametrize(("names", "card"), [
+    ("hotnews", True), ("news_hot", True), ("rdHot", True), ("hotList", True), ("xgwzList", True),
+    ("related-articles", True), ("newslist", True), ("side-recommend2", True), ("more", True),
+    ("LeftPhoto", False), ("article-photo", False), ("photos", False), ("TRS_Editor", False),
+    ("content", False), ("", False),
+])
+def test_card_words_are_whole_name_parts(names: str, card: bool) -> None:
+    assert card_like(names) is card
+
+
+def test_the_date_line_inside_a_photo_box_is_the_articles() -> None:
+    """News templates wrap the article in a box named after its picture ("LeftPhoto"): "hot" inside
+    "photo" once made the whole article a recommendation card, and its date line was skipped."""
+    m = meta_of("""<html><head><title>临河水库除险加固工程开工_临河新闻网</title></head><body>
+        <div class="LeftPhoto"><h1>临河水库除险加固工程开工</h1><div class="info">2023-05-06 10:00 来源：临河日报</div>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固。</p></div>
+        <div class="hotNews"><h3>热点新闻</h3><p>另一篇报道 2024-01-02</p></div></body></html>""",
+                url="http://news.example.com/a/123.html")
+    assert m.published == "2023-05-06"

@@ -58,7 +58,7 @@ from pipelines.extract.decode import decode_page
 from pipelines.extract.grid import find_grid
 from pipelines.extract.metadata_cn import extract_meta
 
-EXTRACTOR_VERSION = "5"
+EXTRACTOR_VERSION = "6"
 SHORT_TEXT = 60  # CJK characters: below this an article is flagged (a notice, or a cut page)
 
 # trafilatura falls back to noisy baseline output below MIN_EXTRACTED_SIZE characters; Chinese

@@ -142,9 +142,16 @@ def published_in_line(text: str) -> str | None:
 _FILE_SUFFIX = re.compile(r"\s*[.．](docx?|pdf|wps|xlsx?|pptx?|txt|rtf|ofd|caj)\s*$", re.IGNORECASE)
 
 
+# Private-use code points: a GBK/Big5 page's user-defined bytes (e.g. AA A5) decode to them; no font shows
+# them as the character the author typed, and a journalist cannot quote them.
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
 def clean_title(title: str | None) -> tuple[str | None, str | None]:
     """(headline, what was removed): document-sharing sites show a document's file name as its
-    title ("某某实施方案.docx"); the extension is not part of the headline."""
+    title ("某某实施方案.docx"); the extension is not part of the headline. Private-use characters go."""
+    if title and _PRIVATE_USE.search(title):
+        title = normalise_line(_PRIVATE_USE.sub("", title)) or None
     if not title:
         return title, None
     m = _FILE_SUFFIX.search(title)
@@ -173,9 +180,18 @@ def meta_content(doc: etree._Element, *names: str) -> str | None:
     return None
 
 
-# class/id words of related-article boxes and recommendation cards, common to CMS and news templates
-_CARD_WORDS = re.compile(r"(recommend|related|relate|tuijian|xgwz|xgxx|xiangguan|hot|rank|card|sidebar|aside|"
-                         r"news-?list|more|guess|feed)", re.IGNORECASE)
+# class/id words of related-article boxes and recommendation cards, common to CMS and news templates.
+# A word counts where a name part starts or ends with it (hotnews, news_hot, rdHot, xgwzList), not
+# inside one: "hot" is in "photo" (LeftPhoto, article-photo: the article's own picture box).
+_CARD_WORD_LIST = (r"recommend|related|relate|tuijian|xgwz|xgxx|xiangguan|hot|rank|card|sidebar|aside|"
+                   r"news-?list|more|guess|feed")
+_CARD_WORDS = re.compile(rf"(?:^|[^a-z])(?:{_CARD_WORD_LIST})|(?:{_CARD_WORD_LIST})(?:$|[^a-z])")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def card_like(class_and_id: str) -> bool:
+    """Whether a class/id string names a related-article box or recommendation card (_CARD_WORDS)."""
+    return bool(class_and_id) and _CARD_WORDS.search(_CAMEL_BOUNDARY.sub("-", class_and_id).lower()) is not None
 
 
 _LIST_TAGS = frozenset({"a", "li", "ul", "ol", "nav", "footer", "aside"})
@@ -187,7 +203,7 @@ def list_or_link_elements(doc: etree._Element) -> set[etree._Element]:
     inside: set[etree._Element] = set()
     for el in doc.iter(tag=etree.Element):
         parent = el.getparent()
-        if parent is not None and (parent in inside or parent.tag in _LIST_TAGS or _CARD_WORDS.search(
+        if parent is not None and (parent in inside or parent.tag in _LIST_TAGS or card_like(
                 f"{parent.get('class') or ''} {parent.get('id') or ''}")):
             inside.add(el)
         elif el.tag in ("a", "li"):
@@ -264,10 +280,10 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
         return strip_site_suffix(og), "meta:og:title", None
     if title_tag:
         return strip_site_suffix(title_tag), "title", None
-    for el in doc.iter("h1"):
-        text = normalise_line(el.text_content())
-        if len(text) >= 4:
-            return text, "h1", el
+    # a page's only <h1> is its headline; several (导航, 公告, 统计 …) are the template's box headings
+    h1s = list(doc.iter("h1"))
+    if len(h1s) == 1 and len(text := normalise_line(h1s[0].text_content())) >= 4:
+        return text, "h1", h1s[0]
     return _title_before_text(blocks)
 
 
