@@ -178,3 +178,17 @@ def test_the_date_line_inside_a_photo_box_is_the_articles() -> None:
         <div class="hotNews"><h3>热点新闻</h3><p>另一篇报道 2024-01-02</p></div></body></html>""",
                 url="http://news.example.com/a/123.html")
     assert m.published == "2023-05-06"
+
+
+def test_title_of_a_page_without_title_or_h1_is_the_line_above_its_date_line() -> None:
+    """Headline, then date and 来源, then a lead-in line that is no headline (it ends with a comma)."""
+    m = meta_of("""<html><body><div>当前位置：首页 &gt; 新闻</div><p><b>临河水库除险加固工程开工</b></p>
+        <p>2023年5月6日 来源：临河日报</p><p>本报讯 为了贯彻落实全市水利发展规划，</p>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert (m.title, m.title_source) == ("临河水库除险加固工程开工", "line-above-info")
+    crumbs = meta_of("""<html><body><div>首页 &gt;&gt; 新闻中心</div><p>2023年5月6日 来源：临河日报</p>
+        <p>本报讯 为了贯彻落实全市水利发展规划，</p>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
+        </body></html>""")
+    assert crumbs.title is None  # a breadcrumb trail above the date line is no headline

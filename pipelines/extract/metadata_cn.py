@@ -284,7 +284,8 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
     h1s = list(doc.iter("h1"))
     if len(h1s) == 1 and len(text := normalise_line(h1s[0].text_content())) >= 4:
         return text, "h1", h1s[0]
-    return _title_before_text(blocks)
+    found = _title_before_text(blocks)
+    return found if found[0] else _title_above_info_line(blocks)
 
 
 def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
@@ -304,6 +305,31 @@ def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | 
                 and parse_date(text) is None and match_rule(text) is None:
             return text, "line-before-text", blocks[i]
         break
+    return None, None, None
+
+
+_BREADCRUMB = re.compile(r">>|»|首页|当前位置")
+
+
+def _title_above_info_line(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
+    """Pages with no <title> and no <h1> whose text starts with a lead-in line (本报讯 …，): the short line
+    just above the info line, i.e. the first short dated block before the prose (headline, then date
+    and 来源, then the text, as news pages are laid out)."""
+    from pipelines.extract.clean_rules import match_rule
+
+    texts = [normalise_line(b.text_content()) for b in blocks]
+    first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
+    info = next((k for k in range(first or 0) if texts[k] and len(texts[k]) <= 60 and "。" not in texts[k]
+                 and parse_date(texts[k])), None)
+    if info is None:
+        return None, None, None
+    above = [j for j in range(info - 1, -1, -1) if texts[j]][:1]  # the nearest non-empty block above it
+    for j in above:
+        text = texts[j]
+        if blocks[j].tag != "li" and 4 <= len(text) <= 60 and "。" not in text and parse_date(text) is None \
+                and not text.endswith((":", "：", "，", ",", "、", "；")) and not _BREADCRUMB.search(text) \
+                and match_rule(text) is None:
+            return text, "line-above-info", blocks[j]
     return None, None, None
 
 
