@@ -103,7 +103,8 @@ CHROME_BOTTOM = """</div><div class="side"><div class="side-box"><h3>热点专�
 
 # Real portals' pages weigh 40-60 KB (real-dev: median 43 KB, mean 55 KB; the bench's own pages ~6 KB),
 # most of it chrome: inline style sheets and scripts (menus, statistics, accessibility toolbars) and a
-# footer of links to other government sites. --page-kb pads every page with such chrome up to that size,
+# footer of links to other government sites. --page-kb pads every page with such chrome up to that size
+# (the same chrome on every page of the site, as one template makes them),
 # so costs that grow with the bytes (receiving, compressing, hashing, storing, shipping to the workers,
 # parsing) weigh as they do on a real site. The links are offsite: the crawl does not follow them.
 FRIEND_SITES = ["www.gov.cn", "www.jiangsu.gov.cn", "www.taizhou.gov.cn", "fgw.jiangsu.gov.cn",
@@ -141,6 +142,14 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
     page with heavy_chrome of about that size minus the page's own (0: the bench's plain ~6 KB pages)."""
     rng = random.Random(seed)
     chrome_rng = random.Random(seed + 1)
+    # one template: the same chrome on every page, as on a real portal (kb -> padding)
+    paddings: dict[int, str] = {}
+
+    def padding_for(page_bytes: int) -> str:
+        kb = page_kb - page_bytes // 1024
+        if kb not in paddings:
+            paddings[kb] = heavy_chrome(chrome_rng, kb)
+        return paddings[kb]
     column = root / COLUMN.strip("/")
     column.mkdir(parents=True)
     (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n", encoding="utf-8")
@@ -171,8 +180,7 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
 <a href="javascript:window.close()">【关闭窗口】</a></div>
 <div class="related"><h3>相关阅读</h3><ul>{related}</ul></div></div>""" + CHROME_BOTTOM)
         if page_kb > 0:
-            padding = heavy_chrome(chrome_rng, page_kb - len(page.encode("utf-8")) // 1024)
-            page = page.replace("</body>", padding + "</body>")
+            page = page.replace("</body>", padding_for(len(page.encode("utf-8"))) + "</body>")
         target = column / path
         target.parent.mkdir(exist_ok=True)
         target.write_bytes(page.encode("utf-8"))
@@ -186,8 +194,7 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
                 + f'<div class="list"><ul>{items}</ul></div><div class="page"><script>'
                 f'createPageHTML({pages}, {k}, "index", "html");</script></div>' + CHROME_BOTTOM)
         if page_kb > 0:
-            padding = heavy_chrome(chrome_rng, page_kb - len(html.encode("utf-8")) // 1024)
-            html = html.replace("</body>", padding + "</body>")
+            html = html.replace("</body>", padding_for(len(html.encode("utf-8"))) + "</body>")
         (column / ("index.html" if k == 0 else f"index_{k}.html")).write_bytes(html.encode("utf-8"))
     return manifest
 

@@ -40,6 +40,9 @@ _NOT_HTML = re.compile(
 )
 
 
+# Cached: every link of every list page is asked, and a portal's navigation and footer (a hundred links
+# and more, most of them to other sites) repeat on every page of it.
+@functools.lru_cache(maxsize=32768)
 def is_html_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and not _NOT_HTML.search(parts.path)
@@ -56,10 +59,12 @@ def _url_matches(url: str, override: re.Pattern[str] | None, patterns: list[re.P
     return any(p.search(target) for p in patterns)
 
 
+@functools.lru_cache(maxsize=32768)  # as is_html_url: the same navigation links on every list page
 def looks_like_article_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
     return _url_matches(url, pattern, _ARTICLE_URL_PATTERNS)
 
 
+@functools.lru_cache(maxsize=32768)
 def looks_like_list_url(url: str, pattern: re.Pattern[str] | None = None) -> bool:
     return _url_matches(url, pattern, _LIST_URL_PATTERNS)
 
@@ -115,7 +120,7 @@ def _base_parts(base: str) -> tuple[str, str] | None:
 
 def join_url(base: str, href: str) -> str:
     """urllib.parse.urljoin(base, href), the same string, faster for the links list pages are made of
-    (a file name, ./name, dir/name, /dir/name); anything else goes to urljoin."""
+    (a file name, ./name, dir/name, /dir/name, a link to another site); anything else goes to urljoin."""
     parts = _base_parts(base)
     if parts is not None:
         relative = _PLAIN_RELATIVE.fullmatch(href)
@@ -123,7 +128,23 @@ def join_url(base: str, href: str) -> str:
             return parts[1] + relative["path"]
         if _PLAIN_ABSOLUTE.fullmatch(href):
             return parts[0] + href
+    if base and _NAMES_HOST.match(href):
+        # a link naming its host: urljoin reads nothing of the base but its scheme
+        return _join_with_host(_scheme_of(base), href)
     return urljoin(base, href)
+
+
+_NAMES_HOST = re.compile(r"(?:https?:)?//[^/?#]", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def _scheme_of(base: str) -> str:
+    return urlsplit(base).scheme
+
+
+@functools.lru_cache(maxsize=8192)
+def _join_with_host(base_scheme: str, href: str) -> str:
+    return urljoin(f"{base_scheme}://host/" if base_scheme else "//host/", href)
 
 
 # --- Source types -------------------------------------------------------------------------------

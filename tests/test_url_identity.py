@@ -47,9 +47,9 @@ def test_migration_rekeys_older_archives(tmp_path):
 
 
 def test_join_url_is_urljoin():
-    """The fast path for list-page links gives urljoin's very string, including where urljoin does work
+    """The fast paths for list-page links give urljoin's very string, including where urljoin does work
     the fast path must leave to it: dot segments, '//' (urljoin drops empty segments), params, query,
-    fragment, escapes, other schemes, relative bases."""
+    fragment, escapes, other schemes, relative bases, links naming a host (or an empty one)."""
     bases = ["http://h", "http://h/", "http://H.gov.cn:80/a/b/index_5.html", "https://h/a/b/", "http://h/a//b/c.html",
              "http://h/a/./b/c.html", "http://h/a/../b/c.html", "http://h/a/b;jsessionid=1", "http://h/a/b;p=1/c",
              "http://h/a/b.html?x=1#f", "http://h/a/b/.", "http://h/a/b/..", "http://h/.well-known/x", "h/a/b.html",
@@ -58,7 +58,10 @@ def test_join_url_is_urljoin():
     hrefs = ["index_7.html", "./index_7.html", "a/b.html", "/x/y.html", "/x/y/", "/", "", ".", "..", "./", "../a.html",
              "a/../b.html", "a/./b.html", "a//b.html", "//other/x", "?page=2", "#top", "a.html?x=1", "a.html#f",
              "http://o/a.html", "javascript:void(0)", "a b.html", "新闻.html", "%E6.html", "a;p.html", ".hidden",
-             "a/.hidden/b", "-x.html", "_x.html", "x.", "/x/../y", "t20240305_1.shtml", "A/B/C.HTML", "./a/", "a/"]
+             "a/.hidden/b", "-x.html", "_x.html", "x.", "/x/../y", "t20240305_1.shtml", "A/B/C.HTML", "./a/", "a/",
+             # links naming their host (the fast path keyed on the base's scheme only), and ones that only look so
+             "https://o", "HTTP://O/X", "https://o/a/../b;p?q#f", "//o?x", "http://[::1]:80/x", "http://", "//",
+             "https:", "http:relative", "ftp://o/x"]
     for base in bases:
         for href in hrefs:
             assert join_url(base, href) == urljoin(base, href), (base, href)
