@@ -192,3 +192,19 @@ def test_title_of_a_page_without_title_or_h1_is_the_line_above_its_date_line() -
         <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固、溢洪道改建和管理设施配套。</p>
         </body></html>""")
     assert crumbs.title is None  # a breadcrumb trail above the date line is no headline
+
+
+def test_an_info_line_written_as_a_list_is_read() -> None:
+    """<ul><li>发布时间：…</li><li>来源：…</li></ul> under the headline is the info line; a related list
+    (its items link their articles) never is."""
+    m = meta_of("""<html><head><title>临河水库除险加固工程开工_临河市人民政府</title></head><body>
+        <h1>临河水库除险加固工程开工</h1><div class="info"><ul><li>发布时间：2023-05-06</li><li>来源：临河日报</li>
+        </ul></div><p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固。</p>
+        <div class="related"><ul><li><a href="/a.html">其他文章</a> 2024-01-01</li></ul></div></body></html>""",
+                url="http://www.example.gov.cn/xw/1.html")
+    assert (m.published, m.source_org) == ("2023-05-06", "临河日报")
+    linked = meta_of("""<html><head><title>临河水库除险加固工程开工_临河市人民政府</title></head><body>
+        <h1>临河水库除险加固工程开工</h1><ul><li><a href="/a.html">其他文章 2024-01-01</a></li></ul>
+        <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固。</p></body></html>""",
+                     url="http://www.example.gov.cn/xw/1.html")
+    assert linked.published is None

@@ -336,7 +336,8 @@ def _title_above_info_line(blocks: list[etree._Element]) -> tuple[str | None, st
 def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None,
                  listy: set[etree._Element]) -> list[etree._Element]:
     """The blocks around the headline where the info line (date, 来源, author) lives: the two
-    before and the eight after it, skipping list items and links."""
+    before and the eight after it, skipping links and list items, except short list items without a
+    link: templates write the info line as a list too (<ul><li>发布时间：…</li><li>来源：…</li></ul>)."""
     if title_el is None:
         return []
     try:
@@ -358,7 +359,12 @@ def _info_blocks(blocks: list[etree._Element], title_el: etree._Element | None,
             break
         after.append(b)
     around = blocks[max(0, idx - 2):idx] + after
-    return [b for b in around if b not in listy]
+    return [b for b in around if b not in listy or _info_item(b)]
+
+
+def _info_item(block: etree._Element) -> bool:
+    """A list item of an info line: short, no link (a related-article list item links its article)."""
+    return block.tag == "li" and block.find(".//a") is None and len(normalise_line(block.text_content())) <= 40
 
 
 def _is_after(a: etree._Element, b: etree._Element) -> bool:
