@@ -530,3 +530,23 @@ def test_recent_articles_are_bounded_by_the_hashes_they_hold() -> None:
     assert [k for k in range(11) if recent.get(k) is not None] == [7, 9, 10]
     recent.forget([9])
     assert recent.get(9) is None
+
+
+def test_a_copy_found_to_be_earlier_becomes_the_canonical(tmp_path) -> None:
+    """A re-extraction that finds a page's date (or 来源) changes no text; the family's canonical copy
+    (the earliest) is chosen again all the same, as the whole computation would choose it."""
+    from pipelines.lineage.incremental import update_lineage
+
+    db, ids = _two_families(tmp_path / "archive.db")
+    db.execute("delete from articles where id in (?, ?)", [ids["both"], ids["gov"]])
+    update_lineage(db)
+    canonical = {r["cluster_id"] for r in db.query("select cluster_id from article_clusters where article_id = ?",
+                                                   [ids["a2"]])}
+    assert canonical == {ids["a1"]}  # a1 (03-05) before a2 (03-06) and a3 (03-08)
+    db["articles"].update(ids["a3"], {"published": "2024-03-01"})  # its date, read again: the earliest
+    update_lineage(db)
+    stepped = _memberships(db)
+    lineage.cluster_archive(db)
+    assert stepped == _memberships(db)
+    cluster_of = {r["article_id"]: r["cluster_id"] for r in db.query("select * from article_clusters")}
+    assert cluster_of[ids["a1"]] == cluster_of[ids["a2"]] == ids["a3"]

@@ -126,3 +126,29 @@ def test_creating_an_archive_loads_no_extractor(tmp_path):
     )
     assert fresh_interpreter(script) == ["[]", "0", "0"]
     assert user_version(tmp_path / "archive.db") == migrations.SCHEMA_VERSION
+
+
+def test_migration_62_makes_a_changed_date_re_cluster_the_article(tmp_path):
+    """An archive at 61 has the trigger that watched title and text only; after 62 a changed
+    publication date or 来源 of an indexed article marks it for lineage too (the canonical copy)."""
+    db = storage.open_db(build_v1(tmp_path / "v1.db"))
+    for migration in migrations.MIGRATIONS:
+        if migration.number <= 61:
+            with db.conn:
+                migration.apply(db)
+                db.execute(f"PRAGMA user_version = {migration.number}")
+    with db.conn:  # the trigger as 61 left it
+        db.execute("DROP TRIGGER lineage_dirty_au")
+        db.execute("""CREATE TRIGGER lineage_dirty_au AFTER UPDATE OF title, text, text_simplified ON articles
+            WHEN old.title IS NOT new.title OR old.text IS NOT new.text
+                 OR old.text_simplified IS NOT new.text_simplified BEGIN
+              INSERT OR IGNORE INTO lineage_dirty(article_id) SELECT new.id
+                WHERE EXISTS (SELECT 1 FROM lineage_docs WHERE article_id = new.id); END""")
+        article_id = db.execute("select min(id) from articles").fetchone()[0]
+        db.execute("insert into lineage_docs (article_id, n_shingles, n_fps) values (?, 1, 0)", [article_id])
+        db.execute("update articles set published = '2020-01-01' where id = ?", [article_id])
+    assert db.execute("select count(*) from lineage_dirty").fetchone()[0] == 0
+    assert migrations.migrate(db) == [62]
+    with db.conn:
+        db.execute("update articles set source_org = '某某日报' where id = ?", [article_id])
+    assert [r[0] for r in db.execute("select article_id from lineage_dirty")] == [article_id]

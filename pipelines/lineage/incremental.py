@@ -9,8 +9,9 @@ articles it has not seen, `batch` at a time, against state kept in SQLite:
                  as int64 blobs: what was indexed, so it can be taken out again exactly
   lineage_bands  (band, bucket, article_id): the LSH band buckets of the one-permutation MinHash
   lineage_fps    (fp, article_id): the containment fingerprints (1 shingle in 8)
-  lineage_dirty  article_id: written by triggers when an article's title or text changes, or it is
-                 deleted (re-check edits, re-extraction)
+  lineage_dirty  article_id: written by triggers when an article's title, text, publication date or
+                 来源 changes, or it is deleted (re-check edits, re-extraction): the date and the
+                 来源 decide the canonical copy and its evidence
 
 For each batch, exactly as the full computation would pair them (clusters.py):
   * LSH: a new article sharing a bucket with indexed articles is paired with the bucket's first
@@ -63,6 +64,25 @@ BATCH = 2000  # articles per step: bounds memory (sketches, texts of the batch a
 RECENT_HASHES = 2_000_000
 
 
+# What an indexed article's cluster depends on, besides its text: the title (evidence), the publication
+# date (the canonical copy is the earliest) and 来源 (evidence of who copied whom).
+_DIRTY_ON_UPDATE = """CREATE TRIGGER IF NOT EXISTS lineage_dirty_au
+    AFTER UPDATE OF title, text, text_simplified, published, source_org ON articles
+    WHEN old.title IS NOT new.title OR old.text IS NOT new.text OR old.text_simplified IS NOT new.text_simplified
+      OR old.published IS NOT new.published OR old.source_org IS NOT new.source_org BEGIN
+      INSERT OR IGNORE INTO lineage_dirty(article_id) SELECT new.id
+        WHERE EXISTS (SELECT 1 FROM lineage_docs WHERE article_id = new.id);
+    END"""
+
+
+def mark_dirty_on_date_and_source(db: sqlite_utils.Database) -> None:
+    """Migration 62: the trigger also fires when the publication date or 来源 changes (a re-extraction
+    that finds a page's date), so the family's canonical copy is chosen again."""
+    ensure_incremental_schema(db)
+    db.execute("DROP TRIGGER IF EXISTS lineage_dirty_au")
+    db.execute(_DIRTY_ON_UPDATE)
+
+
 def ensure_incremental_schema(db: sqlite_utils.Database) -> None:
     """Migration 3: the persisted LSH state and the triggers that mark changed articles."""
     ensure_lineage_schema(db)
@@ -73,12 +93,7 @@ def ensure_incremental_schema(db: sqlite_utils.Database) -> None:
     db.execute("""CREATE TABLE IF NOT EXISTS lineage_fps (fp INTEGER NOT NULL, article_id INTEGER NOT NULL,
         PRIMARY KEY (fp, article_id)) WITHOUT ROWID""")
     db.execute("CREATE TABLE IF NOT EXISTS lineage_dirty (article_id INTEGER PRIMARY KEY)")
-    db.execute("""CREATE TRIGGER IF NOT EXISTS lineage_dirty_au AFTER UPDATE OF title, text, text_simplified
-        ON articles WHEN old.title IS NOT new.title OR old.text IS NOT new.text
-                      OR old.text_simplified IS NOT new.text_simplified BEGIN
-          INSERT OR IGNORE INTO lineage_dirty(article_id) SELECT new.id
-            WHERE EXISTS (SELECT 1 FROM lineage_docs WHERE article_id = new.id);
-        END""")
+    db.execute(_DIRTY_ON_UPDATE)
     db.execute("""CREATE TRIGGER IF NOT EXISTS lineage_dirty_ad AFTER DELETE ON articles BEGIN
           INSERT OR IGNORE INTO lineage_dirty(article_id) SELECT old.id
             WHERE EXISTS (SELECT 1 FROM lineage_docs WHERE article_id = old.id);

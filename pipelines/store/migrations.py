@@ -81,6 +81,8 @@ MIGRATIONS: list[Migration] = [
               _step("pipelines.scaleout.schema", "add_run_worker")),
     Migration(61, "attachments searched by the Chinese substring index: the trigram index dropped",
               _step("pipelines.attachments.store", "drop_trigram_index")),
+    Migration(62, "lineage: a changed publication date or 来源 re-clusters the article (the canonical copy)",
+              _step("pipelines.lineage.incremental", "mark_dirty_on_date_and_source")),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number
