@@ -208,3 +208,14 @@ def test_an_info_line_written_as_a_list_is_read() -> None:
         <p>临河水库除险加固工程是全市重点水利项目，总投资3.2亿元，主要建设内容包括大坝加固。</p></body></html>""",
                      url="http://www.example.gov.cn/xw/1.html")
     assert linked.published is None
+
+
+@pytest.mark.parametrize(("line", "iso"), [
+    ("手机免费访问 外汇网 2011年12月15日", "2011-12-15"),  # a word further back is no label of this date
+    ("更新时间：2023-03-06", None),
+    ("截止日期 2023-03-06", None),
+    ("活动时间为：2023-06-01", None),
+    ("有效期至2025-12-31", None),
+])
+def test_another_dates_label_sits_right_before_it(line: str, iso: str | None) -> None:
+    assert published_in_line(line) == iso

@@ -44,8 +44,10 @@ _DATE_LABEL = re.compile(r"(发布时间|发布日期|发表时间|发文日期|
 # a date labelled as the publication date; "更新时间", "成文日期", "生效日期" … name other dates
 _PUBLISHED_LABEL = re.compile(r"(发布日期|发布时间|发表时间|发表日期|发表于|发布于|公开日期|上线时间|published|posted)"
                               r"\s*[:：]?", re.IGNORECASE)
+# a label of another date, right before it ("更新时间：", "截止日期 ", "有效期至"): within one word, so a
+# word further back ("手机访问 外汇网 2011年12月15日") does not veto the page's own date
 _OTHER_DATE_LABEL = re.compile(r"(更新|修改|修订|成文|发文日期|生效|废止|截止|有效期|印发|打印|访问|浏览|报名|开始|"
-                               r"结束|举办|活动)[^:：\d]{0,4}[:：]?\s*$")
+                               r"结束|举办|活动)[^:：\d\s]{0,4}\s*[:：]?\s*$")
 # a posting byline: "X于2005年8月12日16:12在…发表"
 _POSTED = re.compile(r"于\s*((?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2})[^。]{0,40}?(?:发表|发布)")
 # "previous / next article" links of a CMS (上一篇 / 下一篇, 上一条 / 下一条, 前一篇 / 后一篇; not 上一页, a
