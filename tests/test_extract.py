@@ -215,3 +215,17 @@ def test_simplified_line_keeps_offsets() -> None:
     simple = simplified_line(line)
     assert simple == "发布时间：2023年05月06日　来源：清河县发展和改革局" and len(simple) == len(line)
     assert simplified_line("发布时间：2023-05-06") == "发布时间：2023-05-06"  # nothing to convert
+
+
+def test_a_date_line_written_loose_between_blocks_is_found() -> None:
+    """Old hand-made pages: the byline and date are text and <font> between the headline and the
+    paragraphs of one cell, in no block of their own; the text extracted is the page's either way."""
+    page = ("<html><head><title>给计算机系学生的建议 - 某某软件随想</title></head><body><table><tr><td>"
+            "<h2>给计算机系学生的建议</h2><font>作者：某某<br>译：某某某<br>2005年1月2日<br></font>"
+            "<p>毕业以后，你会发现学校里学的东西有一半用得上，另一半要靠自己在工作中慢慢补上，这是很多人都有的体会。</p>"
+            "<p>所以在学校的时候，多写代码，多读好书，多和同学讨论问题，都是非常值得的事情，不要等到毕业以后。</p>"
+            "</td></tr></table></body></html>").encode()
+    article = extract_article(page, "http://www.example.com/articles/CollegeAdvice.html", "text/html; charset=utf-8")
+    assert article is not None and article.published == "2005-01-02"
+    assert "date-from-loose-text" in article.provenance["warnings"]
+    assert article.text.startswith("毕业以后") and "2005年1月2日" not in article.text

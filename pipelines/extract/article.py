@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ from pipelines.extract.clean_dom import (
     paragraphs_from_breaks,
     parse_html,
     strip_junk,
+    wrap_loose_lines,
 )
 from pipelines.extract.clean_rules import clean_lines, family_of, is_paragraph, table_cells
 from pipelines.extract.decode import decode_page
@@ -229,6 +231,19 @@ def _looks_truncated(body: bytes) -> bool:
     return b"<html" in body[:4096].lower() and b"</html" not in tail and b"</body" not in tail
 
 
+def _date_from_loose_lines(doc: lxml.html.HtmlElement, url: str, meta) -> bool:
+    """No date found: look again with the text between a container's blocks as lines of its own
+    (clean_dom.wrap_loose_lines), on a copy: the article's text is extracted from the page as it is.
+    Whether it found one (the provenance warns "date-from-loose-text")."""
+    copy = deepcopy(doc)
+    wrap_loose_lines(copy)
+    again = extract_meta(copy, url, list(iter_leaf_blocks(copy)))
+    if not again.published:
+        return False
+    meta.published, meta.published_source = again.published, again.published_source
+    return True
+
+
 def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | None = None,
                       boilerplate: frozenset[str] | None = None, encoding_from: str | None = None,
                       warnings: list[str] | None = None) -> Article | None:
@@ -244,6 +259,8 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
 
     grid = find_grid(doc)
     meta = extract_meta(doc, url, list(iter_leaf_blocks(doc)), grid=grid)
+    if meta.published is None and _date_from_loose_lines(doc, url, meta):
+        warnings.append("date-from-loose-text")
     removed: Counter[str] = Counter()
     for element in grid.elements if grid is not None else ():
         if element.getparent() is not None:

@@ -104,6 +104,48 @@ def iter_leaf_blocks(root: etree._Element) -> Iterator[etree._Element]:
             yield el
 
 
+# containers whose loose text is no line of its own (a table's or a list's structure)
+_STRUCTURE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "ul", "ol", "dl"})
+
+
+def wrap_loose_lines(root: etree._Element) -> None:
+    """Text and inline elements that sit between the block children of one container (`<td><h2>…</h2>
+    <font>作者：…<br>2005年1月2日</font><p>…</p></td>`) become blocks of their own (a <div> each run), so a
+    search over leaf blocks sees them; old hand-made pages write their date line that way. Modifies
+    root in place: extraction calls it on a copy, for metadata only."""
+    contains_block: dict[etree._Element, bool] = {}
+    for el in reversed(list(root.iter(tag=etree.Element))):
+        contains_block[el] = any(contains_block.get(child) or (isinstance(child.tag, str) and child.tag in BLOCK_TAGS
+                                                               and child.tag != "br") for child in el)
+
+    def is_block(child: etree._Element) -> bool:
+        return isinstance(child.tag, str) and ((child.tag in BLOCK_TAGS and child.tag != "br")
+                                                or contains_block.get(child, False))
+
+    for el in [e for e, inner in contains_block.items() if inner]:
+        if el.tag in _STRUCTURE_TAGS or el.tag not in BLOCK_TAGS:
+            continue
+        previous, lead, run = None, el.text, []
+        for child in [*el, None]:
+            if child is not None and not is_block(child):
+                run.append(child)
+                continue
+            text = (lead or "") + "".join(etree.tostring(x, method="text", encoding="unicode") or "" for x in run)
+            if text.strip():
+                wrapper = el.makeelement("div", {})
+                wrapper.text = lead
+                for x in run:
+                    wrapper.append(x)  # moves it, with its tail
+                if previous is None:
+                    el.text = None
+                    el.insert(0, wrapper)
+                else:
+                    previous.tail = None
+                    previous.addnext(wrapper)
+            if child is not None:
+                previous, lead, run = child, child.tail, []
+
+
 def page_lines(root: etree._Element) -> list[str]:
     """The page's visible text split into lines (leaf blocks, <br> breaks): the unit for per-site
     boilerplate learning."""
