@@ -58,7 +58,7 @@ from pipelines.extract.clean_dom import (
 from pipelines.extract.clean_rules import clean_lines, family_of, is_paragraph, table_cells
 from pipelines.extract.decode import decode_page
 from pipelines.extract.grid import find_grid
-from pipelines.extract.metadata_cn import extract_meta
+from pipelines.extract.metadata_cn import PageMeta, extract_meta
 
 EXTRACTOR_VERSION = "6"
 SHORT_TEXT = 60  # CJK characters: below this an article is flagged (a notice, or a cut page)
@@ -231,7 +231,7 @@ def _looks_truncated(body: bytes) -> bool:
     return b"<html" in body[:4096].lower() and b"</html" not in tail and b"</body" not in tail
 
 
-def _date_from_loose_lines(doc: lxml.html.HtmlElement, url: str, meta) -> bool:
+def _date_from_loose_lines(doc: lxml.html.HtmlElement, url: str, meta: PageMeta) -> bool:
     """No date found: look again with the text between a container's blocks as lines of its own
     (clean_dom.wrap_loose_lines), on a copy: the article's text is extracted from the page as it is.
     Whether it found one (the provenance warns "date-from-loose-text")."""
