@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -191,6 +192,7 @@ _CARD_WORDS = re.compile(rf"(?:^|[^a-z])(?:{_CARD_WORD_LIST})|(?:{_CARD_WORD_LIS
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
+@lru_cache(maxsize=4096)  # asked for every element's parent; a template repeats its class names
 def card_like(class_and_id: str) -> bool:
     """Whether a class/id string names a related-article box or recommendation card (_CARD_WORDS)."""
     return bool(class_and_id) and _CARD_WORDS.search(_CAMEL_BOUNDARY.sub("-", class_and_id).lower()) is not None
