@@ -295,8 +295,6 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
 def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
     """Pages with no <title> and no <h1> (old hand-made pages, blogs): the short line just above the
     first paragraph of prose, when it reads like a headline (no full stop, no date, no rule's line)."""
-    from pipelines.extract.clean_rules import match_rule
-
     texts = [normalise_line(b.text_content()) for b in blocks]
     first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
     if first is None:
@@ -305,11 +303,19 @@ def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | 
         text = texts[i]
         if not text or blocks[i].tag == "li":
             continue
-        if 4 <= len(text) <= 60 and "。" not in text and not text.endswith((":", "：", "，", ",", "、", "；")) \
-                and parse_date(text) is None and match_rule(text) is None:
+        if _headline_like(text):
             return text, "line-before-text", blocks[i]
         break
     return None, None, None
+
+
+def _headline_like(text: str) -> bool:
+    """A short line that reads like a headline: no full stop, no trailing comma or colon, no date, no line
+    a cleaning rule knows (chrome, spam)."""
+    from pipelines.extract.clean_rules import match_rule
+
+    return (4 <= len(text) <= 60 and "。" not in text and not text.endswith((":", "：", "，", ",", "、", "；"))
+            and parse_date(text) is None and match_rule(text) is None)
 
 
 _BREADCRUMB = re.compile(r">>|»|首页|当前位置")
@@ -319,21 +325,16 @@ def _title_above_info_line(blocks: list[etree._Element]) -> tuple[str | None, st
     """Pages with no <title> and no <h1> whose text starts with a lead-in line (本报讯 …，): the short line
     just above the info line, i.e. the first short dated block before the prose (headline, then date
     and 来源, then the text, as news pages are laid out)."""
-    from pipelines.extract.clean_rules import match_rule
-
     texts = [normalise_line(b.text_content()) for b in blocks]
     first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
     info = next((k for k in range(first or 0) if texts[k] and len(texts[k]) <= 60 and "。" not in texts[k]
                  and parse_date(texts[k])), None)
     if info is None:
         return None, None, None
-    above = [j for j in range(info - 1, -1, -1) if texts[j]][:1]  # the nearest non-empty block above it
-    for j in above:
-        text = texts[j]
-        if blocks[j].tag != "li" and 4 <= len(text) <= 60 and "。" not in text and parse_date(text) is None \
-                and not text.endswith((":", "：", "，", ",", "、", "；")) and not _BREADCRUMB.search(text) \
-                and match_rule(text) is None:
-            return text, "line-above-info", blocks[j]
+    above = next((j for j in range(info - 1, -1, -1) if texts[j]), None)  # the nearest non-empty block
+    if above is not None and blocks[above].tag != "li" and _headline_like(texts[above]) \
+            and not _BREADCRUMB.search(texts[above]):
+        return texts[above], "line-above-info", blocks[above]
     return None, None, None
 
 
