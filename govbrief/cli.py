@@ -37,12 +37,12 @@ from govbrief.lock import LockHeld, RunLock
 from govbrief.runs import (
     LineageMeanwhile,
     append_log,
+    cluster_reposts,
     date_reposts,
     fail,
     lock_and_open,
     open_archive,
     report_run,
-    repost_summary,
     run_scrapy,
     storage_hint,
 )
@@ -133,7 +133,9 @@ def _crawl(args: argparse.Namespace, outcome: dict[str, str]) -> int:
                 meanwhile.stop()
         exit_status = report_run(args.db, run_id, status, storage_error, outcome)
         if meanwhile is not None and exit_status in (EXIT_OK, EXIT_UNHEALTHY):
-            _update_lineage(args.db, since, meanwhile)
+            # most new articles were clustered while processing drained; this takes the rest
+            cluster_reposts(args.db, since, recent=meanwhile.recent, drained=meanwhile.articles,
+                            when=" after the crawl")
         return exit_status
 
 
@@ -152,29 +154,6 @@ def _prestarted_processing(args: argparse.Namespace) -> Iterator[Any]:
         yield processing
     finally:
         processing.close()  # a crawl that never opened leaves it unused
-
-
-def _update_lineage(db_path: str, since: str, meanwhile: LineageMeanwhile) -> None:
-    """Cluster the run's new (and changed) articles against the persisted lineage state, so "also
-    published at" is current; memory is bounded by a batch, not by the archive. Most were clustered
-    while processing drained (runs.LineageMeanwhile); this takes the rest. Then the copies in the
-    clusters the run touched date their year-less events by the earliest copy (pipelines.facts.reposts).
-
-    Still under the run lock; a failure here is reported but never changes the crawl's verdict.
-    """
-    from pipelines.lineage.incremental import update_lineage
-    from pipelines.store import storage
-
-    db = storage.open_db(db_path, batches=True)
-    try:
-        stats = update_lineage(db, recent=meanwhile.recent)
-        if stats["articles"] or meanwhile.articles:
-            print(repost_summary(stats, " after the crawl", drained=meanwhile.articles))
-        date_reposts(db, since)
-    except Exception as exc:  # lineage is derived data: the next run recomputes it
-        print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
-    finally:
-        db.close()
 
 
 def _manifest_rows(path: Path) -> Iterator[dict]:

@@ -272,6 +272,28 @@ def repost_summary(stats: dict, when: str = "", drained: int = 0) -> str:
             f"{stats['articles']} new articles clustered in {stats['seconds']} s{when}{also}")
 
 
+def cluster_reposts(db_path: str, since: str, *, recent: Any = None, drained: int = 0, when: str = "") -> None:
+    """Cluster the new (and changed) articles against the persisted lineage state (update_lineage: memory
+    bounded by a batch, not by the archive), say so, then date the year-less events of the copies in the
+    clusters touched since `since` (date_reposts). `govbrief crawl` after a run (recent, drained: what
+    LineageMeanwhile kept and clustered) and `govbrief process --redis` after each drain call it, still
+    under the run lock. A failure is reported, never raised: lineage is derived data, the next run
+    recomputes it."""
+    from pipelines.lineage.incremental import update_lineage
+    from pipelines.store import storage
+
+    db = storage.open_db(db_path, batches=True)
+    try:
+        stats = update_lineage(db, recent=recent)
+        if stats["articles"] or drained:
+            print(repost_summary(stats, when, drained=drained))
+        date_reposts(db, since)
+    except Exception as exc:  # derived data: the next run recomputes it
+        print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
+    finally:
+        db.close()
+
+
 def date_reposts(db, since: str) -> None:
     """After lineage or reprocessing: the copies in the clusters touched since `since` date their
     year-less events by the earliest copy (pipelines/facts/reposts.py); says how many it re-dated."""

@@ -11,18 +11,16 @@ import os
 import secrets
 import signal
 import socket
-import sys
 from collections import Counter
 from pathlib import Path
 
 from crawler.health import EXIT_BAD_INPUT, EXIT_OK, EXIT_STORAGE, EXIT_UNHEALTHY
 from govbrief.runs import (
-    date_reposts,
+    cluster_reposts,
     fail,
     lock_and_open,
     open_archive,
     report_run,
-    repost_summary,
     run_scrapy,
     storage_hint,
 )
@@ -143,23 +141,9 @@ def process_queue(args: argparse.Namespace) -> int:
               f"{counts['archive_failed']} could not be archived, {counts['runs']} worker runs, "
               f"{counts['bad_items']} unreadable items (set aside in govbrief:captures:bad)")
         if args.lineage and counts["articles_new"]:
-            _cluster(args.db)
+            from pipelines.store.storage import utc_now
+
+            cluster_reposts(args.db, utc_now())
     return EXIT_OK
 
 
-def _cluster(db_path: str) -> None:
-    """The consumer's new articles against the persisted lineage state (as `govbrief crawl` does): memory
-    bounded by a batch, not by the archive, which the whole recomputation held in sketches."""
-    from pipelines.lineage.incremental import update_lineage
-    from pipelines.store import storage
-
-    db = storage.open_db(db_path)
-    try:
-        since = storage.utc_now()
-        stats = update_lineage(db)
-        print(repost_summary(stats))
-        date_reposts(db, since)
-    except Exception as exc:  # derived data: the next run recomputes it
-        print(f"govbrief: repost clustering failed ({exc!r}); the next run retries", file=sys.stderr)
-    finally:
-        db.close()
