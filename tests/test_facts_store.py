@@ -1,7 +1,7 @@
 """facts / projects tables on a real SQLite archive: written with the article, idempotent, one per cluster."""
 
 from pipelines.facts import extract_facts
-from pipelines.facts.store import store_facts
+from pipelines.facts.store import store_facts, store_facts_many
 from pipelines.process.archive import archive_capture, reextract_all
 from pipelines.store import migrations, storage
 from pipelines.store.storage import Capture
@@ -74,6 +74,36 @@ def test_store_facts_is_idempotent_and_sums_count_each_cluster_once(tmp_path):
     assert raw == 2 * 1_200_000_000 + 800_000_000
 
 
+def test_a_batch_of_articles_stores_what_one_by_one_stores(tmp_path):
+    """The processing writer stores a batch's facts at once: the same rows as storing each article in
+    turn (ids may differ when old rows go first: compared through what they point at), and an article
+    twice in one batch keeps its last facts only."""
+    texts = [TEXT, "姜堰区新签约项目总投资8亿元。", "泰州市智能制造项目总投资3亿元，今年开工建设。"]
+    tables = []
+    for name, batched in (("one.db", False), ("batch.db", True)):
+        db = archive(tmp_path / name)
+        ids = [add_article(db, f"http://a.gov.cn/{k}.html", text) for k, text in enumerate(texts)]
+        store_facts(db, ids[2], extract_facts(texts[2], "2024-03-04"))  # an earlier run's facts, replaced
+        items = [({"id": i, "url": f"http://a.gov.cn/{k}.html", "published": "2024-03-04", "text": texts[k]},
+                  extract_facts(texts[k], "2024-03-04")) for k, i in enumerate(ids)]
+        if batched:
+            stale = ({**items[0][0]}, extract_facts("姜堰区项目总投资1亿元。", "2024-03-04"))
+            with db.conn:
+                store_facts_many(db, [stale, *items])
+        else:
+            for article, facts in items:
+                store_facts(db, article["id"], facts, article=article)
+        facts = {f.pop("id"): f for f in db.query("select * from facts order by id")}
+        projects = [{**p, "id": None, "fact_id": facts[p["fact_id"]]}
+                    for p in db.query("select * from projects order by id")]
+        tables.append((list(facts.values()), projects))
+    assert tables[0] == tables[1]
+    facts, projects = tables[1]
+    assert len(projects) == 4 and not any(f["amount_cny"] == 100_000_000 for f in facts)
+    assert all(p["fact_id"]["article_id"] == p["article_id"] and p["fact_id"]["kind"] == "investment" for p in projects)
+    assert [p["stage"] for p in projects if p["name"] == "泰州市智能制造项目"] == ["开工"]
+
+
 def test_migration_backfills_facts_of_an_older_archive(tmp_path):
     db = storage.open_db(tmp_path / "archive.db")
     migrations.MIGRATIONS[0].apply(db)  # an archive of govbrief 0.1: schema version 1, no facts
@@ -84,3 +114,13 @@ def test_migration_backfills_facts_of_an_older_archive(tmp_path):
     assert 40 in applied and 41 in applied
     assert db.execute("select count(*) from facts where kind = 'investment'").fetchone()[0] == 2
     assert migrations.schema_version(db) == migrations.SCHEMA_VERSION
+
+
+def test_a_project_in_traditional_script_gets_its_stage(tmp_path):
+    """The stage is read from the project's sentence folded to simplified script (開工 is 开工), the
+    next sentence's words not counted."""
+    db = archive(tmp_path)
+    text = "泰州市新材料項目總投資2億元，今年開工建設。明年竣工。"
+    article_id = add_article(db, "http://a.gov.cn/t.html", text)
+    store_facts(db, article_id, extract_facts(text, "2024-03-04"))
+    assert [(p["name"], p["stage"]) for p in db.query("select * from projects")] == [("泰州市新材料項目", "开工")]

@@ -132,18 +132,18 @@ def project_rows(article: dict, text: str, facts: list[dict], fact_ids: list[int
     rows = []
     from pipelines.facts.extract import fold
 
-    folded = None  # only articles naming a project need the folded text
     for fact, fact_id in zip(facts, fact_ids, strict=True):
         if fact["kind"] != "investment" or not fact.get("project"):
             continue
-        if folded is None:
-            folded = fold(text)
         start, end = fact["project_offsets"]
         place = _context_place(fact, places)
+        # the sentence folded, not the whole text: fold keeps lengths and the sentence ends, so this is
+        # the same sentence (a tenth of the writer's time went to folding whole articles)
+        sentence = fold(_sentence(text, start, fact["offsets"][1]))
         rows.append({
             "article_id": article["id"], "url": article.get("url"), "fact_id": fact_id,
             "name": re.sub(r"\s+", "", fact["project"]), "amount": fact["amount"], "amount_cny": fact["amount_cny"],
-            "currency": fact["currency"], "stage": _stage(_sentence(folded, start, fact["offsets"][1])),
+            "currency": fact["currency"], "stage": _stage(sentence),
             "place": place["name"] if place else None, "place_code": place.get("admin_code") if place else None,
             "date": dates[0] if dates else None,
             "month": (dates[0] if dates else (article.get("published") or ""))[:7] or None,
@@ -162,17 +162,38 @@ def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *
         article = next(db.query("select id, url, published, text from articles where id = ?", [article_id]), None)
     if article is None:
         raise ValueError(f"store_facts: no article with id {article_id}")
-
-    def write() -> int:
-        db.execute("delete from projects where article_id = ?", [article_id])
-        db.execute("delete from facts where article_id = ?", [article_id])
-        ids = [storage.insert_row(db, "facts", row) for row in fact_rows(article, facts)]
-        projects = project_rows(article, article["text"] or "", facts, ids)
-        for project in projects:
-            storage.insert_row(db, "projects", project)
-        return len(ids)
-
     if not commit:
-        return write()
+        return store_facts_many(db, [(article, facts)])
     with db.conn:
-        return write()
+        return store_facts_many(db, [(article, facts)])
+
+
+def store_facts_many(db: sqlite_utils.Database, articles: list[tuple[dict, list[dict]]]) -> int:
+    """Replace the facts and projects of stored articles, (article: id, url, published, text; its
+    facts) each, the last of an article's entries winning. Does not commit; returns the number of facts.
+
+    One DELETE per table and one executemany per table for the whole list: the processing writer
+    stores a batch's facts at once (~10 rows an article; a statement each was a third of its time).
+    Fact ids are given here, in order from the table's largest (what SQLite would give them), so
+    projects can name their fact."""
+    latest = {article["id"]: (article, facts) for article, facts in articles}
+    if not latest:
+        return 0
+    ids = list(latest)
+    marks = ",".join("?" * len(ids))
+    db.execute(f"delete from projects where article_id in ({marks})", ids)
+    db.execute(f"delete from facts where article_id in ({marks})", ids)
+    next_id = db.execute("select coalesce(max(id), 0) + 1 from facts").fetchone()[0]
+    facts_out: list[dict] = []
+    projects_out: list[dict] = []
+    for article, facts in latest.values():
+        rows = fact_rows(article, facts)
+        fact_ids = list(range(next_id, next_id + len(rows)))
+        next_id += len(rows)
+        for row, fact_id in zip(rows, fact_ids, strict=True):
+            row["id"] = fact_id
+        facts_out.extend(rows)
+        projects_out.extend(project_rows(article, article["text"] or "", facts, fact_ids))
+    storage.insert_rows(db, "facts", tuple(FACT_COLUMNS), facts_out)
+    storage.insert_rows(db, "projects", tuple(c for c in PROJECT_COLUMNS if c != "id"), projects_out)
+    return len(facts_out)

@@ -2,10 +2,11 @@
 
 For every ProcessedCapture (pipelines.process.steps), in capture order:
   * an attachment's file: its text is written to its attachments row (nothing else changes);
-  * the article is upserted and its facts replaced (pipelines.facts.store),
-    and its frontier row is done; or, without article text (or not an article at all: not HTML, a soft
-    404), the reason lands in fetch_errors (category no_article) and the frontier row is failed with a
-    backoff, so a later run looks at the URL again, not every night;
+  * the article is upserted and its frontier row is done (its facts replaced once the batch's
+    articles are written: pipelines.facts.store.store_facts_many, a statement per table); or,
+    without article text (or not an article at all: not HTML, a soft 404), the reason lands in
+    fetch_errors (category no_article) and the frontier row is failed with a backoff, so a later
+    run looks at the URL again, not every night;
   * the capture is marked processed: in the same transaction, so a kill -9 leaves every capture
     either fully written or still waiting, never half;
   * last, the batch's articles are added to the search index together (one FTS5 segment per batch).
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from pipelines.attachments.store import store_attachment_text
-from pipelines.facts.store import store_facts
+from pipelines.facts.store import store_facts_many
 from pipelines.process.pending import mark_processed
 from pipelines.process.tasks import ProcessedCapture
 from pipelines.search import search_index
@@ -56,15 +57,17 @@ def store_processed(db: sqlite_utils.Database, results: list[ProcessedCapture], 
     regions = {r["id"]: r["region"] for r in db.query("select id, region from sources")} | (regions or {})
     now = storage.utc_now()
     with db.conn:
-        written = [_write_one(db, result, regions, now, record_errors)
+        facts: list[tuple[dict, list[dict]]] = []  # (article as written, its facts), stored together
+        written = [_write_one(db, result, regions, now, record_errors, facts)
                    for result in sorted(results, key=lambda r: r.capture_id)]
+        store_facts_many(db, facts)
         # the batch's articles indexed together, outside the per-capture savepoints (one FTS5 segment)
         search_index.index_rows(db, search_index.ARTICLES, [w.article_id for w in written if w.article_id])
         return written
 
 
 def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dict, now: str,
-               record_errors: bool) -> Written:
+               record_errors: bool, facts: list[tuple[dict, list[dict]]]) -> Written:
     out = Written(result.capture_id, result.source_id)
     with db.conn:  # a savepoint: a row SQLite refuses undoes this capture only
         if result.kind == "attachment":
@@ -92,8 +95,8 @@ def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dic
                           None)
             out.article_id, out.created = storage.upsert_article(db, row, index=False)
             out.changed = before != {"title": row["title"], "text": row["text"], "published": row["published"]}
-            store_facts(db, out.article_id, result.facts, article={"id": out.article_id, "url": row["url"],
-                                                                   "published": row["published"], "text": row["text"]})
+            facts.append(({"id": out.article_id, "url": row["url"], "published": row["published"],
+                           "text": row["text"]}, result.facts))
             if record_errors and result.source_id is not None:
                 frontier.mark_done(db, result.source_id, [result.url])
         mark_processed(db, result.capture_id, now)
