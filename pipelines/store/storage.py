@@ -312,15 +312,16 @@ def _update_sql(table: str, columns: tuple[str, ...], key: str) -> str:
     return f"UPDATE [{table}] SET {', '.join(f'[{c}] = ?' for c in columns)} WHERE [{key}] = ?"
 
 
-def _execute_write(db: sqlite_utils.Database, sql: str, params: list[Any]) -> sqlite3.Cursor:
-    """Run one write the way sqlite-utils does: committed at once when no `with db.conn:` block is
-    open (its own transaction), part of the caller's transaction inside one (a failing statement
-    undoes itself, so no savepoint is needed per row)."""
+def _execute_write(db: sqlite_utils.Database, sql: str, params: Any, *, many: bool = False) -> sqlite3.Cursor:
+    """Run one write (many=True: executemany over `params`) the way sqlite-utils does: committed at once
+    when no `with db.conn:` block is open (its own transaction), part of the caller's transaction inside
+    one (a failing statement undoes itself, so no savepoint is needed per row)."""
     conn = db.conn
+    run = conn.executemany if many else conn.execute
     if getattr(conn, "_depth", 0) > 0:
-        return conn.execute(sql, params)
+        return run(sql, params)
     with conn:
-        return conn.execute(sql, params)
+        return run(sql, params)
 
 
 _STORED_AS_IS = frozenset({str, int, float, bytes, type(None)})
@@ -343,16 +344,7 @@ def insert_rows(db: sqlite_utils.Database, table: str, columns: tuple[str, ...],
     """INSERT many rows into an existing table in one executemany, each row's value of every column
     (None where the row has none). Inside the caller's transaction, like insert_row."""
     if rows:
-        _executemany_write(db, _insert_sql(table, columns), (_values(row, columns) for row in rows))
-
-
-def _executemany_write(db: sqlite_utils.Database, sql: str, params: Iterable[list[Any]]) -> None:
-    conn = db.conn
-    if getattr(conn, "_depth", 0) > 0:
-        conn.executemany(sql, params)
-        return
-    with conn:
-        conn.executemany(sql, params)
+        _execute_write(db, _insert_sql(table, columns), (_values(row, columns) for row in rows), many=True)
 
 
 def update_row(db: sqlite_utils.Database, table: str, key_value: Any, row: dict[str, Any], key: str = "id") -> None:
