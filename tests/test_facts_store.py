@@ -124,3 +124,22 @@ def test_a_project_in_traditional_script_gets_its_stage(tmp_path):
     article_id = add_article(db, "http://a.gov.cn/t.html", text)
     store_facts(db, article_id, extract_facts(text, "2024-03-04"))
     assert [(p["name"], p["stage"]) for p in db.query("select * from projects")] == [("泰州市新材料項目", "开工")]
+
+
+def test_a_batch_larger_than_one_statement_names(tmp_path, monkeypatch):
+    """More articles than one DELETE lists (SQLite caps a statement's parameters; the chunk is made
+    small here so that 1,200 articles span three): stored, and stored again without duplicates."""
+    from pipelines.facts import store
+
+    monkeypatch.setattr(store, "IDS_PER_STATEMENT", 500)
+    db = archive(tmp_path)
+    text = "姜堰区新签约项目总投资8亿元。"
+    facts = extract_facts(text, "2024-03-04")
+    with db.conn:
+        ids = [add_article(db, f"http://a.gov.cn/{k}.html", text) for k in range(1200)]
+    items = [({"id": i, "url": f"http://a.gov.cn/{k}.html", "published": "2024-03-04", "text": text}, facts)
+             for k, i in enumerate(ids)]
+    for _ in range(2):
+        with db.conn:
+            store_facts_many(db, items)
+    assert db["facts"].count == 1200 * len(facts) and db["projects"].count == 1200

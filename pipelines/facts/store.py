@@ -168,6 +168,9 @@ def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *
         return store_facts_many(db, [(article, facts)])
 
 
+IDS_PER_STATEMENT = 500  # well below SQLite's cap on a statement's parameters (32,766; 999 before 3.32)
+
+
 def store_facts_many(db: sqlite_utils.Database, articles: list[tuple[dict, list[dict]]]) -> int:
     """Replace the facts and projects of stored articles, (article: id, url, published, text; its
     facts) each, the last of an article's entries winning. Does not commit; returns the number of facts.
@@ -180,9 +183,11 @@ def store_facts_many(db: sqlite_utils.Database, articles: list[tuple[dict, list[
     if not latest:
         return 0
     ids = list(latest)
-    marks = ",".join("?" * len(ids))
-    db.execute(f"delete from projects where article_id in ({marks})", ids)
-    db.execute(f"delete from facts where article_id in ({marks})", ids)
+    for k in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = ids[k:k + IDS_PER_STATEMENT]
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"delete from projects where article_id in ({marks})", chunk)
+        db.execute(f"delete from facts where article_id in ({marks})", chunk)
     next_id = db.execute("select coalesce(max(id), 0) + 1 from facts").fetchone()[0]
     facts_out: list[dict] = []
     projects_out: list[dict] = []
