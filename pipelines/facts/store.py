@@ -1,9 +1,10 @@
 """The `facts` and `projects` tables: migrations 40-41 and the one write processing calls.
 
 `store_facts(db, article_id, facts)` replaces an article's facts and projects (idempotent: storing the
-same article twice leaves one copy). Processing calls it right after the article upsert; the facts
-themselves come from the pure `extract_facts`, so the computation can run anywhere (a worker process)
-and only this write needs the archive.
+same article twice leaves one copy); `store_facts_many` does it for many articles at once, which is
+what the processing writer calls once a batch's articles are upserted, in the same transaction. The
+facts themselves come from the pure `extract_facts`, so the computation can run anywhere (a worker
+process) and only this write needs the archive.
 
 Every fact row also carries the article's *context place* (the place named nearest before it, else the
 first place of the article) and month (of the event date, else of publication): the columns journalists
