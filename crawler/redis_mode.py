@@ -56,7 +56,9 @@ HEARTBEAT_TTL = 60
 IDLE_POLL_S = 0.25  # an idle worker looks for new requests (pushed by others) this often
 FINISH_CHECK_S = 0.5
 DISCOVERY = ("list", "sitemap", "feed")
-DISCOVERY_PRIORITY = 10
+# Above articles' own priority (crawler/spiders/govbrief.py CONTENT_PRIORITY: articles first on one
+# machine): with a queue shared by many workers, lists are read early so that every worker has articles.
+DISCOVERY_PRIORITY = 100
 
 
 def configure(settings: Any, redis_url: str, *, local_archive: bool) -> None:
