@@ -14,7 +14,8 @@ from crawler.discovery import (
     jpage_requests,
     js_pagination,
     load_pager_rules,
-    may_link_further,
+    may_have_parts,
+    may_link_attachments,
     parse_list_page,
     sitemap_body,
     sitemaps_in_robots,
@@ -199,18 +200,30 @@ def test_article_parts_named_in_any_spelling_of_the_file_name():
 
 def test_raw_bytes_gate_never_hides_an_attachment_or_a_part():
     """The crawl skips decoding an article page whose bytes rule out attachments and parts: check the
-    gate says yes on every page that has one (GBK bytes, upper case, query downloads, self-named
-    pagers) and no on a plain page, whose scripts may say "window.document"."""
+    gate says yes on every page that has one (GBK bytes, upper case, query downloads, links and every
+    script pager shape naming the parts) and no on a plain page, whose scripts may say "window.document"
+    and which may spell its own file name (canonical link, form action, a widget's document id)."""
     url = "http://a.gov.cn/xw/202405/t20240501_9.html"
-    plain = "<p>项目建设</p><script>window.document.title</script><a href='/xw/t1.html'>相关</a>"
-    assert not may_link_further(plain.encode("gbk"), url, first_page=True)
+    plain = ("<p>项目建设</p><script>window.document.title</script><a href='/xw/t1.html'>相关</a>"
+             '<link rel="canonical" href="t20240501_9.html"><form action="t20240501_9.html"></form>'
+             '<script>var share = {"docId": "t20240501_9", "url": "./t20240501_9.html"};</script>')
+    assert not may_link_attachments(plain.encode("gbk"))
+    assert not may_have_parts(plain.encode("gbk"), url)
     for page in ('<a href="/files/计划.PDF">计划</a>', '<a href="down.jsp?filename=a.xls&id=3">表</a>',
                  '<a href=x.docx>x</a>'):
         body = (plain + page).encode("gbk")
-        assert may_link_further(body, url, first_page=False), page
+        assert may_link_attachments(body), page
         assert attachment_links(body.decode("gbk"), url)  # and the link is really one
-    named = plain + '<a href="T20240501_9_1.html">下一页</a>'
-    assert may_link_further(named.encode("gbk"), url, first_page=True)
-    assert not may_link_further(named.encode("gbk"), url, first_page=False)  # parts only from page 1
-    assert may_link_further(plain.encode("gbk"), "http://a.gov.cn/xw/%E9%A1%B9%E7%9B%AE.html", first_page=True)
-    assert may_link_further((plain + '<a href="a.pdf">a</a>').encode("utf-16"), url, first_page=False)
+    assert may_have_parts((plain + '<a href="T20240501_9_1.HTML">2</a>').encode("gbk"), url)  # any case
+    for pager in ('<a href="t20240501_9_1.html">下一页</a>',  # a link
+                  '<script>createPageHTML(3, 0, "t20240501_9", "html");</script>',  # TRS
+                  "<script>createPageHTML('page_div', 3, 0, 't20240501_9', 'html', 20);</script>",
+                  "<script>var pageCount = 3; var currentPage = 0; u = 't20240501_9_' + i + '.html';</script>",
+                  '<script>var countPage = 3; document.write("<a href=\\"t20240501_9_" + i + ".html\\">");</script>'):
+        html = plain + pager
+        assert may_have_parts(html.encode("gbk"), url), pager
+        assert article_parts(html, url), pager  # and the pager really names parts
+    assert not article_parts(plain + '<script>createPageHTML(3, 0, "index", "html");</script>', url)
+    assert may_have_parts(plain.encode("gbk"), "http://a.gov.cn/xw/%E9%A1%B9%E7%9B%AE.html")  # not ASCII
+    assert may_link_attachments((plain + '<a href="a.pdf">a</a>').encode("utf-16"))
+    assert may_have_parts(plain.encode("utf-16"), url)  # UTF-16: the bytes say nothing
