@@ -170,7 +170,8 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
         # the article meta of the national guideline for government sites (政府网站网页设计规范, 2019),
         # Url included: the page names its own file, as most real pages do somewhere (41 % of real-dev's)
         meta = (f'<meta name="ArticleTitle" content="{title}"><meta name="PubDate" content="{date} 09:30">'
-                f'<meta name="ContentSource" content="泰兴市发展和改革委员会"><meta name="Url" content="{COLUMN}{path}">')
+                f'<meta name="ContentSource" content="泰兴市发展和改革委员会">'
+                f'<meta name="Url" content="{COLUMN}{path}">')
         body = "".join(f'<p style="text-indent: 2em;">{p}</p>' for p in paras)
         page = (CHROME_TOP.format(title=title, meta=meta)
                 + f"""<div class="article"><h1>{title}</h1><div class="info"><span>发布时间：{date} 09:30</span>
