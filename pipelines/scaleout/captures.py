@@ -21,7 +21,7 @@ from typing import Any
 import redis
 
 from pipelines.scaleout.state import PREFIX
-from pipelines.store.storage import Capture
+from pipelines.store.storage import Capture, gzip_body
 
 # The frontier functions (pipelines/store/frontier.py) a worker may ask the archive to run: nothing else.
 ARCHIVE_WRITES = ("queue", "list_processed", "sitemap_processed", "queue_attachment", "mark_failed", "mark_done")
@@ -78,7 +78,7 @@ def _response_fields(item: dict) -> dict:
     body: bytes = item["body"]
     return {"url": item["url"], "final_url": item["final_url"], "status": item["status"], "headers": item["headers"],
             "fetched_at": item["fetched_at"], "sha256": hashlib.sha256(body).hexdigest(),
-            "body": base64.b64encode(gzip.compress(body, compresslevel=6, mtime=0)).decode("ascii")}
+            "body": base64.b64encode(gzip_body(body)).decode("ascii")}
 
 
 def capture_message(item: dict, *, worker: str, run: str) -> dict:

@@ -33,6 +33,17 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# gzip level of stored bodies. 3, not zlib's default 6: on real-dev's and the bench's 45 KB pages 0.30
+# against 0.52-0.55 ms of CPU a page (a quarter of bare Scrapy's cost of fetching one) for 8.5 % more
+# bytes (compressed to 24.5 % of the page instead of 22.6 %); any level reads back the same.
+BODY_GZIP_LEVEL = 3
+
+
+def gzip_body(body: bytes) -> bytes:
+    """A body as captures keep it (body_encoding 'gzip'); no timestamp, so the same bytes compress the same."""
+    return gzip.compress(body, compresslevel=BODY_GZIP_LEVEL, mtime=0)
+
+
 @dataclass
 class Capture:
     """One HTTP response as fetched: the evidence an article is extracted from."""
@@ -59,7 +70,7 @@ class Capture:
     @functools.cached_property
     def stored_body(self) -> bytes:
         """The body as the captures table keeps it (body_encoding 'gzip')."""
-        return gzip.compress(self.body, compresslevel=6, mtime=0)
+        return gzip_body(self.body)
 
     def prepare(self) -> None:
         """Compute what storing this capture costs in CPU (its digest, its compressed body) now, ahead of
