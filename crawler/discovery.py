@@ -428,11 +428,14 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
     """Pages announced only by a script (rules: js_pagers in crawler/rules/pagers.yml), in order,
     excluding the current page. Identifiers are resolved from `var name = N;` lines."""
     rules = rules or load_pager_rules()
-    variables = dict(_JS_VAR.findall(html))
+    variables: dict[str, str] = {}
     urls: list[str] = []
 
     def number(value: str | None) -> int | None:
-        value = variables.get(value, value) if value else value
+        if value and not value.isdigit():
+            if not variables:  # read only when a call names one: a scan of the whole page (~0.6 ms at 40 KB)
+                variables.update(_JS_VAR.findall(html) or [("", "")])
+            value = variables.get(value, value)
         return int(value) if value and value.isdigit() else None
 
     for rule in rules.js_pagers:
