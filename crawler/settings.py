@@ -23,6 +23,12 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Requests queued per host, the next taken from the host with the fewest in flight: the spider puts
+# articles before list pages (crawler/spiders/govbrief.py CONTENT_PRIORITY), and one global priority
+# queue (ScrapyPriorityQueue, Scrapy's default before 2.13) would then hold every other source's list
+# pages until one source's article backlog is done, serialising a many-source polite crawl
+# (tests/test_crawl_order.py). Scrapy 2.19's default; named here because the spider relies on it.
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 
 # Limits: no page of news is 10 MB; slow servers must not hang a cron run.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024

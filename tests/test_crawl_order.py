@@ -1,9 +1,12 @@
-"""In what order a crawl asks for pages: a column's articles before the rest of its pager.
+"""In what order a crawl asks for pages: a column's articles before the rest of its pager, and no
+host waiting for another's articles.
 
 A TRS-style column names every page of its pager on the first one. Were those list pages fetched first,
 a backlog's whole pager would be read before its first article (processing idle meanwhile, and an
-interrupted run left with the oldest articles instead of the newest). One request at a time makes the
-server's log the crawl's order. Real `govbrief crawl` over real HTTP on 127.0.0.1.
+interrupted run left with the oldest articles instead of the newest). Articles go first; across hosts,
+the scheduler takes turns (crawler/settings.py SCHEDULER_PRIORITY_QUEUE), else one source's article
+backlog would hold every other source's list pages back until it is done. One request at a time makes
+the servers' log the crawl's order. Real `govbrief crawl` over real HTTP on 127.0.0.1 and 127.0.0.2.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class _Column(BaseHTTPRequestHandler):
         else:
             body, status = "not found", 404
         self.server.requests.append((path, status))
+        self.server.log.append((self.server.server_address[0], path, status))
         data = body.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -60,12 +64,16 @@ class _Column(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def _serve(host: str, log: list) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, 0), _Column)
+    server.requests, server.log = [], log
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture
 def column() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Column)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = _serve("127.0.0.1", [])
     try:
         yield server
     finally:
@@ -73,14 +81,17 @@ def column() -> Iterator[ThreadingHTTPServer]:
         server.server_close()
 
 
-def test_a_columns_articles_are_fetched_before_the_rest_of_its_pager(column, tmp_path):
-    sources = tmp_path / "sources.yml"
-    sources.write_text(f"""sources:
-  - id: order
-    name: 测试市人民政府
+def _sources(path, servers: list[ThreadingHTTPServer]):
+    path.write_text("sources:\n" + "".join(f"""  - id: order{k}
+    name: 测试{k}市人民政府
     region: 江苏省泰兴市
-    start_urls: [http://127.0.0.1:{column.server_address[1]}/xw/index.html]
-""", encoding="utf-8")
+    start_urls: [http://{s.server_address[0]}:{s.server_address[1]}/xw/index.html]
+""" for k, s in enumerate(servers)), encoding="utf-8")
+    return path
+
+
+def test_a_columns_articles_are_fetched_before_the_rest_of_its_pager(column, tmp_path):
+    sources = _sources(tmp_path / "sources.yml", [column])
     result = run_crawl(sources, tmp_path / "archive.db", "-s", "CONCURRENT_REQUESTS=1", "--no-lineage")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     # pages that exist (the pager rules may also try a guessed index_0.html: a 404 here)
@@ -94,3 +105,23 @@ def test_a_columns_articles_are_fetched_before_the_rest_of_its_pager(column, tmp
     # after it (each is asked for once the page before it is read: one request later, at most)
     assert first_page <= set(order[:order.index(lists[1])]), order
     assert parts <= set(order[:order.index(lists[2])]), order
+
+
+def test_no_host_waits_for_another_hosts_articles(tmp_path):
+    log: list = []
+    servers = [_serve("127.0.0.1", log), _serve("127.0.0.2", log)]
+    try:
+        sources = _sources(tmp_path / "sources.yml", servers)
+        result = run_crawl(sources, tmp_path / "archive.db", "-s", "CONCURRENT_REQUESTS=1", "--no-lineage")
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    order = [host for host, path, status in log if status == 200]
+    per_host = PAGES * (PER_PAGE + 1) + 2
+    assert order.count("127.0.0.1") == order.count("127.0.0.2") == per_host
+    # taking turns: each host has about half of the first half (a host whose list pages waited for the
+    # other's articles would have none of it)
+    first_half = order[:per_host]
+    assert min(first_half.count("127.0.0.1"), first_half.count("127.0.0.2")) >= per_host // 3, order
