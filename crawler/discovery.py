@@ -599,7 +599,7 @@ def may_have_parts(body: bytes, url: str) -> bool:
     """Whether an article page's bytes can name a continuation page of it (article_parts): only as
     _continuation_pattern spells it. A page's bytes very often hold its own file name otherwise (a
     canonical or share link, the guideline's Url meta, a form's action, a comment widget's document id:
-    a third of real-dev's pages), which says nothing. A file name that is not ASCII cannot be looked for
+    177 of real-dev's 324 pages), which says nothing. A file name that is not ASCII cannot be looked for
     in bytes of an unknown encoding: True.
 
     The pattern is only run near where the name occurs (found with bytes.find, in C at memory speed):
