@@ -286,15 +286,23 @@ def find_pager(doc: lxml.html.HtmlElement, html: str, base_url: str, page_url: s
     last_url: str | None = None
     numbered: dict[int, str] = {}
     containers = []
-    for element, url in _linked(doc, base_url, ("a", "link")):
+    for element in doc.iter("a", "link"):
+        href = (element.get("href") or "").strip()
+        if not is_request_href(href):
+            continue
+        rel_next = "next" in (element.get("rel") or "").lower().split()
+        # only a pager's links are resolved: a list page has hundreds of others (navigation, articles)
+        text = _pager_text(element.text_content()) if element.tag == "a" else ""
+        if not (rel_next or text in rules.next_texts or text in rules.last_texts
+                or (text.isdigit() and len(text) <= 4)):
+            continue
+        url = canonical_url(join_url(base_url, href))
         if url == page_url or not is_html_url(url):
             continue
         if element.tag == "link":
-            if "next" in (element.get("rel") or "").lower().split() and _same_column(url, base_url, "next"):
+            if _same_column(url, base_url, "next"):
                 next_url = next_url or url
             continue
-        text = _pager_text(element.text_content())
-        rel_next = "next" in (element.get("rel") or "").lower().split()
         if (rel_next or text in rules.next_texts) and _same_column(url, base_url, "下一页"):
             next_url = next_url or url
         elif text in rules.last_texts and _same_column(url, base_url, "尾页"):
@@ -608,8 +616,10 @@ def may_have_parts(body: bytes, url: str) -> bool:
     if _wide(body):
         return True
     pattern = _continuation_pattern(url, binary=True)
-    if pattern is None or pattern is _ANY_BYTES:
-        return pattern is _ANY_BYTES
+    if pattern is None:  # no file name: no continuation page
+        return False
+    if pattern is _ANY_BYTES:
+        return True
     lowered = body.lower()
     for name in _file_names(url):
         name = name.encode().lower()
