@@ -436,13 +436,14 @@ def js_pagination(html: str, base_url: str, rules: PagerRules | None = None) -> 
     """Pages announced only by a script (rules: js_pagers in crawler/rules/pagers.yml), in order,
     excluding the current page. Identifiers are resolved from `var name = N;` lines."""
     rules = rules or load_pager_rules()
-    variables: dict[str, str] = {}
+    variables: dict[str, str] | None = None  # read only when a call names one: a scan of the whole page
     urls: list[str] = []
 
     def number(value: str | None) -> int | None:
+        nonlocal variables
         if value and not value.isdigit():
-            if not variables:  # read only when a call names one: a scan of the whole page (~0.6 ms at 40 KB)
-                variables.update(_JS_VAR.findall(html) or [("", "")])
+            if variables is None:
+                variables = dict(_JS_VAR.findall(html))
             value = variables.get(value, value)
         return int(value) if value and value.isdigit() else None
 
@@ -605,61 +606,44 @@ def may_link_attachments(body: bytes) -> bool:
 
 
 def may_have_parts(body: bytes, url: str) -> bool:
-    """Whether an article page's bytes can name a continuation page of it (article_parts): only as
-    _continuation_pattern spells it. A page's bytes very often hold its own file name otherwise (a
-    canonical or share link, the guideline's Url meta, a form's action, a comment widget's document id:
-    177 of real-dev's 324 pages), which says nothing. A file name that is not ASCII cannot be looked for
-    in bytes of an unknown encoding: True.
+    """Whether an article page's bytes can name a continuation page of it (article_parts finds them
+    through the pager rules): every way they can be named spells the page's file name (t20240501_9 of
+    …/t20240501_9.html, raw or percent-decoded, any case) followed by "_N." (a link to
+    t20240501_9_1.html), or by "_" and a quote (a script's prefix: "t20240501_9_" + n + ".html", written
+    out or escaped inside document.write), or quoted as a createPageHTML(…) argument (TRS:
+    createPageHTML(3, 0, "t20240501_9", "html")). The name alone says nothing: pages very often hold it
+    (a canonical or share link, the guideline's Url meta, a form's action, a comment widget's document
+    id: 177 of real-dev's 324 pages). A script pager added to crawler/rules/pagers.yml (js_pagers) that
+    spells the name another way must be added here too (tests/test_pagers.py). A name that is not ASCII
+    cannot be looked for in bytes of an unknown encoding: True.
 
-    The pattern is only run near where the name occurs (found with bytes.find, in C at memory speed):
-    searched over a whole 45 KB page, case-insensitive, it took ~0.5 ms, a quarter of bare Scrapy's
-    whole cost of fetching the page."""
+    Only the bytes next to each occurrence of the name are looked at (found with bytes.find, in C), with
+    fixed patterns: one built per page's name and searched over a whole 45 KB page, case-insensitive,
+    cost ~0.5 ms, and compiling it ~0.1 ms (each article has its own name)."""
     if _wide(body):
         return True
-    pattern = _continuation_pattern(url, binary=True)
-    if pattern is None:  # no file name: no continuation page
+    stem = urlsplit(url).path.rpartition("/")[2].rpartition(".")[0]
+    if not stem:  # no file name: no continuation page
         return False
-    if pattern is _ANY_BYTES:
+    names = {stem, unquote(stem)}
+    if not all(name.isascii() for name in names):
         return True
     lowered = body.lower()
-    for name in _file_names(url):
-        name = name.encode().lower()
+    for name in {name.lower().encode() for name in names}:
         at = lowered.find(name)
         while at != -1:
-            # the longest spelling: createPageHTML( … "name" within 200 bytes before it, name_N.ext after
-            if pattern.search(body, max(0, at - 230), at + len(name) + 8):
+            end = at + len(name)
+            if _PART_AFTER_NAME.match(body, end) or (
+                    body[end:end + 1] in (b'"', b"'") and _PAGER_CALL_BEFORE.search(body, max(0, at - 230), at)):
                 return True
             at = lowered.find(name, at + 1)
     return False
 
 
-def _file_names(url: str) -> list[str]:
-    """The page's own file name without its extension (t20240501_9 of …/t20240501_9.html), raw and
-    percent-decoded; [] when the URL names no file."""
-    stem = urlsplit(url).path.rpartition("/")[2].rpartition(".")[0]
-    return sorted({stem, unquote(stem)}) if stem else []
-
-
-_ANY_BYTES = re.compile(b"")
-
-
-def _continuation_pattern(url: str, *, binary: bool) -> re.Pattern | None:
-    """Every way a page names its continuation pages (t20240501_9_1.html … of …/t20240501_9.html, found
-    by article_parts through the pager rules): its file name (raw or percent-decoded, any case) followed
-    by "_N." (a link), or by "_" and a quote (a script pager's prefix: "t20240501_9_" + n + ".html",
-    written out or escaped inside document.write), or quoted inside a createPageHTML(…) call (TRS:
-    createPageHTML(3, 0, "t20240501_9", "html")). A new script pager in crawler/rules/pagers.yml
-    (js_pagers) that spells the name differently must be added here too (tests/test_pagers.py).
-    None: the page has no file name, so no continuation page. binary: for raw bytes (_ANY_BYTES when
-    the name is not ASCII: unknown encoding)."""
-    names = _file_names(url)
-    if not names:
-        return None
-    if binary and not all(name.isascii() for name in names):
-        return _ANY_BYTES
-    name = "(?:" + "|".join(map(re.escape, names)) + ")"
-    regex = name + r"(?:_\d{1,3}\.|_\\?[\"'])|createPageHTML\s*\([^)]{0,200}?[\"']" + name + r"[\"']"
-    return re.compile(regex.encode() if binary else regex, re.I)
+# after the page's file name: "_N." (a link to a continuation page) or "_" and a quote (a script's prefix)
+_PART_AFTER_NAME = re.compile(rb"_\d{1,3}\.|_\\?[\"']")
+# before it: an open createPageHTML( call and the argument's opening quote, the name being the argument
+_PAGER_CALL_BEFORE = re.compile(rb"createPageHTML\s*\([^)]{0,200}?[\"']\Z", re.I)
 
 
 def attachment_links(html: str | lxml.html.HtmlElement, base_url: str) -> list[Link]:
@@ -683,9 +667,8 @@ def attachment_links(html: str | lxml.html.HtmlElement, base_url: str) -> list[L
 def article_parts(html: str, url: str, doc: lxml.html.HtmlElement | None = None) -> list[str]:
     """The continuation pages of an article split over several pages (TRS/most CMS: t…_1.html,
     t…_2.html next to t….html, linked by 下一页 / 1 2 3 / 共N页 inside the article), in order.
-    `doc`: the page already parsed (parse_html(html)), so an article page is parsed once."""
-    if not _names_itself(html, url):
-        return []
+    `doc`: the page already parsed (parse_html(html)), so an article page is parsed once. The pager
+    search is the costliest step of reading an article page: the crawl asks may_have_parts first."""
     doc = parse_html(html) if doc is None else doc
     if doc is None:
         return []
@@ -703,15 +686,6 @@ def article_parts(html: str, url: str, doc: lxml.html.HtmlElement | None = None)
         if match and parts.netloc == base.netloc:
             numbered[int(match.group(1))] = candidate
     return [numbered[n] for n in sorted(numbered)]
-
-
-def _names_itself(html: str, url: str) -> bool:
-    """Whether the page spells a continuation page's name (_continuation_pattern): every way
-    t20230105_123_1.html can be named (a link, a script pager's prefix) does, so a page without it has
-    no parts, and the pager search (the costliest step of reading an article page in the crawl) is
-    skipped."""
-    pattern = _continuation_pattern(url, binary=False)
-    return pattern is not None and bool(pattern.search(html))
 
 
 # --- sitemaps and feeds -------------------------------------------------------------------------

@@ -54,7 +54,6 @@ class _Column(BaseHTTPRequestHandler):
             body, status = _article(path), 200
         else:
             body, status = "not found", 404
-        self.server.requests.append((path, status))
         self.server.log.append((self.server.server_address[0], path, status))
         data = body.encode("utf-8")
         self.send_response(status)
@@ -66,7 +65,7 @@ class _Column(BaseHTTPRequestHandler):
 
 def _serve(host: str, log: list) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, 0), _Column)
-    server.requests, server.log = [], log
+    server.log = log
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -95,7 +94,7 @@ def test_a_columns_articles_are_fetched_before_the_rest_of_its_pager(column, tmp
     result = run_crawl(sources, tmp_path / "archive.db", "-s", "CONCURRENT_REQUESTS=1", "--no-lineage")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     # pages that exist (the pager rules may also try a guessed index_0.html: a 404 here)
-    order = [path for path, status in column.requests if status == 200]
+    order = [path for _, path, status in column.log if status == 200]
     lists = [p for p in order if p.startswith("/xw/index")]
     articles = [p for p in order if p.startswith("/xw/202405/")]
     assert len(lists) == PAGES and len(articles) == PAGES * PER_PAGE + 2  # every page, the two later parts

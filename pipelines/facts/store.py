@@ -15,6 +15,7 @@ release reposted by twenty portals is one announcement (clusters: pipelines/line
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -163,9 +164,7 @@ def store_facts(db: sqlite_utils.Database, article_id: int, facts: list[dict], *
         article = next(db.query("select id, url, published, text from articles where id = ?", [article_id]), None)
     if article is None:
         raise ValueError(f"store_facts: no article with id {article_id}")
-    if not commit:
-        return store_facts_many(db, [(article, facts)])
-    with db.conn:
+    with db.conn if commit else contextlib.nullcontext():
         return store_facts_many(db, [(article, facts)])
 
 
