@@ -3,10 +3,11 @@
     .venv/bin/python bench/article_page_bench.py ../shared/corpus/real-dev/manifest.jsonl
 
 For every page of the manifest (corpus/FORMAT.md), what `GovSpider.parse_article` does before it
-yields the capture: ask the raw bytes whether the page can link an attachment or (a first page) a
-continuation page, and only then decode it, parse it and look for what the bytes allow. Prints the
-pages decoded and the mean CPU a page. Run it with PYTHONPATH=OTHER_TREE to compare two trees; an older
-tree without `may_link_attachments` is measured through its `may_link_further` gate, as its spider did.
+yields the capture (`crawler.discovery.article_page_links`): ask the raw bytes whether the page can
+link an attachment or (a first page) a continuation page, and only then decode it, parse it and look
+for what the bytes allow. Prints the pages decoded and the mean CPU a page. Run it with
+PYTHONPATH=OTHER_TREE to compare two trees; a tree older than article_page_links is measured the way
+its spider read an article page (its `may_link_further` gate, then both searches).
 The bench site's pages never decode (they link neither), so this is what the throughput figure
 cannot show for real portals (docs/architecture.md, session of 2026-12-07, third).
 """
@@ -22,27 +23,27 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # after PYTHONPATH: another tree can be measured
 
 import crawler.discovery as discovery  # noqa: E402
-from crawler.discovery import article_parts, attachment_links, parse_html  # noqa: E402
 from pipelines.extract.decode import decode_html  # noqa: E402
 
 
 def reactor_work(body: bytes, url: str, content_type: str | None) -> bool:
-    """parse_article's work on a first page; True when the page was decoded."""
-    if hasattr(discovery, "may_link_attachments"):
-        attachments = discovery.may_link_attachments(body)
-        parts = discovery.may_have_parts(body, url)
-    else:  # the gate before 2026-12-07 (third session): one answer for both
-        attachments = parts = discovery.may_link_further(body, url, first_page=True)
-    if not (attachments or parts):
-        return False
-    html = decode_html(body, content_type)[0]
-    doc = parse_html(html)
-    if doc is not None:
-        if attachments:
-            attachment_links(doc, url)
-        if parts:
-            article_parts(html, url, doc)
-    return True
+    """What parse_article does with a first page (crawler.discovery.article_page_links); True when the
+    page was decoded."""
+    decoded = []
+
+    def decode() -> str | None:
+        decoded.append(True)
+        return decode_html(body, content_type)[0]
+
+    if hasattr(discovery, "article_page_links"):
+        discovery.article_page_links(body, url, decode, first_page=True)
+    elif discovery.may_link_further(body, url, first_page=True):  # the spider before 2026-12-07 (third)
+        html = decode()
+        doc = discovery.parse_html(html)
+        if doc is not None:
+            discovery.attachment_links(doc, url)
+            discovery.article_parts(html, url, doc)
+    return bool(decoded)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -168,7 +168,7 @@ def build_site(root: Path, articles: int, seed: int = 13, per_page: int = PER_PA
         related = "".join(f'<li><a href="../{p}">{t}</a><span>{d}</span></li>'
                           for p, t, d, _ in stories[i + 1:i + 6])
         # the article meta of the national guideline for government sites (政府网站网页设计规范, 2019),
-        # Url included: the page names its own file, as most real pages do somewhere (41 % of real-dev's)
+        # Url included: the page names its own file, as real pages often do (177 of real-dev's 324)
         meta = (f'<meta name="ArticleTitle" content="{title}"><meta name="PubDate" content="{date} 09:30">'
                 f'<meta name="ContentSource" content="泰兴市发展和改革委员会">'
                 f'<meta name="Url" content="{COLUMN}{path}">')
@@ -464,10 +464,10 @@ def measure_round(args: argparse.Namespace, work: Path, base: str, manifest: lis
         empty.write_text("", encoding="utf-8")
         pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
         cmd = [*pin, sys.executable, "-m", "govbrief", "extract", "--manifest"]
-        startup = run_measured([*cmd, str(empty)])["seconds"]
+        startup_run = run_measured([*cmd, str(empty)])
+        startup, startup_cpu = startup_run["seconds"], startup_run["cpu_s"]
         extract = run_measured([*cmd, str(m_path)])
         seconds = extract["seconds"] - startup
-        startup_cpu = run_measured([*cmd, str(empty)])["cpu_s"]
         result["extract"] = {"pages": len(sample), "seconds": round(seconds, 2), "startup_s": startup,
                              "cpu_s": round(extract["cpu_s"] - startup_cpu, 2),
                              "pages_per_s": round(len(sample) / seconds, 1), "pinned": bool(pin)}

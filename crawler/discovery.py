@@ -14,6 +14,7 @@ properties of Chinese government CMS families, not of any one site:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -644,6 +645,22 @@ def may_have_parts(body: bytes, url: str) -> bool:
 _PART_AFTER_NAME = re.compile(rb"_\d{1,3}\.|_\\?[\"']")
 # before it: an open createPageHTML( call and the argument's opening quote, the name being the argument
 _PAGER_CALL_BEFORE = re.compile(rb"createPageHTML\s*\([^)]{0,200}?[\"']\Z", re.I)
+
+
+def article_page_links(body: bytes, url: str, decode: Callable[[], str | None], *,
+                       first_page: bool) -> tuple[list[Link], list[str]]:
+    """(attachment links, continuation pages) of an article page, the spider's reading of one: the
+    page is decoded (`decode()`, None when it is not HTML) and parsed once, and only when its bytes
+    allow either (may_link_attachments, may_have_parts); each is looked for only where they allow it.
+    Continuation pages only from an article's first page."""
+    attachments = may_link_attachments(body)
+    parts_possible = first_page and may_have_parts(body, url)
+    html = decode() if attachments or parts_possible else None
+    doc = parse_html(html) if html is not None else None
+    if doc is None:
+        return [], []
+    return (attachment_links(doc, url) if attachments else [],
+            article_parts(html, url, doc) if parts_possible else [])
 
 
 def attachment_links(html: str | lxml.html.HtmlElement, base_url: str) -> list[Link]:

@@ -9,6 +9,7 @@ import gzip
 import pytest
 
 from crawler.discovery import (
+    article_page_links,
     article_parts,
     attachment_links,
     jpage_requests,
@@ -227,3 +228,24 @@ def test_raw_bytes_gate_never_hides_an_attachment_or_a_part():
     assert may_have_parts(plain.encode("gbk"), "http://a.gov.cn/xw/%E9%A1%B9%E7%9B%AE.html")  # not ASCII
     assert may_link_attachments((plain + '<a href="a.pdf">a</a>').encode("utf-16"))
     assert may_have_parts(plain.encode("utf-16"), url)  # UTF-16: the bytes say nothing
+
+
+def test_an_article_page_is_decoded_only_when_its_bytes_allow_a_link_further():
+    """The spider's reading of an article page (article_page_links): a page that only names itself is
+    never decoded; one with an attachment gives it, and its parts only from a first page."""
+    url = "http://a.gov.cn/xw/202405/t20240501_9.html"
+    decoded: list[str] = []
+
+    def reader(html: str):
+        return lambda: decoded.append(html) or html
+
+    plain = '<meta name="Url" content="/xw/202405/t20240501_9.html"><p>项目建设</p>'
+    assert article_page_links(plain.encode("gbk"), url, reader(plain), first_page=True) == ([], [])
+    assert decoded == []
+    full = plain + '<a href="/files/计划.pdf">计划</a><a href="t20240501_9_1.html">下一页</a>'
+    attachments, parts = article_page_links(full.encode("gbk"), url, reader(full), first_page=True)
+    assert [link.url for link in attachments] == ["http://a.gov.cn/files/%E8%AE%A1%E5%88%92.pdf"]
+    assert parts == ["http://a.gov.cn/xw/202405/t20240501_9_1.html"]
+    attachments, parts = article_page_links(full.encode("gbk"), url, reader(full), first_page=False)
+    assert len(attachments) == 1 and parts == []
+    assert len(decoded) == 2

@@ -32,15 +32,11 @@ from twisted.python.failure import Failure
 from crawler import signals as archive_signals
 from crawler.discovery import (
     ListPage,
-    article_parts,
-    attachment_links,
+    article_page_links,
     canonical_url,
     looks_like_article_url,
     looks_like_list_url,
-    may_have_parts,
-    may_link_attachments,
     parse_feed,
-    parse_html,
     parse_jpage_records,
     parse_list_page,
     sitemap_body,
@@ -411,20 +407,16 @@ class GovSpider(scrapy.Spider):
         source_id = response.meta["source_id"]
         item = _capture_item(response, "article")
         article_url = response.meta.get("article_url")
-        # decoded and parsed once, for attachments and parts; not at all when the bytes rule both out, and
-        # each looked for only where the bytes allow it (on real pages: 5 ms of the reactor's time each)
-        attachments = may_link_attachments(response.body)
-        parts_possible = article_url is None and may_have_parts(response.body, response.url)
-        html = _html_of(response) if attachments or parts_possible else None
-        doc = parse_html(html) if html is not None else None
-        if doc is not None and attachments:
-            for link in attachment_links(doc, response.url):
-                request = self._attachment_request(source_id, link.url, article_url or item["url"], link.text)
-                if request:
-                    yield request
+        # decoded and parsed only when its bytes allow an attachment or a part (on real pages, 5 ms of the
+        # reactor's time each when it was done for every page)
+        attachments, parts = article_page_links(response.body, response.url, lambda: _html_of(response),
+                                                first_page=article_url is None)
+        for link in attachments:
+            request = self._attachment_request(source_id, link.url, article_url or item["url"], link.text)
+            if request:
+                yield request
         if article_url is None:  # the article's first page
             self.source_stats[source_id]["article_ok"] += 1
-            parts = article_parts(html, response.url, doc) if doc is not None and parts_possible else []
             if not parts:
                 yield item
                 return
