@@ -26,7 +26,7 @@ BATCH = 100
 
 def prepare(captures_db: str, out: str) -> int:
     from pipelines.process import pending
-    from pipelines.process.runner import process_captures
+    from pipelines.process.worker import process_captures
     from pipelines.store import storage
 
     db = storage.open_db(captures_db, read_only=True)

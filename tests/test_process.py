@@ -209,8 +209,7 @@ def test_the_writer_loads_its_tables_after_feeding_the_workers_not_in_the_first_
 def test_processing_started_before_the_archive_ends_unused_without_creating_it(tmp_path):
     """`govbrief crawl` starts the processing process before it opens the archive; a crawl that never
     gets there (bad registry, crash) closes it: the child exits, no archive file appears."""
-    from pipelines.process.beside import Beside
-    from pipelines.process.runner import PROCESSING_NICENESS
+    from pipelines.process.beside import PROCESSING_NICENESS, Beside
 
     db = tmp_path / "archive.db"
     processing = Beside(db, workers=2)
@@ -249,10 +248,10 @@ def test_worker_warm_up_builds_what_the_first_extraction_would():
     place table, cn2an's patterns) exist before the crawl's first capture reaches it."""
     script = (
         "import sys\n"
-        "from pipelines.process.runner import _loaded\n"
+        "from pipelines.process.worker import loaded\n"
         "from pipelines.facts.places import _table\n"
         "before = _table.cache_info().currsize, 'cn2an' in sys.modules\n"
-        "assert _loaded() > 0\n"
+        "assert loaded() > 0\n"
         "print(*before, _table.cache_info().currsize, 'cn2an' in sys.modules)\n"
     )
     assert fresh_interpreter(script) == ["0", "False", "1", "True"]
@@ -261,13 +260,19 @@ def test_worker_warm_up_builds_what_the_first_extraction_would():
 def test_workers_are_forked_warm_from_one_fork_server(tmp_path):
     """The extraction stack is loaded once, by the pool's fork server, not by each worker (nor by the
     process that owns the pool, which may hold the archive's connections and lock)."""
-    from pipelines.process.runner import Processor, _loaded
+    from pipelines.process.runner import Processor
+    from pipelines.process.worker import loaded
 
     processor = Processor(tmp_path / "archive.db", workers=2)
     try:
         pool = processor._pool_or_start()
-        loaded_in = {f.result(timeout=120) for f in [pool.submit(_loaded) for _ in range(6)]}
+        loaded_in = {f.result(timeout=120) for f in [pool.submit(loaded) for _ in range(6)]}
         workers = {f.result(timeout=120) for f in [pool.submit(os.getpid) for _ in range(6)]}
+        # what a worker unpickles (its initializer, its tasks) brings none of the writer's side with it:
+        # importing those cost each worker ~0.2 s of CPU at every start (pipelines/process/worker.py)
+        writer_side = "sorted(__import__('sys').modules.keys() & {'sqlite_utils', 'numpy', " \
+                      "'pipelines.process.runner', 'pipelines.store.storage'})"
+        assert [f.result(timeout=120) for f in [pool.submit(eval, writer_side) for _ in range(4)]] == [[]] * 4
     finally:
         processor._close_pool(final=True)
     assert len(loaded_in) == 1 and not loaded_in & workers and os.getpid() not in loaded_in

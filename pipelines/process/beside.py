@@ -7,6 +7,7 @@ imports the processing code itself (`_main`).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -21,10 +22,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _main(*args) -> None:
+PROCESSING_NICENESS = 5  # added to the niceness of a crawl's processing process and its workers
+
+
+def _main(db_path: str, workers: int | None, *args) -> None:
+    """The processing process. Below the crawl's priority (inherited by the fork server and the
+    workers): the reactor bounds the fetch rate, so it gets a core whenever it can use one, and
+    processing takes the rest; what it has not done when fetching ends it does then, on every core.
+    Also keeps this process's start-up from slowing the crawl's. The workers' fork server starts
+    before this process imports the processing code, so the two load side by side."""
+    with contextlib.suppress(OSError):
+        os.nice(PROCESSING_NICENESS)
+    if workers != 0:
+        from pipelines.process.worker import start_fork_server
+
+        start_fork_server()
     from pipelines.process.runner import _processing_main
 
-    _processing_main(*args)
+    _processing_main(db_path, workers, *args)
 
 
 class Beside:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from pipelines.process.pending import latest_article_captures, tasks_of, waiting_captures
 from pipelines.process.tasks import CaptureTask, ProcessedCapture
+from pipelines.process.worker import follow_parent, fork_server_context, loaded, process_captures
 from pipelines.process.write import Written, prepare_writer, store_processed
 from pipelines.store import storage
 
@@ -51,7 +51,6 @@ BATCH_SECONDS = 2.0  # ... or this long after the first result of a batch arrive
 IN_FLIGHT_PER_WORKER = 48
 CHUNK = 8  # captures per task sent to a worker: per-task IPC costs ~1 ms, a page ~5 ms
 IDLE_POLL_SECONDS = 0.1  # how often a crawl's processor looks for newly stored captures (one indexed query)
-PROCESSING_NICENESS = 5  # added to the niceness of a crawl's processing process and its workers
 
 
 @dataclass
@@ -91,31 +90,6 @@ class ProcessStats:
         for source_id, counts in data["by_source"].items():
             stats.by_source[source_id].update(counts)
         return stats
-
-
-def _worker_init(parent_pid: int) -> None:
-    """In each worker: leave Ctrl-C to the parent, and exit when the parent is gone.
-
-    parent_pid: the process that owns the pool. A worker forked by the fork server has that server
-    as its OS parent, which exits when the owner does; so the worker watches both: its OS parent
-    (a change means it was orphaned) and the owner."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    started_under = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == started_under and _alive(parent_pid):
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):  # gone, or the pid was reused by someone else's process
-        return False
-    return True
 
 
 def default_workers() -> int:
@@ -284,13 +258,11 @@ class Processor:
         if self.workers > 0 and self._pool is None:
             pool = self._pool_or_start()
             for _ in range(self.workers):
-                pool.submit(_loaded)
+                pool.submit(loaded)
 
     def _pool_or_start(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["pipelines.process.preload"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=fork_server_context(), initializer=follow_parent,
                                              initargs=(os.getpid(),))
         return self._pool
 
@@ -322,24 +294,6 @@ def _stop_fork_server() -> None:
             server._stop()  # closes its pipe, reaps it, removes its socket
 
 
-def _loaded() -> int:
-    """A worker's first task: the extraction stack loaded and run once, before the first capture reaches
-    it. Forked from the warmed-up fork server, a worker has both already; this only makes the pool
-    start its workers now (and loads the stack if the server's preload failed). Returns the pid of the
-    process that loaded it."""
-    from pipelines.process import preload
-
-    return preload.LOADED_IN
-
-
-def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:
-    """One worker task: a few captures (per-task IPC costs more than one small page). The extraction
-    stack is imported here, in the workers, not where the writer imports this module."""
-    from pipelines.process.steps import process_capture
-
-    return [process_capture(task) for task in tasks]
-
-
 def _failed(task: CaptureTask, error: str) -> ProcessedCapture:
     return ProcessedCapture(capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
                             headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id,
@@ -356,21 +310,18 @@ class ProcessingFailed(Exception):
 def _processing_main(db_path: str, workers: int | None, go, done, send, parent_pid: int, log_level: int) -> None:
     """The processing process: the worker pool at once; Processor.run once `go` is set, until `done`;
     its stats sent back over `send`. `done` without `go`: the crawl never started, nothing is opened."""
-    _worker_init(parent_pid)
+    follow_parent(parent_pid)
     logging.basicConfig(level=log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
 
     def failed(exc: BaseException) -> None:
         send.send(("failed", str(exc)))
 
-    # Below the crawl's priority (inherited by the workers): the reactor bounds the fetch rate, so it
-    # gets a core whenever it can use one, and processing takes the rest; what it has not done when
-    # fetching ends it does then, on every core. Also keeps this process's start-up (imports, worker
-    # pool) from slowing the crawl's.
-    with contextlib.suppress(OSError):
-        os.nice(PROCESSING_NICENESS)
     processor = Processor(db_path, workers=workers, on_failure=failed)
     try:
         processor.start_workers()
+        # the writer's tables now, while the crawl starts up and this process has nothing to do, rather
+        # than once captures arrive and both cores are busy (~0.16 s of CPU: the search fold table)
+        prepare_writer()
         while not go.wait(0.2):
             if done.is_set():
                 processor.close_workers()

@@ -29,9 +29,10 @@ from pipelines.store import frontier, storage
 def prepare_writer() -> None:
     """Load what the first batch would otherwise load while holding the write lock: the search index's
     fold table (~0.1 s: every CJK character through OpenCC) and the facts' extraction module (its
-    tables, yaml). The processing loop calls this once, after it has fed the workers their first
-    captures: the writer is waiting for results then, so the workers never run dry behind a first write
-    that took three times as long as the others (0.34 s against 0.12 s for 100 articles)."""
+    tables, yaml). A crawl's processing process calls it while the crawl starts up (it has nothing else
+    to do then); the processing loop calls it (again: a no-op then) after it has fed the workers their
+    first captures: the writer is waiting for results then, so the workers never run dry behind a first
+    write that took three times as long as the others (0.34 s against 0.12 s for 100 articles)."""
     from pipelines.facts import extract  # noqa: F401  (project_rows folds through it)
 
     search_index.fold_table()

@@ -1,0 +1,85 @@
+"""The worker processes' side of processing: their fork server (`fork_server_context`,
+`start_fork_server`), their start (`follow_parent`), the warm-up check (`loaded`) and their task
+(`process_captures`).
+
+A worker unpickles these functions by module name, so it imports this module: it must stay light
+(the standard library and the task dataclasses). When they lived in pipelines.process.runner, every
+worker imported the writer's side at its start (sqlite-utils, numpy, the storage code): ~0.2 s of CPU
+a worker, at every crawl's start, where a worker forked from the warmed-up fork server otherwise
+starts in ~5 ms. The extraction stack is imported inside process_captures: in a worker it is loaded
+already (the fork server's preload), and `Processor(workers=0)` runs it in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+from pipelines.process.tasks import CaptureTask, ProcessedCapture
+
+# What the fork server imports once, before it forks any worker: the extraction stack, warmed up.
+FORK_SERVER_PRELOAD = ["pipelines.process.preload"]
+
+
+def fork_server_context() -> multiprocessing.context.ForkServerContext:
+    """The multiprocessing context workers are made in: forked from one fork server (a fresh
+    interpreter, which holds no SQLite connection) that has imported FORK_SERVER_PRELOAD."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(FORK_SERVER_PRELOAD)
+    return ctx
+
+
+def start_fork_server() -> None:
+    """Start the fork server now rather than with the first pool: its preload (~0.6 s of CPU) then runs
+    while the calling process imports the rest of processing (sqlite-utils, the writer: ~0.25 s), on
+    the core a crawl's start-up leaves idle, and the workers are ready that much sooner."""
+    from multiprocessing import forkserver
+
+    fork_server_context()
+    forkserver.ensure_running()
+
+
+def follow_parent(parent_pid: int) -> None:
+    """In each worker (and in a crawl's processing process): leave Ctrl-C to the parent, and exit when
+    the parent is gone.
+
+    parent_pid: the process that owns the pool. A worker forked by the fork server has that server
+    as its OS parent, which exits when the owner does; so the worker watches both: its OS parent
+    (a change means it was orphaned) and the owner."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    started_under = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == started_under and _alive(parent_pid):
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid was reused by someone else's process
+        return False
+    return True
+
+
+def loaded() -> int:
+    """A worker's first task: the extraction stack loaded and run once, before the first capture reaches
+    it. Forked from the warmed-up fork server, a worker has both already; this only makes the pool
+    start its workers now (and loads the stack if the server's preload failed). Returns the pid of the
+    process that loaded it."""
+    from pipelines.process import preload
+
+    return preload.LOADED_IN
+
+
+def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:
+    """One worker task: a few captures (per-task IPC costs more than one small page)."""
+    from pipelines.process.steps import process_capture
+
+    return [process_capture(task) for task in tasks]
