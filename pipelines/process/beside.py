@@ -36,7 +36,10 @@ def _main(db_path: str, workers: int | None, *args) -> None:
     if workers != 0:
         from pipelines.process.worker import start_fork_server
 
-        start_fork_server()
+        # if it cannot start, the pool tries again when it starts its workers, inside the processing
+        # loop's handler, which logs the failure and leaves the captures waiting
+        with contextlib.suppress(Exception):
+            start_fork_server()
     from pipelines.process.runner import _processing_main
 
     _processing_main(db_path, workers, *args)

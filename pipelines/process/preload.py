@@ -5,7 +5,7 @@ that process. Importing this module loads the extraction stack and runs one page
 government shape through processing, so what loads lazily on the first extraction (the national
 place table and its automaton, the fold and rule tables: ~0.55 s of CPU with the imports) is built
 once, in the fork server, and every worker starts with it (copy-on-write), instead of each worker
-loading it again (pipelines/process/runner.py).
+loading it again (pipelines/process/worker.py: `fork_server_context`).
 """
 
 from __future__ import annotations
