@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -62,3 +63,26 @@ def served(archive: Path, log_dir: Path) -> Iterator[str]:
 
     with open(log_dir / "datasette.log", "w") as log, datasette_process(archive, output=log) as base:
         yield base
+
+
+def consecutive_free_ports(count: int) -> int:
+    """A first port such that it and the next count-1 ports are free on 127.0.0.1 right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no run of free ports found")

@@ -10,30 +10,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from support import consecutive_free_ports
+
 from sampleweb import SITE_IDS
-
-
-def consecutive_free_ports(count: int) -> int:
-    """A first port such that it and the next count-1 ports are free on 127.0.0.1 right now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no run of free ports found")
 
 
 def demo(db: Path, web_port: int) -> subprocess.CompletedProcess:

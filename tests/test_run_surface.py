@@ -65,7 +65,13 @@ def test_sample_web_is_not_runtime_code_but_the_demo_runs_from_a_checkout(tmp_pa
 
     assert not (Path(govbrief.__file__).parent / "sampleweb").exists()
     db = tmp_path / "archive.db"
-    result = subprocess.run([sys.executable, "-m", "govbrief", "demo", "--no-serve", "--db", str(db)], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    # ports of its own: the default ones may be serving a demo someone runs on this machine
+    from support import consecutive_free_ports
+
+    from sampleweb import SITE_IDS
+
+    web_port = str(consecutive_free_ports(len(SITE_IDS)))
+    result = subprocess.run([sys.executable, "-m", "govbrief", "demo", "--no-serve", "--db", str(db),
+                             "--web-port", web_port], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "new articles" in result.stdout and db.exists()
