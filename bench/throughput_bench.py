@@ -16,6 +16,8 @@ What it does:
   3. `govbrief crawl --delay 0` end to end into a fresh archive (capture + processing + lineage);
   4. the single-core extraction rate: `taskset -c 0 govbrief extract --manifest` over the article
      pages (minus the command's start-up time, measured on an empty manifest).
+`--bracket` measures bare Scrapy and the extraction rate both before and after the crawl and takes
+their means, each with its `drift` (how much the two differ).
 Reported: pages/s (list + article responses / wall-clock of the process), the CPU limit
 min(bare, cores / (1/bare + 1/extract)), govbrief's ratio to it, peak memory of the crawl's process
 tree (RSS; and PSS, which splits pages shared by the workers and their fork server; crawl phase = until
@@ -401,19 +403,63 @@ def bench_sources(base: str, articles: int, per_page: int) -> str:
             f"    max_articles: {articles + 10}\n")
 
 
+def measure_bare(work: Path, base: str) -> dict:
+    """Bare Scrapy following the site's links, with the crawl's CPU settings: the fetch limit."""
+    stats_file = work / "bare.json"
+    bare = run_measured([sys.executable, __file__, "--bare", f"{base}{COLUMN}index.html", str(stats_file)])
+    responses = json.loads(stats_file.read_text())["responses"]
+    measured = {"seconds": bare["seconds"], "cpu_s": bare["cpu_s"], "responses": responses,
+                "pages_per_s": round(responses / bare["seconds"], 1), "peak_mb": bare["peak_crawl_mb"]}
+    print("bare scrapy:", measured, flush=True)
+    return measured
+
+
+def measure_extract(args: argparse.Namespace, work: Path, manifest: list[dict]) -> dict:
+    """`govbrief extract --manifest` pinned to one core, its start-up (an empty manifest) subtracted."""
+    sample = manifest[:args.extract_sample]
+    m_path, empty = work / "manifest.jsonl", work / "empty.jsonl"
+    m_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample), encoding="utf-8")
+    empty.write_text("", encoding="utf-8")
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    cmd = [*pin, sys.executable, "-m", "govbrief", "extract", "--manifest"]
+    startup_run = run_measured([*cmd, str(empty)])
+    startup, startup_cpu = startup_run["seconds"], startup_run["cpu_s"]
+    extract = run_measured([*cmd, str(m_path)])
+    seconds = extract["seconds"] - startup
+    measured = {"pages": len(sample), "seconds": round(seconds, 2), "startup_s": startup,
+                "cpu_s": round(extract["cpu_s"] - startup_cpu, 2),
+                "pages_per_s": round(len(sample) / seconds, 1), "pinned": bool(pin)}
+    print("extract, one core:", measured, flush=True)
+    return measured
+
+
+def bracketed(runs: list[dict]) -> dict:
+    """One measurement from the same one taken just before and just after the crawl: their mean time
+    and CPU (time a page drifting linearly over the round cancels out at the crawl's middle); the
+    rate from the mean time; both runs kept."""
+    seconds = sum(r["seconds"] for r in runs) / len(runs)
+    pages = runs[0].get("responses", runs[0].get("pages"))
+    merged = {**runs[0], "seconds": round(seconds, 2), "cpu_s": round(sum(r["cpu_s"] for r in runs) / len(runs), 2),
+              "pages_per_s": round(pages / seconds, 1), "bracket": runs,
+              # how far the machine's speed moved between the two: a round whose drift is large
+              # (0.1 and more is common here) says more about the machine than about the crawl
+              "drift": round(max(r["seconds"] for r in runs) / min(r["seconds"] for r in runs) - 1, 3)}
+    print("bracketed:", {k: v for k, v in merged.items() if k != "bracket"}, flush=True)
+    return merged
+
+
 def measure_round(args: argparse.Namespace, work: Path, base: str, manifest: list[dict],
                   server: subprocess.Popen, cores: int, result: dict) -> dict:
     """One round into `result`: bare Scrapy, the crawl and the one-core extraction rate, one after the
     other, so the limit and the rate are measured under the same load (the machine is shared and its
-    speed drifts by 10-20 % within minutes: rounds far apart compare poorly)."""
+    speed drifts by 10-20 % within minutes: rounds far apart compare poorly). --bracket: bare Scrapy
+    and the extraction rate both before and after the crawl (bare, extract, crawl, extract, bare), so
+    a drift during the round moves the limit as it moves the crawl."""
+    before: dict[str, dict] = {}
     if not args.skip_bare:
-        stats_file = work / "bare.json"
-        bare = run_measured([sys.executable, __file__, "--bare", f"{base}{COLUMN}index.html", str(stats_file)])
-        responses = json.loads(stats_file.read_text())["responses"]
-        result["bare"] = {"seconds": bare["seconds"], "cpu_s": bare["cpu_s"], "responses": responses,
-                          "pages_per_s": round(responses / bare["seconds"], 1),
-                          "peak_mb": bare["peak_crawl_mb"]}
-        print("bare scrapy:", result["bare"], flush=True)
+        before["bare"] = measure_bare(work, base)
+    if args.bracket and not args.skip_extract:
+        before["extract"] = measure_extract(args, work, manifest)
 
     sources = work / "sources.yml"
     sources.write_text(bench_sources(base, args.articles, args.per_page), encoding="utf-8")
@@ -457,21 +503,15 @@ def measure_round(args: argparse.Namespace, work: Path, base: str, manifest: lis
     }
     print("govbrief crawl:", result["govbrief"], flush=True)
 
+    after: dict[str, dict] = {}
     if not args.skip_extract:
-        sample = manifest[:args.extract_sample]
-        m_path, empty = work / "manifest.jsonl", work / "empty.jsonl"
-        m_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample), encoding="utf-8")
-        empty.write_text("", encoding="utf-8")
-        pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
-        cmd = [*pin, sys.executable, "-m", "govbrief", "extract", "--manifest"]
-        startup_run = run_measured([*cmd, str(empty)])
-        startup, startup_cpu = startup_run["seconds"], startup_run["cpu_s"]
-        extract = run_measured([*cmd, str(m_path)])
-        seconds = extract["seconds"] - startup
-        result["extract"] = {"pages": len(sample), "seconds": round(seconds, 2), "startup_s": startup,
-                             "cpu_s": round(extract["cpu_s"] - startup_cpu, 2),
-                             "pages_per_s": round(len(sample) / seconds, 1), "pinned": bool(pin)}
-        print("extract, one core:", result["extract"], flush=True)
+        after["extract"] = measure_extract(args, work, manifest)
+    if args.bracket and not args.skip_bare:
+        after["bare"] = measure_bare(work, base)
+    for part in ("bare", "extract"):
+        runs = [m[part] for m in (before, after) if part in m]
+        if runs:
+            result[part] = bracketed(runs) if len(runs) > 1 else runs[0]
 
     if "bare" in result and "extract" in result:
         bare_rate, extract_rate = result["bare"]["pages_per_s"], result["extract"]["pages_per_s"]
@@ -510,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="bare, crawl and extraction this many times in turn (the machine's speed drifts "
                              "within minutes: each round's limit and rate are measured under the same load); "
                              "the median round is reported")
+    parser.add_argument("--bracket", action="store_true",
+                        help="measure bare Scrapy and the extraction rate before and after each crawl, and take "
+                             "their means (the limit then sees the drift the crawl saw; rounds take ~1.4 x longer)")
     parser.add_argument("--workdir", help="keep the site and archive here (default: a temporary directory)")
     parser.add_argument("--http10", action="store_true",
                         help="serve the site over HTTP/1.0, one connection per page (the bench before 2026-12-06)")
