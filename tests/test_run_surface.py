@@ -10,8 +10,10 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.remote_control import RemoteControl
 from scrapy.utils.test import get_crawler
+from support import consecutive_free_ports
 
 import crawler.settings as project_settings
+from sampleweb import SITE_IDS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,10 +68,6 @@ def test_sample_web_is_not_runtime_code_but_the_demo_runs_from_a_checkout(tmp_pa
     assert not (Path(govbrief.__file__).parent / "sampleweb").exists()
     db = tmp_path / "archive.db"
     # ports of its own: the default ones may be serving a demo someone runs on this machine
-    from support import consecutive_free_ports
-
-    from sampleweb import SITE_IDS
-
     web_port = str(consecutive_free_ports(len(SITE_IDS)))
     result = subprocess.run([sys.executable, "-m", "govbrief", "demo", "--no-serve", "--db", str(db),
                              "--web-port", web_port], cwd=tmp_path, capture_output=True, text=True, timeout=300)

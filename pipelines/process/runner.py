@@ -21,10 +21,8 @@ their own when the process that started them dies (kill -9 included).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from collections import Counter, defaultdict
@@ -36,7 +34,13 @@ from pathlib import Path
 
 from pipelines.process.pending import latest_article_captures, tasks_of, waiting_captures
 from pipelines.process.tasks import CaptureTask, ProcessedCapture
-from pipelines.process.worker import follow_parent, fork_server_context, loaded, process_captures
+from pipelines.process.worker import (
+    follow_parent,
+    fork_server_context,
+    loaded,
+    process_captures,
+    stop_fork_server,
+)
 from pipelines.process.write import Written, prepare_writer, store_processed
 from pipelines.store import storage
 
@@ -272,26 +276,7 @@ class Processor:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if final:
-            _stop_fork_server()
-
-
-def _stop_fork_server() -> None:
-    """Stop this process's fork server, if it started one, and reap it. Left alone, it exits once this
-    process does, but as nobody's child: a zombie where PID 1 does not reap, and its workers' CPU time
-    missing from this process's accounting (RUSAGE_CHILDREN, what the throughput bench reads).
-    multiprocessing has no public call for this; ForkServer._stop (3.8+) is the one its tests use.
-    Killed first: asked to stop, it exits through the interpreter's teardown, which frees the whole
-    extraction stack object by object (~0.1 s of CPU at every crawl's end); it holds nothing to flush
-    (no file, no connection), and the workers it forked are gone by now."""
-    from multiprocessing import forkserver
-
-    server = getattr(forkserver, "_forkserver", None)
-    pid = getattr(server, "_forkserver_pid", None) if server is not None else None
-    if pid and hasattr(server, "_stop"):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError, ChildProcessError):
-            server._stop()  # closes its pipe, reaps it, removes its socket
+            stop_fork_server()
 
 
 def _failed(task: CaptureTask, error: str) -> ProcessedCapture:
