@@ -43,6 +43,11 @@ DEPTH_LIMIT = 0  # depth is bounded per source by the spider (max_depth, max_pag
 DNS_TIMEOUT = 20
 CLOSESPIDER_TIMEOUT = 3 * 3600  # a cron run never lasts longer than three hours
 
+# HTTP and HTTPS through Scrapy's own handler, except that a connection the server ends (HTTP/1.0
+# without keep-alive) is closed, not pooled for the next request (crawler/connections.py)
+DOWNLOAD_HANDLERS = {"http": "crawler.connections.KeptConnectionsDownloadHandler",
+                     "https": "crawler.connections.KeptConnectionsDownloadHandler"}
+
 COOKIES_ENABLED = True  # some CMS anti-bot pages set a cookie and expect it back
 # No listeners in a cron run: the telnet console and Scrapy >= 2.19's remote-control extension (an HTTP
 # server on a random local port that runs Python code sent to it, token in a job file) are both off.
