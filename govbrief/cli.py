@@ -441,9 +441,48 @@ def cmd_check_sources(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- entry point
 
 
+class _VersionAction(argparse.Action):
+    """`govbrief --version`: the release and the archive schema it writes (what a bug report and an
+    upgrade need: an archive of a higher schema is refused by this build). Worked out only when asked:
+    the schema number comes from the migrations module, which imports sqlite-utils."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and the archive schema version, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"govbrief {release()} (archive schema {_schema_written()})")
+        parser.exit()
+
+
+def release() -> str:
+    """The installed distribution's version; from a checkout that was never installed, pyproject.toml's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("govbrief")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def _schema_written() -> int:
+    """The schema version an archive this build opens for writing ends at (its last migration)."""
+    from pipelines.store.migrations import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govbrief", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("crawl", help="crawl the registered sources into the archive (for cron)")

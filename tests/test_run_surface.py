@@ -73,3 +73,23 @@ def test_sample_web_is_not_runtime_code_but_the_demo_runs_from_a_checkout(tmp_pa
                              "--web-port", web_port], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "new articles" in result.stdout and db.exists()
+
+
+def test_version_names_the_release_and_the_schema_an_archive_gets(tmp_path: Path) -> None:
+    """`govbrief --version` (stdout, exit 0): the release of pyproject.toml and the schema version an
+    archive it writes has (what a bug report needs; an archive of a higher schema is refused)."""
+    import tomllib
+
+    shown = subprocess.run([sys.executable, "-m", "govbrief", "--version"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert shown.returncode == 0, shown.stderr
+    release = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    words = shown.stdout.split()
+    assert words[:2] == ["govbrief", release] and words[2:4] == ["(archive", "schema"], shown.stdout
+    from govbrief.runs import open_archive
+
+    db = open_archive(str(tmp_path / "a.db"))  # a new archive, as a first crawl makes it
+    try:
+        assert f"{db.execute('PRAGMA user_version').fetchone()[0]})" == words[4]
+    finally:
+        db.close()
