@@ -1,4 +1,5 @@
-"""Scrapy's HTTP download handler, keeping only the connections the server keeps too.
+"""Scrapy's HTTP download handler, keeping only the connections the server keeps too; TLS that old
+portal servers still speak.
 
 Twisted's client (twisted/web/_newclient.py, `_finishResponse_WAITING`) returns a connection to the
 pool unless the response says `Connection: close`, whatever its HTTP version. An HTTP/1.0 response is
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from OpenSSL import SSL
+from scrapy.core.downloader.contextfactory import _ScrapyCertificateOptions, _ScrapyClientContextFactory
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from twisted.web.client import HTTPConnectionPool
 
@@ -45,7 +48,8 @@ class KeptConnectionPool(HTTPConnectionPool):
 
 
 class KeptConnectionsDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler with a KeptConnectionPool, configured as Scrapy configures its own."""
+    """Scrapy's HTTP/1.1 handler with a KeptConnectionPool (configured as Scrapy configures its own)
+    and a LegacyTLSContextFactory."""
 
     def __init__(self, crawler: Any) -> None:  # noqa: ANN401 (scrapy.crawler.Crawler)
         super().__init__(crawler)
@@ -54,3 +58,34 @@ class KeptConnectionsDownloadHandler(HTTP11DownloadHandler):
         pool.maxPersistentPerHost = scrapy_pool.maxPersistentPerHost
         pool._factory = scrapy_pool._factory
         self._pool = pool
+        # Scrapy's DOWNLOADER_CLIENTCONTEXTFACTORY setting is deprecated (2.19): the handler sets its own
+        self._contextFactory = LegacyTLSContextFactory.from_crawler(crawler)
+
+
+# ---------------------------------------------------------------- TLS of old servers
+
+# OpenSSL 3's default security level (2) refuses TLS 1.0 and 1.1 and short keys, which county portals
+# still serve; the archive reads public pages without verifying certificates (Scrapy's default), so
+# refusing them protects nothing. Level 0 allows them; a modern server still negotiates TLS 1.3/1.2
+# and its own strong ciphers.
+LEGACY_CIPHERS = b"DEFAULT:@SECLEVEL=0"
+
+
+class _LegacyTLSOptions(_ScrapyCertificateOptions):
+    def _makeContext(self, skipCiphers: bool = False) -> SSL.Context:  # noqa: N802, N803 (Twisted's names)
+        context = super()._makeContext(skipCiphers)
+        if not skipCiphers:  # Twisted expands DOWNLOADER_CLIENT_TLS_CIPHERS and drops any @SECLEVEL in it
+            context.set_cipher_list(LEGACY_CIPHERS)
+        return context
+
+
+class LegacyTLSContextFactory(_ScrapyClientContextFactory):
+    """Scrapy's context factory (no certificate verification) whose contexts also speak TLS 1.0/1.1
+    (with DOWNLOAD_TLS_MIN_VERSION = "TLSv1.0", which keeps Twisted from excluding them), used by
+    KeptConnectionsDownloadHandler. Built on
+    Scrapy's private classes because its settings cannot express a security level;
+    tests/test_tls.py crawls a TLS 1.0-only server and would fail if a Scrapy upgrade moved them. With
+    DOWNLOAD_VERIFY_CERTIFICATES on, Scrapy's verifying path (modern TLS) is used unchanged."""
+
+    def _get_cert_options(self) -> _ScrapyCertificateOptions:
+        return _LegacyTLSOptions(**self._get_cert_options_kwargs())

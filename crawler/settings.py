@@ -47,6 +47,9 @@ CLOSESPIDER_TIMEOUT = 3 * 3600  # a cron run never lasts longer than three hours
 # without keep-alive) is closed, not pooled for the next request (crawler/connections.py)
 DOWNLOAD_HANDLERS = {"http": "crawler.connections.KeptConnectionsDownloadHandler",
                      "https": "crawler.connections.KeptConnectionsDownloadHandler"}
+# ... and whose TLS also speaks 1.0 and 1.1, as old portal servers do (certificates are not verified
+# anyway: DOWNLOAD_VERIFY_CERTIFICATES stays off). The minimum keeps Twisted from excluding them.
+DOWNLOAD_TLS_MIN_VERSION = "TLSv1.0"
 
 COOKIES_ENABLED = True  # some CMS anti-bot pages set a cookie and expect it back
 # No listeners in a cron run: the telnet console and Scrapy >= 2.19's remote-control extension (an HTTP

@@ -1,10 +1,11 @@
-"""HTTPS portals whose certificate a browser would refuse are still archived.
+"""HTTPS portals whose certificate or TLS a browser would refuse are still archived.
 
-Government sites often serve HTTPS with a self-signed or expired certificate, or one for another name.
-The archive records what a public page said, not a transaction: like Scrapy by default, the crawler
-does not verify certificates (DOWNLOAD_VERIFY_CERTIFICATES stays off), and this pins it down over a
-real TLS connection, through the crawler's own download handler (crawler/connections.py) and its
-pooled connections.
+Government sites often serve HTTPS with a self-signed or expired certificate, or one for another name,
+and old ones speak only TLS 1.0. The archive records what a public page said, not a transaction: like
+Scrapy by default, the crawler does not verify certificates (DOWNLOAD_VERIFY_CERTIFICATES stays off),
+and it speaks TLS 1.0/1.1, which OpenSSL 3 refuses at its default security level
+(crawler/connections.py). Pinned down over real TLS connections, through the crawler's own download
+handler and its pooled connections.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime
 import sqlite3
 import ssl
 import threading
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,11 +71,16 @@ class _Portal(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture
-def https_portal(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["modern TLS", "TLS 1.0 only"])
+def https_portal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     cert, key = expired_self_signed(tmp_path, "portal.example.gov.cn")  # not the name we connect to either
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    if request.param == "TLS 1.0 only":  # a server left as it was set up a decade ago
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1: the point here
+            context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -101,7 +108,7 @@ def _crawl(portal: str, directory: Path, *settings: str) -> tuple[dict[str, str]
         conn.close()
 
 
-def test_https_with_an_expired_self_signed_certificate_is_archived(https_portal: str, tmp_path: Path) -> None:
+def test_https_portal_with_a_refused_certificate_or_old_tls_is_archived(https_portal: str, tmp_path: Path) -> None:
     archived, errors = _crawl(https_portal, tmp_path / "crawl")
     assert set(archived) == {https_portal + path for path in ARTICLES}, errors
     assert sorted(archived.values()) == [f"重点项目建设进展第{n}期" for n in range(1, 4)]
