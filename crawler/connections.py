@@ -82,10 +82,10 @@ class _LegacyTLSOptions(_ScrapyCertificateOptions):
 class LegacyTLSContextFactory(_ScrapyClientContextFactory):
     """Scrapy's context factory (no certificate verification) whose contexts also speak TLS 1.0/1.1
     (with DOWNLOAD_TLS_MIN_VERSION = "TLSv1.0", which keeps Twisted from excluding them), used by
-    KeptConnectionsDownloadHandler. Built on
-    Scrapy's private classes because its settings cannot express a security level;
-    tests/test_tls.py crawls a TLS 1.0-only server and would fail if a Scrapy upgrade moved them. With
-    DOWNLOAD_VERIFY_CERTIFICATES on, Scrapy's verifying path (modern TLS) is used unchanged."""
+    KeptConnectionsDownloadHandler. Built on Scrapy's private classes because its settings cannot
+    express a security level; tests/test_tls.py crawls a TLS 1.0-only server and would fail if a Scrapy
+    upgrade moved them. With DOWNLOAD_VERIFY_CERTIFICATES on, Scrapy's verifying path (modern TLS) is
+    used unchanged."""
 
     def _get_cert_options(self) -> _ScrapyCertificateOptions:
         return _LegacyTLSOptions(**self._get_cert_options_kwargs())

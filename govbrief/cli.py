@@ -452,24 +452,10 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        print(f"govbrief {release()} (archive schema {_schema_written()})")
+        from pipelines.identity import release
+
+        print(f"govbrief {release() or 'unknown'} (archive schema {_schema_written()})")
         parser.exit()
-
-
-def release() -> str:
-    """The installed distribution's version; from a checkout that was never installed, pyproject.toml's."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("govbrief")
-    except metadata.PackageNotFoundError:
-        import tomllib
-
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        try:
-            return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
-        except (OSError, KeyError, tomllib.TOMLDecodeError):
-            return "unknown"
 
 
 def _schema_written() -> int:

@@ -54,17 +54,17 @@ class _Portal(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
+        status, ctype = 200, "text/html; charset=utf-8"
         if self.path == "/robots.txt":
             body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
         elif self.path == "/news/index.html":
             body = list_page([(path, f"项目建设动态{n}") for n, path in enumerate(ARTICLES, 1)], "")
-            ctype = "text/html; charset=utf-8"
         elif self.path in ARTICLES:
             n = ARTICLES.index(self.path) + 1
-            body, ctype = article_page("加密", f"重点项目建设进展第{n}期", day=n), "text/html; charset=utf-8"
+            body = article_page("加密", f"重点项目建设进展第{n}期", day=n)
         else:
-            body, ctype = b"not found", "text/plain"
-        self.send_response(200 if ctype != "text/plain" or self.path == "/robots.txt" else 404)
+            status, body, ctype = 404, b"not found", "text/plain"
+        self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -39,7 +39,7 @@ import sqlite_utils
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipelines.identity import USER_AGENT
+from pipelines.identity import USER_AGENT, release
 
 # Hop-by-hop or encoding headers that no longer describe the stored (decoded) body.
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
@@ -53,12 +53,8 @@ def _crawl_user_agent() -> str:
 
 
 def _software() -> str:
-    try:
-        from importlib.metadata import version
-
-        return f"govbrief/{version('govbrief')}"
-    except Exception:  # not installed (running from a source tree): the name alone still identifies us
-        return "govbrief"
+    version = release()
+    return f"govbrief/{version}" if version else "govbrief"  # the name alone still identifies us
 
 
 def warc_date(value: str | None) -> str | None:
