@@ -128,6 +128,40 @@ def test_creating_an_archive_loads_no_extractor(tmp_path):
     assert user_version(tmp_path / "archive.db") == migrations.SCHEMA_VERSION
 
 
+def test_a_new_archive_is_made_in_one_transaction(tmp_path):
+    """Every migration, the version and the search index of a new archive: one commit (before, one per
+    migration: ~20 of a first crawl's commits)."""
+    path = tmp_path / "archive.db"
+    db = storage.open_db(path)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    migrations.ensure_schema(db)
+    db.conn.set_trace_callback(None)
+    assert [s for s in statements if s.startswith("COMMIT")] == ["COMMIT"]
+    assert user_version(path) == migrations.SCHEMA_VERSION
+    assert {"articles", "captures", "crawl_frontier", "articles_search"} <= set(db.table_names())
+    db.close()
+
+
+def test_a_new_archive_the_disk_cannot_hold_is_left_empty_and_made_by_the_next_run(tmp_path):
+    """The disk fills while a new archive is made (SQLite's page limit: the same SQLITE_FULL): nothing of
+    it stays, not a schema half made at some version, and the next run makes it whole."""
+    path = tmp_path / "archive.db"
+    db = storage.open_db(path)
+    db.execute("PRAGMA max_page_count = 40")  # the schema needs ~85 pages
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        migrations.ensure_schema(db)
+    db.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("select name from sqlite_master").fetchall() == []
+    conn.close()
+    assert user_version(path) == 0
+    db = storage.open_db(path)
+    migrations.ensure_schema(db)
+    db.close()
+    assert user_version(path) == migrations.SCHEMA_VERSION
+
+
 def test_migration_62_makes_a_changed_date_re_cluster_the_article(tmp_path):
     """An archive at 61 has the trigger that watched title and text only; after 62 a changed
     publication date or 来源 of an indexed article marks it for lineage too (the canonical copy)."""

@@ -2,7 +2,8 @@
 
 `PRAGMA user_version` records the last migration an archive has had. `migrate` runs the missing ones in
 order, each in its own transaction together with the user_version bump, so a kill between two steps
-leaves the archive at a well-defined version. Rules for a new migration:
+leaves the archive at a well-defined version (a new, empty archive gets them all in one transaction).
+Rules for a new migration:
 
 - append it with the next number; never edit or renumber one that has landed (archives in the wild
   have run it);
@@ -122,8 +123,19 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
     numbers applied."""
     from pipelines.search.search_index import ensure_search_schema
 
+    todo = pending(db)
+    if todo and schema_version(db) == 0 and not db.table_names():
+        # A new archive is made in one transaction, its search index with it: a kill while it is being
+        # made leaves an empty file (the next run starts it again), never a schema half made; and it
+        # is one commit instead of one per migration (~20 of a first crawl's commits).
+        with db.conn:
+            for migration in todo:
+                migration.apply(db)
+            db.execute(f"PRAGMA user_version = {todo[-1].number}")
+            ensure_search_schema(db)
+        return [migration.number for migration in todo]
     applied = []
-    for migration in pending(db):
+    for migration in todo:
         with db.conn:
             migration.apply(db)
             db.execute(f"PRAGMA user_version = {migration.number}")
