@@ -50,6 +50,9 @@ def check_archive(db_path: Path) -> dict:
     try:
         problems = storage.integrity_problems(db, quick=False)
         assert problems == [], problems
+        if not db.table_names():  # killed while the archive was being made (one transaction): empty
+            assert db.execute("pragma user_version").fetchone()[0] == 0
+            return {"articles": 0, "captures": 0}
         torn = 0
         for row in db.query("select id, body, body_encoding, sha256 from captures"):
             body = gzip.decompress(row["body"]) if row["body_encoding"] == "gzip" else row["body"]
