@@ -80,6 +80,41 @@ def test_frontier_list_page_done_with_its_links_and_failures_backed_off(tmp_path
     assert frontier.settle_backlog(db, "a") and frontier.plan(db, "a").walked
 
 
+def test_a_list_page_queues_its_links_in_statements_that_do_not_grow_with_them(tmp_path):
+    """A list page's links (a TRS pager names every page of its column) are queued by a fixed number
+    of statement runs, however many: each run gives up the GIL, which in the crawl's writer thread
+    waits for Scrapy's reactor. Same rows as before: order, duplicates, known keys, a POSTed page's
+    request, a re-read done page; and the states of the list keys after the commit."""
+    from pipelines.store import frontier
+
+    db = storage.open_db(tmp_path / "archive.db")
+    migrations.ensure_schema(db)
+
+    def runs(url: str, links: int) -> int:
+        statements: list[str] = []
+        db.conn.set_trace_callback(statements.append)
+        frontier.list_processed(db, "a", url, articles=[f"http://a.gov.cn/{k}.html" for k in range(links)],
+                                lists=[frontier.QueuedList(f"{url}?page={k}", 1, "pager") for k in range(links)])
+        db.conn.set_trace_callback(None)
+        return len(statements)
+
+    assert runs("http://a.gov.cn/small.html", 2) == runs("http://a.gov.cn/big.html", 300)
+
+    frontier.list_processed(db, "b", "http://b.gov.cn/index.html")
+    form = {"url": "http://b.gov.cn/jpage.jsp", "form": [["startrecord", "1"], ["perpage", "15"]]}
+    states = frontier.list_processed(
+        db, "b", "http://b.gov.cn/list.html", reread=["http://b.gov.cn/index.html"],
+        articles=["http://b.gov.cn/2.html", "http://b.gov.cn/1.html", "http://b.gov.cn/2.html"],
+        lists=[frontier.QueuedList("http://b.gov.cn/jpage.jsp#1", 2, "jpage", form),
+               frontier.QueuedList("http://b.gov.cn/list.html", 0, "list")])
+    assert states == {"http://b.gov.cn/jpage.jsp#1": "pending", "http://b.gov.cn/list.html": "done"}
+    plan = frontier.plan(db, "b")
+    assert plan.articles == ["http://b.gov.cn/2.html", "http://b.gov.cn/1.html"]
+    assert [(q.url, q.depth, q.via, q.request) for q in plan.lists] == [
+        ("http://b.gov.cn/index.html", 0, "list", None), ("http://b.gov.cn/jpage.jsp#1", 2, "jpage", form)]
+    assert plan.done_lists == {"http://b.gov.cn/list.html"}
+
+
 def test_row_writes_commit_alone_and_join_an_open_transaction(tmp_path):
     """insert_row / update_row (the hot path's plain statements) keep sqlite-utils' semantics: alone,
     each is committed at once (another connection sees it); inside `with db.conn:` it belongs to

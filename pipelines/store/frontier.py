@@ -178,14 +178,28 @@ def queue(db: sqlite_utils.Database, source_id: str, *, articles: Iterable[str] 
 
 def _queue(db: sqlite_utils.Database, source_id: str, articles: Iterable[str], lists: Iterable[QueuedList],
            reread: Iterable[str], now: str) -> None:
-    db.conn.executemany("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at, state,"
-                        " updated_at) values (?, ?, 'article', 0, ?, 'pending', ?)",
-                        [(source_id, url, now, now) for url in articles])
-    db.conn.executemany("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at, via, request,"
-                        " state, updated_at) values (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                        [(*q.row(source_id, now), now) for q in lists])
-    db.conn.executemany("update crawl_frontier set state = 'pending', updated_at = ? where source_id = ? and url = ?"
-                        " and kind = 'list' and state = 'done'", [(now, source_id, url) for url in reread])
+    # One statement per kind, its rows passed as a JSON array (json_each): executemany steps SQLite
+    # once per row and gives up the GIL at each step, and in the crawl's archive writer thread each
+    # step then waits for Scrapy's reactor to hand the GIL back (up to the 5 ms switch interval). A
+    # TRS pager's first list page queues ~100 list pages and 20 articles: 0.5-0.6 s of the crawl's
+    # first transaction went there (docs/architecture.md, sixth session of 2026-12-07).
+    articles, lists, reread = list(articles), list(lists), list(reread)
+    if articles:
+        db.execute("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at, state, updated_at)"
+                   " select ?, value, 'article', 0, ?, 'pending', ? from json_each(?) order by key",
+                   [source_id, now, now, json.dumps(articles, ensure_ascii=False)])
+    if lists:
+        rows = [[q.url, q.depth, q.via, json.dumps(q.request, ensure_ascii=False) if q.request else None]
+                for q in lists]
+        db.execute("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at, via, request,"
+                   " state, updated_at) select ?, json_extract(value, '$[0]'), 'list', json_extract(value, '$[1]'), ?,"
+                   " json_extract(value, '$[2]'), json_extract(value, '$[3]'),"
+                   " 'pending', ? from json_each(?) order by key",
+                   [source_id, now, now, json.dumps(rows, ensure_ascii=False)])
+    if reread:
+        db.execute("update crawl_frontier set state = 'pending', updated_at = ? where source_id = ? and kind = 'list'"
+                   " and state = 'done' and url in (select value from json_each(?))",
+                   [now, source_id, json.dumps(reread, ensure_ascii=False)])
 
 
 def list_processed(db: sqlite_utils.Database, source_id: str, url: str, *, articles: Iterable[str] = (),
@@ -205,14 +219,11 @@ def list_processed(db: sqlite_utils.Database, source_id: str, url: str, *, artic
                    [source_id, url, depth, now, via, now])
     if not lists:
         return {}
-    keys = [q.url for q in lists]
-    states: dict[str, str] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        states.update(db.execute(f"select url, state from crawl_frontier where source_id = ? and url in ({marks})",
-                                 [source_id, *chunk]).fetchall())
-    return states
+    # one row (a JSON object), not one per key: each row fetched is a step that gives up the GIL (above)
+    found = db.execute("select json_group_object(url, state) from crawl_frontier where source_id = ? and url in"
+                       " (select value from json_each(?))",
+                       [source_id, json.dumps([q.url for q in lists], ensure_ascii=False)]).fetchone()[0]
+    return json.loads(found) if found else {}
 
 
 def mark_failed(db: sqlite_utils.Database, source_id: str, url: str, kind: str, error: str, *,
