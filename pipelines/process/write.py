@@ -92,10 +92,10 @@ def _write_one(db: sqlite_utils.Database, result: ProcessedCapture, regions: dic
             row = storage.article_row(result.article, source_id=result.source_id,
                                       region=regions.get(result.source_id), capture_id=result.capture_id,
                                       fetched_at=result.fetched_at)
-            before = next(db.query("select title, text, published from articles where url = ?", [row["url"]]),
-                          None)
+            # a plain execute: sqlite-utils' query() wraps every look-up in a savepoint of its own
+            before = db.execute("select title, text, published from articles where url = ?", [row["url"]]).fetchone()
             out.article_id, out.created = storage.upsert_article(db, row, index=False)
-            out.changed = before != {"title": row["title"], "text": row["text"], "published": row["published"]}
+            out.changed = before != (row["title"], row["text"], row["published"])
             facts.append(({"id": out.article_id, "url": row["url"], "published": row["published"],
                            "text": row["text"]}, result.facts))
             if record_errors and result.source_id is not None:

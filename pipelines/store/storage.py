@@ -420,10 +420,10 @@ def upsert_article(db: sqlite_utils.Database, row: dict, *, index: bool = True) 
     index=False: the search index is brought up to date by the caller, later in its transaction
     (search_index.index_rows; the row waits in articles_search_pending until then)."""
     with db.conn:
-        existing = next(db.query("select id, first_fetched from articles where url = ?", [row["url"]]), None)
+        existing = db.execute("select id from articles where url = ?", [row["url"]]).fetchone()
         if existing:
-            update_row(db, "articles", existing["id"], row)
-            article_id, created = existing["id"], False
+            update_row(db, "articles", existing[0], row)
+            article_id, created = existing[0], False
         else:
             article_id = insert_row(db, "articles", {**row, "first_fetched": row["fetched_at"]})
             created = True
