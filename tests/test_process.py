@@ -358,3 +358,34 @@ def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
     assert dict(stats.by_source["example-gov"]) == {"attachment_texts": 1}  # no article counted, no failure
     assert rows(path, "select count(*) as n from captures where processed_at is null") == [{"n": 0}]
     assert rows(path, "select count(*) as n from fetch_errors") == [{"n": 0}]
+
+
+def test_the_writer_tells_new_changed_and_unchanged_articles_apart(tmp_path):
+    """store_processed on a real archive: a URL seen for the first time is created; the same result
+    written again changes nothing; a new text, title or date of the same URL updates its one row and
+    counts as changed (what `govbrief reextract` and a crawl's stats report), first_fetched kept."""
+    from pipelines.process.tasks import ProcessedCapture
+    from pipelines.process.write import store_processed
+    from pipelines.store import migrations, storage
+
+    db = storage.open_db(tmp_path / "archive.db", batches=True)
+    migrations.ensure_schema(db)
+    url = "http://www.a.gov.cn/xwzx/202403/t20240305_1.html"
+
+    def write(capture_id: int, fetched_at: str, **article) -> tuple[bool, bool]:
+        result = ProcessedCapture(capture_id=capture_id, url=url, final_url=url, status=200, headers={},
+                                  fetched_at=fetched_at, source_id=None, run_id=None, host="www.a.gov.cn",
+                                  article={"url": url, "title": "推进会", "text": "项目签约。",
+                                           "published": "2024-03-05", **article})
+        [written] = store_processed(db, [result], record_errors=False)
+        return written.created, bool(written.changed)
+
+    assert write(1, "2024-03-06T00:00:00Z") == (True, True)
+    assert write(2, "2024-03-07T00:00:00Z") == (False, False)
+    assert write(3, "2024-03-08T00:00:00Z", text="项目签约，总投资12亿元。") == (False, True)
+    assert write(4, "2024-03-09T00:00:00Z", text="项目签约，总投资12亿元。", title="重大项目推进会") == (False, True)
+    assert write(5, "2024-03-10T00:00:00Z", text="项目签约，总投资12亿元。", title="重大项目推进会",
+                 published="2024-03-04") == (False, True)
+    [row] = db.execute("select text, title, published, first_fetched, capture_id from articles").fetchall()
+    assert row == ("项目签约，总投资12亿元。", "重大项目推进会", "2024-03-04", "2024-03-06T00:00:00Z", 5)
+    db.close()
