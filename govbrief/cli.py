@@ -453,16 +453,10 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
         from pipelines.identity import release
+        from pipelines.store.migrations import SCHEMA_VERSION  # where an archive this build writes ends
 
-        print(f"govbrief {release() or 'unknown'} (archive schema {_schema_written()})")
+        print(f"govbrief {release() or 'unknown'} (archive schema {SCHEMA_VERSION})")
         parser.exit()
-
-
-def _schema_written() -> int:
-    """The schema version an archive this build opens for writing ends at (its last migration)."""
-    from pipelines.store.migrations import SCHEMA_VERSION
-
-    return SCHEMA_VERSION
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,9 +90,9 @@ class QueuedList:
         """JSON-ready form (a request's meta and a frontier write travel through Redis for scale-out)."""
         return [self.url, self.depth, self.via, self.request]
 
-    def row(self, source_id: str, now: str) -> tuple:
-        return (source_id, self.url, "list", self.depth, now, self.via,
-                json.dumps(self.request, ensure_ascii=False) if self.request else None)
+    def row(self) -> list:
+        """Its frontier row's own values (url, depth, via, the request as JSON text), as `_queue` inserts them."""
+        return [self.url, self.depth, self.via, json.dumps(self.request, ensure_ascii=False) if self.request else None]
 
 
 @dataclass
@@ -189,8 +189,7 @@ def _queue(db: sqlite_utils.Database, source_id: str, articles: Iterable[str], l
                    " select ?, value, 'article', 0, ?, 'pending', ? from json_each(?) order by key",
                    [source_id, now, now, json.dumps(articles, ensure_ascii=False)])
     if lists:
-        rows = [[q.url, q.depth, q.via, json.dumps(q.request, ensure_ascii=False) if q.request else None]
-                for q in lists]
+        rows = [q.row() for q in lists]
         db.execute("insert or ignore into crawl_frontier (source_id, url, kind, depth, added_at, via, request,"
                    " state, updated_at) select ?, json_extract(value, '$[0]'), 'list', json_extract(value, '$[1]'), ?,"
                    " json_extract(value, '$[2]'), json_extract(value, '$[3]'),"
@@ -223,7 +222,7 @@ def list_processed(db: sqlite_utils.Database, source_id: str, url: str, *, artic
     found = db.execute("select json_group_object(url, state) from crawl_frontier where source_id = ? and url in"
                        " (select value from json_each(?))",
                        [source_id, json.dumps([q.url for q in lists], ensure_ascii=False)]).fetchone()[0]
-    return json.loads(found) if found else {}
+    return json.loads(found)  # '{}' when none is there
 
 
 def mark_failed(db: sqlite_utils.Database, source_id: str, url: str, kind: str, error: str, *,

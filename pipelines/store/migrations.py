@@ -15,6 +15,7 @@ Rules for a new migration:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,23 +125,16 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
     from pipelines.search.search_index import ensure_search_schema
 
     todo = pending(db)
-    if todo and schema_version(db) == 0 and not db.table_names():
-        # A new archive is made in one transaction, its search index with it: a kill while it is being
-        # made leaves an empty file (the next run starts it again), never a schema half made; and it
-        # is one commit instead of one per migration (~20 of a first crawl's commits).
-        with db.conn:
-            for migration in todo:
+    # A new archive is made in one transaction (each step a savepoint in it), its search index with it: a
+    # kill while it is being made leaves an empty file (the next run starts it again), never a schema
+    # half made; and it is one commit instead of one per migration (~20 of a first crawl's commits).
+    fresh = bool(todo) and todo[0] is MIGRATIONS[0] and not db.table_names()
+    with db.conn if fresh else contextlib.nullcontext():
+        for migration in todo:
+            with db.conn:
                 migration.apply(db)
-            db.execute(f"PRAGMA user_version = {todo[-1].number}")
-            ensure_search_schema(db)
-        return [migration.number for migration in todo]
-    applied = []
-    for migration in todo:
-        with db.conn:
-            migration.apply(db)
-            db.execute(f"PRAGMA user_version = {migration.number}")
-        applied.append(migration.number)
-    # Not a migration: the index is derived data with its own format version; it rebuilds itself when
-    # that version (or the fold table) changed and is cheap when current.
-    ensure_search_schema(db)
-    return applied
+                db.execute(f"PRAGMA user_version = {migration.number}")
+        # Not a migration: the index is derived data with its own format version; it rebuilds itself when
+        # that version (or the fold table) changed and is cheap when current.
+        ensure_search_schema(db)
+    return [migration.number for migration in todo]
