@@ -209,9 +209,9 @@ def test_a_name_ends_before_the_verb_that_follows_it():
 def test_place_table_keeps_county_level_and_above_lines_only():
     """The table is read by one regex over ~700,000 lines: depth 0-2 (province, prefecture, county) kept,
     towns and villages (3+ tabs) and blank lines dropped, whatever the line ending."""
-    from pipelines.facts.places import _UPPER_LEVELS
+    from pipelines.facts.places import upper_level_lines
 
     table = ("江苏省\t320000\t江苏\n\t泰州市\t321200\t泰州\r\n\t\t泰兴市\t321283\n"
-             "\t\t\t黄桥镇\t321283100\n\n\t\t\t\t村\n")
-    assert [line.rstrip("\r") for line in _UPPER_LEVELS.findall(table)] == [
-        "江苏省\t320000\t江苏", "\t泰州市\t321200\t泰州", "\t\t泰兴市\t321283"]
+             "\t\t\t黄桥镇\t321283100\n\n\t\t\t\t村\n\t\t最后一行\t000000").encode()
+    assert [line.rstrip("\r") for line in upper_level_lines(table)] == [
+        "江苏省\t320000\t江苏", "\t泰州市\t321200\t泰州", "\t\t泰兴市\t321283", "\t\t最后一行\t000000"]

@@ -28,8 +28,17 @@ import ahocorasick
 # naming the place: "金昌环保科技有限公司", "厦门大学" (no punctuation in between).
 _INSTITUTION_AFTER = re.compile(r"[^，。；：、,.;:\s（）()“”]{0,10}?(?:有限公司|公司|集团|大学|学院|银行)")
 
-# A line of the place table at depth 0-2 (province, prefecture, county level): at most two leading tabs.
-_UPPER_LEVELS = re.compile(r"^\t{0,2}[^\t\n][^\n]*", re.M)
+# A line of the place table at depth 0-2 (province, prefecture, county level): at most two leading tabs,
+# matched with the newline before it. A pattern that opens with a literal lets the regex engine jump
+# from newline to newline; `^` in MULTILINE mode is tried at every one of the table's 12 million
+# positions instead (0.13 s against 0.07 on this machine).
+_UPPER_LEVELS = re.compile(rb"\n(\t{0,2}[^\t\n][^\n]*)")
+
+
+def upper_level_lines(raw: bytes) -> list[str]:
+    """The table's lines at depth 0-2, decoded (only they are: the bytes of the other ~700,000 lines
+    are never turned into text)."""
+    return [line.decode("utf-8") for line in _UPPER_LEVELS.findall(b"\n" + raw)]
 
 # Municipalities directly under the central government are provinces in GB/T 2260.
 _MUNICIPALITY_PREFIXES = {"11", "12", "31", "50"}
@@ -74,10 +83,10 @@ def _table() -> tuple[dict[str, list[Place]], dict[str, set[str]]]:
     by_name: dict[str, list[Place]] = {}
     short: dict[str, set[str]] = {}
     with zipfile.ZipFile(_table_path()) as archive:
-        raw = archive.read("china_location.txt").decode("utf-8")
+        raw = archive.read("china_location.txt")
     # ~3,600 of the table's ~700,000 lines are county level or above: found by one regex scan in C
     # instead of splitting and measuring every town's and village's line in Python (0.17 -> 0.09 s)
-    for line in _UPPER_LEVELS.findall(raw):
+    for line in upper_level_lines(raw):
         depth = len(line) - len(line.lstrip("\t"))
         if not line.strip():
             continue
