@@ -23,7 +23,8 @@ min(bare, cores / (1/bare + 1/extract)), govbrief's ratio to it, peak memory of 
 tree (RSS; and PSS, which splits pages shared by the workers and their fork server; crawl phase = until
 the run logs "capture: … processing: …", i.e. fetched and processed; then
 lineage), commits per 1,000 articles
-(GOVBRIEF_COUNT_COMMITS counts every COMMIT any connection sends).
+(GOVBRIEF_COUNT_COMMITS counts every COMMIT any connection sends), and the crawl's CPU by process
+(`cpu_by_process_s`: crawl, processing, fork server, workers).
 
 The machine is shared: figures are noisy; run it when the machine is quiet, and more than once.
 """
@@ -344,6 +345,54 @@ def process_cpu_s(pid: int) -> float:
 PSS_EVERY = 10  # samples (of 0.1 s) between two PSS readings
 
 
+class CpuByRole:
+    """CPU of each process of a crawl's tree, summed by what the process is: "crawl" (the command's
+    own process: reactor, capture writer, lineage), "processing" (its writer process), "fork server",
+    "workers" (forked by the fork server), "other". Where a run's core-seconds go, without a second
+    tool (bench/cpu_timeline.py has the timeline). A process's figure is its last sample: one that
+    exits loses what it spent after it (under 0.1 s)."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root_pid = root_pid
+        self._role: dict[int, str] = {}
+        self._cpu: dict[int, float] = {}
+
+    def _role_of(self, pid: int) -> str:
+        if pid not in self._role:
+            if pid == self.root_pid:
+                role = "crawl"
+            else:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if self._role.get(parent) == "fork server":
+                    role = "workers"
+                elif b"multiprocessing.forkserver" in cmdline:
+                    role = "fork server"
+                elif b"resource_tracker" in cmdline:
+                    role = "other"
+                elif b"spawn_main" in cmdline:
+                    role = "processing"
+                else:
+                    role = "other"
+            self._role[pid] = role
+        return self._role[pid]
+
+    def sample(self) -> None:
+        for pid in process_tree(self.root_pid):
+            try:
+                self._role_of(pid)
+                self._cpu[pid] = process_cpu_s(pid)
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, cpu in self._cpu.items():
+            out[self._role[pid]] = round(out.get(self._role[pid], 0.0) + cpu, 2)
+        return out
+
+
 def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str | None = None) -> dict:
     """Run cmd; wall-clock, peak memory of its process tree before/after phase_marker in its log."""
     started = time.monotonic()
@@ -366,7 +415,9 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     # second. Until 2026-12-06 both were read 10 times a second by scanning all of /proc: ~20 % of a
     # core taken from a crawl that uses both (the bare crawl, on one core, did not feel it).
     samples = 0
+    by_role = CpuByRole(proc.pid)
     while proc.poll() is None:
+        by_role.sample()
         rss = tree_rss_mb(proc.pid)
         peaks[phase["name"]] = max(peaks[phase["name"]], rss)
         if samples % PSS_EVERY == 0:
@@ -383,7 +434,7 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
             "returncode": proc.returncode, "stdout": stdout,
             "stderr_tail": "".join(lines[-20:]), "peak_crawl_mb": round(peaks["crawl"], 1),
             "peak_after_mb": round(peaks["after"], 1), "peak_pss_mb": round(peaks["pss"], 1),
-            "crawl_phase_s": phase["at"], "log": lines}
+            "crawl_phase_s": phase["at"], "cpu_by_process": by_role.totals(), "log": lines}
 
 
 def responses_in_log(lines: list[str]) -> int:
@@ -500,6 +551,7 @@ def measure_round(args: argparse.Namespace, work: Path, base: str, manifest: lis
         "commits": commits, "commits_per_1000_articles": round(commits * 1000 / articles, 1)
         if commits and articles else None,
         "exit": crawl["returncode"], "site_server_cpu_s": server_cpu,
+        "cpu_by_process_s": crawl["cpu_by_process"],
     }
     print("govbrief crawl:", result["govbrief"], flush=True)
 
