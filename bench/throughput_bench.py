@@ -316,14 +316,14 @@ def process_tree(root_pid: int) -> list[int]:
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def tree_rss_mb(root_pid: int, *, proportional: bool = False) -> float:
+def tree_rss_mb(root_pid: int, *, proportional: bool = False, pids: list[int] | None = None) -> float:
     """Resident memory of a process and all its descendants (MB), from /proc. RSS counts a page shared
     by several processes (workers forked from one server) in each of them; proportional=True gives
     PSS instead (a shared page split between its sharers: the memory the tree really takes), which
     the kernel computes by walking the page tables: ~9 ms for a crawl's six processes, against
     ~0.3 ms for RSS (statm)."""
     total_kb = 0
-    for pid in process_tree(root_pid):
+    for pid in process_tree(root_pid) if pids is None else pids:  # pids: the tree, read already
         try:
             if proportional:
                 total_kb += next((int(line.split()[1]) for line in
@@ -369,8 +369,6 @@ class CpuByRole:
                     role = "workers"
                 elif b"multiprocessing.forkserver" in cmdline:
                     role = "fork server"
-                elif b"resource_tracker" in cmdline:
-                    role = "other"
                 elif b"spawn_main" in cmdline:
                     role = "processing"
                 else:
@@ -378,8 +376,9 @@ class CpuByRole:
             self._role[pid] = role
         return self._role[pid]
 
-    def sample(self) -> None:
-        for pid in process_tree(self.root_pid):
+    def sample(self, pids: list[int]) -> None:
+        """pids: the tree now (process_tree of the root)."""
+        for pid in pids:
             try:
                 self._role_of(pid)
                 self._cpu[pid] = process_cpu_s(pid)
@@ -417,11 +416,12 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     samples = 0
     by_role = CpuByRole(proc.pid)
     while proc.poll() is None:
-        by_role.sample()
-        rss = tree_rss_mb(proc.pid)
+        pids = process_tree(proc.pid)  # once a sample, for the CPU, the RSS and the PSS
+        by_role.sample(pids)
+        rss = tree_rss_mb(proc.pid, pids=pids)
         peaks[phase["name"]] = max(peaks[phase["name"]], rss)
         if samples % PSS_EVERY == 0:
-            peaks["pss"] = max(peaks["pss"], tree_rss_mb(proc.pid, proportional=True))
+            peaks["pss"] = max(peaks["pss"], tree_rss_mb(proc.pid, proportional=True, pids=pids))
         samples += 1
         time.sleep(0.1)
     stdout_file.seek(0)

@@ -85,7 +85,7 @@ def _table() -> tuple[dict[str, list[Place]], dict[str, set[str]]]:
     with zipfile.ZipFile(_table_path()) as archive:
         raw = archive.read("china_location.txt")
     # ~3,600 of the table's ~700,000 lines are county level or above: found by one regex scan in C
-    # instead of splitting and measuring every town's and village's line in Python (0.17 -> 0.09 s)
+    # (upper_level_lines) instead of splitting and measuring every town's and village's line in Python
     for line in upper_level_lines(raw):
         depth = len(line) - len(line.lstrip("\t"))
         if not line.strip():
