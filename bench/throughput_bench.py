@@ -345,6 +345,16 @@ def process_cpu_s(pid: int) -> float:
 PSS_EVERY = 10  # samples (of 0.1 s) between two PSS readings
 
 
+def machine_times() -> dict[str, float]:
+    """The whole machine's core-seconds so far by state, from /proc/stat's first line: "idle" (idle and
+    waiting for I/O) and "steal" (a virtual machine's cores running someone else's work: the
+    hypervisor took them). A run's "idle" seen from inside its process tree (cores x wall-clock minus
+    the tree's CPU) mixes both with the CPU of every other process; these tell them apart."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"idle": (fields[3] + fields[4]) / tick, "steal": (fields[7] if len(fields) > 7 else 0) / tick}
+
+
 class CpuByRole:
     """CPU of each process of a crawl's tree, summed by what the process is: "crawl" (the command's
     own process: reactor, capture writer, lineage), "processing" (its writer process), "fork server",
@@ -396,6 +406,7 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     """Run cmd; wall-clock, peak memory of its process tree before/after phase_marker in its log."""
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_before = machine_times()
     stdout_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # a pipe would fill up and block
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=stdout_file, stderr=subprocess.PIPE, text=True)
     peaks = {"crawl": 0.0, "after": 0.0, "pss": 0.0}
@@ -430,7 +441,10 @@ def run_measured(cmd: list[str], *, env: dict | None = None, phase_marker: str |
     reader.join(5)
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process and every child it waited for
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    machine_after = machine_times()
     return {"seconds": round(time.monotonic() - started, 2), "cpu_s": round(cpu, 2),
+            "machine_idle_s": round(machine_after["idle"] - machine_before["idle"], 2),
+            "steal_s": round(machine_after["steal"] - machine_before["steal"], 2),
             "returncode": proc.returncode, "stdout": stdout,
             "stderr_tail": "".join(lines[-20:]), "peak_crawl_mb": round(peaks["crawl"], 1),
             "peak_after_mb": round(peaks["after"], 1), "peak_pss_mb": round(peaks["pss"], 1),
@@ -460,7 +474,8 @@ def measure_bare(work: Path, base: str) -> dict:
     bare = run_measured([sys.executable, __file__, "--bare", f"{base}{COLUMN}index.html", str(stats_file)])
     responses = json.loads(stats_file.read_text())["responses"]
     measured = {"seconds": bare["seconds"], "cpu_s": bare["cpu_s"], "responses": responses,
-                "pages_per_s": round(responses / bare["seconds"], 1), "peak_mb": bare["peak_crawl_mb"]}
+                "pages_per_s": round(responses / bare["seconds"], 1), "peak_mb": bare["peak_crawl_mb"],
+                "steal_s": bare["steal_s"]}
     print("bare scrapy:", measured, flush=True)
     return measured
 
@@ -479,7 +494,7 @@ def measure_extract(args: argparse.Namespace, work: Path, manifest: list[dict]) 
     seconds = extract["seconds"] - startup
     measured = {"pages": len(sample), "seconds": round(seconds, 2), "startup_s": startup,
                 "cpu_s": round(extract["cpu_s"] - startup_cpu, 2),
-                "pages_per_s": round(len(sample) / seconds, 1), "pinned": bool(pin)}
+                "pages_per_s": round(len(sample) / seconds, 1), "pinned": bool(pin), "steal_s": extract["steal_s"]}
     print("extract, one core:", measured, flush=True)
     return measured
 
@@ -491,6 +506,7 @@ def bracketed(runs: list[dict]) -> dict:
     seconds = sum(r["seconds"] for r in runs) / len(runs)
     pages = runs[0].get("responses", runs[0].get("pages"))
     merged = {**runs[0], "seconds": round(seconds, 2), "cpu_s": round(sum(r["cpu_s"] for r in runs) / len(runs), 2),
+              "steal_s": round(sum(r.get("steal_s", 0.0) for r in runs) / len(runs), 2),
               "pages_per_s": round(pages / seconds, 1), "bracket": runs,
               # how far the machine's speed moved between the two: a round whose drift is large
               # (0.1 and more is common here) says more about the machine than about the crawl
@@ -552,6 +568,9 @@ def measure_round(args: argparse.Namespace, work: Path, base: str, manifest: lis
         if commits and articles else None,
         "exit": crawl["returncode"], "site_server_cpu_s": server_cpu,
         "cpu_by_process_s": crawl["cpu_by_process"],
+        # of cores x wall-clock, what neither the crawl's tree nor the site's server used: truly idle
+        # (no runnable thread: the pipeline waited) or stolen by the hypervisor (runnable, not run)
+        "machine_idle_s": crawl["machine_idle_s"], "steal_s": crawl["steal_s"],
     }
     print("govbrief crawl:", result["govbrief"], flush=True)
 
@@ -585,6 +604,10 @@ def measure_round(args: argparse.Namespace, work: Path, base: str, manifest: lis
               f"load average {result['load_average']}", flush=True)
         print(f"CPU limit min({bare_rate}, {cores}/(1/{bare_rate} + 1/{extract_rate})) = {limit:.1f} pages/s; "
               f"govbrief {result['govbrief']['pages_per_s']} = {result['ratio']} x the limit", flush=True)
+        crawl = result["govbrief"]
+        print(f"the crawl's {cores} x {crawl['seconds']} core-s: its tree {crawl['cpu_s']}, the site's server "
+              f"{crawl['site_server_cpu_s']}, idle {crawl['machine_idle_s']}, stolen by the hypervisor "
+              f"{crawl['steal_s']} (bare Scrapy's run: {result['bare']['steal_s']} stolen)", flush=True)
     return result
 
 
