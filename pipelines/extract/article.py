@@ -34,7 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from copy import deepcopy
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,8 +59,10 @@ from pipelines.extract.clean_rules import clean_lines, family_of, is_paragraph, 
 from pipelines.extract.decode import decode_page
 from pipelines.extract.grid import find_grid
 from pipelines.extract.metadata_cn import PageMeta, extract_meta
+from pipelines.extract.plain_text import PLAIN_TEXT_HEADLINE, is_plain_text
+from pipelines.extract.plain_text import as_html as plain_text_as_html
 
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "7"
 SHORT_TEXT = 60  # CJK characters: below this an article is flagged (a notice, or a cut page)
 
 # trafilatura falls back to noisy baseline output below MIN_EXTRACTED_SIZE characters; Chinese
@@ -215,14 +217,23 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, *,
     see docs/extraction.md#determinism).
     """
     decoded = decode_page(body, content_type)
-    doc = parse_html(decoded.text)
+    warnings = list(decoded.warnings)
+    plain = is_plain_text(decoded.text)
+    # a text without markup (a page saved as text, a farm's text dump): its lines as paragraphs and its
+    # headline as the <h1>, so the structural rules read it as they read a page (pipelines.extract.plain_text)
+    doc = parse_html(plain_text_as_html(decoded.text) if plain else decoded.text)
     if doc is None:
         return None
-    warnings = list(decoded.warnings)
+    if plain:
+        warnings.append("plain-text")
     if _looks_truncated(body):
         warnings.append("truncated-page")
-    return extract_from_tree(doc, url, encoding=decoded.encoding, boilerplate=boilerplate,
-                             encoding_from=decoded.how, warnings=warnings)
+    article = extract_from_tree(doc, url, encoding=decoded.encoding, boilerplate=boilerplate,
+                                encoding_from=decoded.how, warnings=warnings)
+    if plain and article is not None and article.title_source == "h1":  # the <h1> is the one we marked
+        article = replace(article, title_source=PLAIN_TEXT_HEADLINE, provenance={
+            **article.provenance, "title": {**article.provenance["title"], "from": PLAIN_TEXT_HEADLINE}})
+    return article
 
 
 def _looks_truncated(body: bytes) -> bool:

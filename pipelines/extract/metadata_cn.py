@@ -303,13 +303,13 @@ def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | 
         text = texts[i]
         if not text or blocks[i].tag == "li":
             continue
-        if _headline_like(text):
+        if headline_like(text):
             return text, "line-before-text", blocks[i]
         break
     return None, None, None
 
 
-def _headline_like(text: str) -> bool:
+def headline_like(text: str) -> bool:
     """A short line that reads like a headline: no full stop, no trailing comma or colon, no date, no line
     a cleaning rule knows (chrome, spam)."""
     from pipelines.extract.clean_rules import match_rule
@@ -318,7 +318,7 @@ def _headline_like(text: str) -> bool:
             and parse_date(text) is None and match_rule(text) is None)
 
 
-_BREADCRUMB = re.compile(r">>|»|首页|当前位置")
+BREADCRUMB = re.compile(r">>|»|首页|当前位置")
 
 
 def _title_above_info_line(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
@@ -332,8 +332,8 @@ def _title_above_info_line(blocks: list[etree._Element]) -> tuple[str | None, st
     if info is None:
         return None, None, None
     above = next((j for j in range(info - 1, -1, -1) if texts[j]), None)  # the nearest non-empty block
-    if above is not None and blocks[above].tag != "li" and _headline_like(texts[above]) \
-            and not _BREADCRUMB.search(texts[above]):
+    if above is not None and blocks[above].tag != "li" and headline_like(texts[above]) \
+            and not BREADCRUMB.search(texts[above]):
         return texts[above], "line-above-info", blocks[above]
     return None, None, None
 
