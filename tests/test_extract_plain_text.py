@@ -5,11 +5,13 @@ subtitle, prose with an event date), and a text that starts with its prose."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from pipelines.extract.article import extract_article
+from pipelines.extract.decode import decode_page
 from pipelines.extract.plain_text import PLAIN_TEXT_HEADLINE, as_html, headline_index, is_plain_text
 
 FIX = Path(__file__).parent / "fixtures" / "extract"
@@ -57,9 +59,19 @@ def test_text_starting_with_its_prose_has_no_headline() -> None:
     ("<!-- 注释 -->正文", False),
     ("关于印发<<实施方案>>的通知\n当 a < b 且 b > c 时", True),
     ("只有文字的一段。\n第二段。", True),
+    ("一段文字，末尾有旧编辑器留下的文件结束符。" * 50 + "\x1a", True),
 ])
 def test_plain_text_means_no_markup_at_all(text: str, plain: bool) -> None:
     assert is_plain_text(text) is plain
+
+
+def test_binary_bytes_are_not_plain_text() -> None:
+    """Random bytes behind a text/html header decode to a text without tags: not a text file, and no
+    article comes of them (the crawl records "no article text")."""
+    body = random.Random(7).randbytes(20_000)
+    assert not is_plain_text(decode_page(body, "text/html; charset=utf-8").text)
+    article = extract_article(body, "http://127.0.0.1/a/binary.html", "text/html; charset=utf-8")
+    assert article is None
 
 
 def test_headline_is_the_first_headline_like_line_before_the_prose() -> None:

@@ -34,9 +34,19 @@ PLAIN_TEXT_HEADLINE = "plain-text-headline"  # the title's provenance (title.fro
 HEADER_LINES = 12  # non-empty lines looked at for the headline: the top of the text, before the prose
 
 
+# What text files do not hold: C0 control characters other than whitespace, and the replacement
+# character of bytes no encoding read. Binary bytes served as a page (an image behind a text/html
+# header) decode to a text full of both, and without a single tag.
+_NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
+NOT_TEXT_PER_MILLE = 1  # a stray form feed or DOS end-of-file mark is text; a tenth of the characters is not
+
+
 def is_plain_text(text: str) -> bool:
-    """No markup at all: a text, not an HTML page (nor an HTML fragment)."""
-    return _MARKUP.search(text) is None
+    """A text, not an HTML page (nor an HTML fragment) and not binary bytes: no markup at all, and at
+    most NOT_TEXT_PER_MILLE characters in a thousand that no text file holds."""
+    if _MARKUP.search(text) is not None:
+        return False
+    return len(_NOT_TEXT.findall(text)) * 1000 <= NOT_TEXT_PER_MILLE * max(1, len(text))
 
 
 def _is_prose(line: str) -> bool:
