@@ -187,12 +187,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return EXIT_OK
     if not args.file:
-        return fail("extract needs FILE or --manifest M.jsonl")
+        return fail("extract needs FILE (- for standard input) or --manifest M.jsonl")
     try:
-        body = Path(args.file).read_bytes()
-    except OSError as exc:
-        return fail(f"{args.file}: {exc.strerror}")
-    article = extract.extract_article(body, args.url or Path(args.file).resolve().as_uri(), args.content_type)
+        body = extract.read_page(args.file)
+    except (OSError, ValueError) as exc:
+        return fail(str(exc))
+    url = args.url or ("file:///dev/stdin" if args.file == "-" else Path(args.file).resolve().as_uri())
+    article = extract.extract_article(body, url, args.content_type)
     if article is None:
         print(json.dumps({"url": args.url, "error": "no article text found"}, ensure_ascii=False))
         return EXIT_UNHEALTHY
@@ -480,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("extract", help="extract the article of a saved page, or of every page of a manifest")
-    p.add_argument("file", nargs="?", help="a saved HTML page (raw bytes)")
+    p.add_argument("file", nargs="?", help="a saved page, HTML or plain text (raw bytes); - reads standard input")
     p.add_argument("--url", help="the page's URL (dates and hosts are read from it)")
     p.add_argument("--content-type", help="the HTTP Content-Type header the page was served with")
     p.add_argument("--manifest", help="JSONL lines {id, page, url, content_type}: print one JSON line each")

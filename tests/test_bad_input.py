@@ -8,6 +8,7 @@ the kernel refuses writes beyond the limit, which SQLite reports as it would a f
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import resource
 import shutil
@@ -166,3 +167,38 @@ def test_full_disk_stops_the_run_and_loses_nothing(archive, tmp_path, web):
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     urls = [r[0] for r in sqlite3.connect(db).execute("select url from articles")]
     assert len(urls) == len(set(urls)) and set(web.big_urls()) | before == set(urls)
+
+
+def govbrief_extract(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "govbrief", "extract", *args], input=stdin, capture_output=True,
+                          cwd=REPO, timeout=60)
+
+
+def test_extract_refuses_a_file_larger_than_a_page_without_reading_it(tmp_path):
+    from crawler.settings import DOWNLOAD_MAXSIZE
+    from pipelines.extract.article import MAX_PAGE_BYTES
+
+    assert MAX_PAGE_BYTES == DOWNLOAD_MAXSIZE  # what the crawl would archive can be extracted
+    big = tmp_path / "disk.img"
+    with big.open("wb") as handle:  # sparse: 10 GB on the disk's accounting, nothing written
+        handle.truncate(10 * 1024 ** 3)
+    result = govbrief_extract(str(big))
+    assert result.returncode == 2
+    assert f"{big}: larger than 10 MB" in result.stderr.decode()
+    result = govbrief_extract("-", stdin=b"x" * (MAX_PAGE_BYTES + 1))
+    assert result.returncode == 2
+    assert "standard input: larger than 10 MB" in result.stderr.decode()
+    result = govbrief_extract(str(tmp_path))  # a directory: the reason, the name
+    assert result.returncode == 2 and f"{tmp_path}: Is a directory" in result.stderr.decode()
+    # in a manifest: that page's line says why, the other pages are extracted
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><h1>某县召开项目推进会</h1><p>" + "会议部署了下一阶段的重点项目建设工作。" * 5
+                    + "</p></body></html>", encoding="utf-8")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "big", "page": big.name, "url": "http://a/1.html"}) + "\n"
+                        + json.dumps({"id": "ok", "page": page.name, "url": "http://a/2.html"}) + "\n")
+    result = govbrief_extract("--manifest", str(manifest))
+    assert result.returncode == 0
+    big_row, ok_row = (json.loads(line) for line in result.stdout.decode().splitlines())
+    assert big_row["id"] == "big" and f"{big}: larger than 10 MB" in big_row["error"]
+    assert ok_row["id"] == "ok" and ok_row["title"] == "某县召开项目推进会"

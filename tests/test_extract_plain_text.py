@@ -88,3 +88,17 @@ def test_as_html_escapes_the_text_and_marks_one_headline() -> None:
     page = as_html("某县召开项目推进会\n\n  会上，A&B公司签约<10亿元>项目。  \n")
     assert page.count("<h1>") == 1 and "<h1>某县召开项目推进会</h1>" in page
     assert "<p>会上，A&amp;B公司签约&lt;10亿元&gt;项目。</p>" in page
+
+
+def test_govbrief_extract_reads_a_text_from_standard_input() -> None:
+    """`… | govbrief extract -`: a text pasted or piped in (here the GBK fixture's bytes, as they are)."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "govbrief", "extract", "-"], capture_output=True, timeout=60,
+                            input=(FIX / "plain_text_dump_gbk.txt").read_bytes(), cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["url"] == "file:///dev/stdin"
+    assert (article["title"], article["published"]) == ("青山县重点项目集中开工 总投资32.5亿元", "2023-04-18")

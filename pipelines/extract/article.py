@@ -31,11 +31,11 @@ extraction provenance (where title / date / 来源 came from, what each rule fam
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -343,6 +343,30 @@ def host_of(url: str | None) -> str:
         return ""
 
 
+# The most bytes read of one saved page (`govbrief extract`, manifests): the crawl's DOWNLOAD_MAXSIZE
+# (crawler/settings.py; a test keeps the two equal), so a page the crawl would archive can be extracted,
+# and a wrong file (a disk image, a video) is refused at once instead of being read whole into memory.
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+
+
+def read_page(name: str) -> bytes:
+    """The bytes of a saved page: the file `name`, or standard input for "-" (a text pasted or piped
+    in). OSError naming the file when it cannot be read; ValueError when it is larger than MAX_PAGE_BYTES."""
+    label = "standard input" if name == "-" else name
+    try:
+        if name == "-":
+            body = sys.stdin.buffer.read(MAX_PAGE_BYTES + 1)
+        else:
+            with open(name, "rb") as handle:
+                body = handle.read(MAX_PAGE_BYTES + 1)
+    except OSError as exc:
+        raise OSError(f"{label}: {exc.strerror}") from None
+    if len(body) > MAX_PAGE_BYTES:
+        raise ValueError(f"{label}: larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB, the most a page can be "
+                         "(the crawl's download limit): not extracted")
+    return body
+
+
 def extract_manifest(rows: list[dict]) -> Iterator[dict]:
     """Extract every page of a manifest (dicts with id, page (absolute path), url, content_type), each
     on its own, exactly as the crawl would. A page that fails yields {"id", "url", "error"} and the
@@ -350,7 +374,7 @@ def extract_manifest(rows: list[dict]) -> Iterator[dict]:
     for row in rows:
         url = row.get("url") or ""
         try:
-            body = Path(row["page"]).read_bytes()
+            body = read_page(row["page"])
             article = extract_article(body, url, row.get("content_type"))
         except Exception as exc:  # one broken page must not stop a benchmark or a re-extraction run
             yield {"id": row.get("id"), "url": url, "error": f"{type(exc).__name__}: {exc}"}
