@@ -102,3 +102,10 @@ def test_govbrief_extract_reads_a_text_from_standard_input() -> None:
     article = json.loads(result.stdout)
     assert article["url"] == "file:///dev/stdin"
     assert (article["title"], article["published"]) == ("青山县重点项目集中开工 总投资32.5亿元", "2023-04-18")
+
+
+def test_the_reader_sees_where_the_title_came_from_in_words() -> None:
+    from pipelines.publish.datasette_plugin.i18n import from_label
+
+    assert from_label(PLAIN_TEXT_HEADLINE, "zh") == "纯文本的标题行"
+    assert from_label(PLAIN_TEXT_HEADLINE, "en") == "headline line of a plain text"

@@ -298,6 +298,7 @@ _FROM_LABELS: dict[str, dict[str, str]] = {
     "title": {"zh": "网页标题", "en": "page title"},
     "line-before-text": {"zh": "正文前一行", "en": "line before the text"},
     "line-above-info": {"zh": "日期行上一行", "en": "line above the date line"},
+    "plain-text-headline": {"zh": "纯文本的标题行", "en": "headline line of a plain text"},
     "contributor-note": {"zh": "供稿说明", "en": "contributor note"},
     "trafilatura": {"zh": "正文抽取", "en": "trafilatura"},
     "densest-block": {"zh": "文字最密的区块", "en": "densest block"},
