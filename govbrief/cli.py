@@ -3,7 +3,8 @@
 Exit statuses (see crawler/health.py): 0 healthy, 1 unhealthy run, 2 bad input (nothing crawled,
 nothing written), 70 govbrief itself crashed (a bug: traceback in the log), 73 the log file cannot be
 written, 74 the archive could not be written during the run (disk full, I/O error: what was archived
-before is kept), 75 another crawl holds the lock (try again later).
+before is kept), 75 another crawl holds the lock (try again later), 141 the reader of the output went
+away (`… | head`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -550,9 +552,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A command whose reader stopped reading (`govbrief extract page.html | head`) ends quietly with the
+# status a shell gives a program its reader left (128 + SIGPIPE), not with a traceback.
+EXIT_READER_GONE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    status = args.func(args)
+    try:
+        status = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # stdout's buffer cannot be flushed at exit either: point it at /dev/null so nothing is printed
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_READER_GONE
     if argv is None:  # the program itself (console script, python -m govbrief), about to exit
         # Every connection and file is closed by now; the interpreter's last collections would still
         # walk every object Scrapy, Twisted and the lineage step made (~0.1 s of each crawl's tail,

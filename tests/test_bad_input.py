@@ -202,3 +202,17 @@ def test_extract_refuses_a_file_larger_than_a_page_without_reading_it(tmp_path):
     big_row, ok_row = (json.loads(line) for line in result.stdout.decode().splitlines())
     assert big_row["id"] == "big" and f"{big}: larger than 10 MB" in big_row["error"]
     assert ok_row["id"] == "ok" and ok_row["title"] == "某县召开项目推进会"
+
+
+def test_a_reader_that_stops_reading_ends_extract_quietly(tmp_path):
+    """`govbrief extract page.html | head`: the status a shell gives such a program (141), no traceback."""
+    page = tmp_path / "long.html"
+    page.write_text("<html><body><h1>某县召开项目推进会</h1>" + "<p>会议部署了下一阶段的重点项目建设工作。</p>" * 20_000
+                    + "</body></html>", encoding="utf-8")  # ~0.6 MB of JSON: more than a pipe holds
+    proc = subprocess.Popen([sys.executable, "-m", "govbrief", "extract", str(page)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout.read(100).startswith(b"{")
+    proc.stdout.close()  # the reader goes away
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

@@ -229,3 +229,28 @@ def test_a_date_line_written_loose_between_blocks_is_found() -> None:
     assert article is not None and article.published == "2005-01-02"
     assert "date-from-loose-text" in article.provenance["warnings"]
     assert article.text.startswith("毕业以后") and "2005年1月2日" not in article.text
+
+
+def _page_with_blocks(blocks: int) -> bytes:
+    prose = ["3月12日，某县召开重点项目建设推进会，县委书记出席会议并讲话，县长主持会议。",
+             "会上，12个重点项目集中签约，总投资56.8亿元，涵盖新材料、装备制造等领域。",
+             "会议强调，要强化要素保障，确保项目早开工、早投产、早见效。"]
+    return ("<html><head><title>某县召开重点项目建设推进会_某县人民政府</title></head><body>"
+            "<h1>某县召开重点项目建设推进会</h1><div class='content'>"
+            + "".join(f"<p>{line}</p>" for line in prose)
+            + "</div><div class='footer'>" + "<span>·</span>" * blocks + "</div></body></html>").encode("utf-8")
+
+
+@pytest.mark.parametrize("blocks", [100, 12_000])
+def test_a_page_of_very_many_elements_is_read_without_trafilaturas_fallbacks(blocks: int) -> None:
+    """Above FULL_EXTRACTION_ELEMENTS the jusText comparison (quadratic in the number of blocks) is
+    skipped, and the provenance says so; the article is the same either way."""
+    from pipelines.extract.article import FULL_EXTRACTION_ELEMENTS
+
+    article = extract_article(_page_with_blocks(blocks), "http://www.example.gov.cn/a/1.html", "text/html")
+    assert article is not None
+    assert article.title == "某县召开重点项目建设推进会"
+    assert article.text.splitlines()[0].startswith("3月12日，某县召开重点项目建设推进会")
+    assert len(article.text.splitlines()) == 3
+    large = [w for w in article.warnings if w.startswith("large-page:")]
+    assert bool(large) is (blocks > FULL_EXTRACTION_ELEMENTS)

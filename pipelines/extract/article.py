@@ -117,10 +117,18 @@ class Article:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _trafilatura_lines(doc: lxml.html.HtmlElement, url: str) -> list[str]:
+# Above this many elements a page is read by trafilatura's own extractor only, without the jusText and
+# readability runs it compares its result with: jusText's reclassification looks for each short
+# paragraph's neighbours by walking the paragraph list (quadratic: 10,000 short blocks took 12 s, 200,000
+# ran past 20 GB of memory), so a hostile or broken page of ten megabytes of tiny blocks would hold a
+# worker for hours. Every corpus page has fewer (the largest of 640: 7,782 elements).
+FULL_EXTRACTION_ELEMENTS = 10_000
+
+
+def _trafilatura_lines(doc: lxml.html.HtmlElement, url: str, *, fast: bool = False) -> list[str]:
     result = trafilatura.bare_extraction(
         doc, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        include_images=False, deduplicate=False, config=_TRAFILATURA_CONFIG,
+        include_images=False, deduplicate=False, config=_TRAFILATURA_CONFIG, fast=fast,
     )
     if result is None:
         return []
@@ -280,7 +288,10 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
     paragraphs_from_breaks(doc)
     removed.update(reason for reason, _ in clean_tree(doc, boilerplate=boilerplate, keep=meta.title_el))
 
-    lines = split_joined_paragraphs(_trafilatura_lines(doc, url), doc)
+    large = len(elements) > FULL_EXTRACTION_ELEMENTS
+    if large:
+        warnings.append(f"large-page: {len(elements)} elements (read without trafilatura's fallbacks)")
+    lines = split_joined_paragraphs(_trafilatura_lines(doc, url, fast=large), doc)
     kept, verdicts = clean_lines(lines, title=meta.title, boilerplate=boilerplate)
     text_source = "trafilatura"
     # trafilatura sometimes misses the container (text in a <div> broken by <br>, old table

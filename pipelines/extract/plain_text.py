@@ -1,9 +1,9 @@
 """Plain text as the page the extractor reads: one paragraph a line, the headline marked.
 
 Articles also arrive without markup: a page saved or copied as text, the text dumps content farms and
-document-sharing sites publish, a `text/plain` response. Parsed as HTML, such a text is one paragraph:
-no block is a headline, no line an info line, so the title and the date were lost although the text
-shows both, laid out as a news page lays them out:
+document-sharing sites publish, a page served as HTML with only text in it. Parsed as HTML, such a text
+is one paragraph: no block is a headline, no line an info line, so the title and the date were lost
+although the text shows both, laid out as a news page lays them out:
 
     [a few chrome or spam lines: hotline, breadcrumb]
     headline
