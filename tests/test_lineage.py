@@ -550,3 +550,25 @@ def test_a_copy_found_to_be_earlier_becomes_the_canonical(tmp_path) -> None:
     assert stepped == _memberships(db)
     cluster_of = {r["article_id"]: r["cluster_id"] for r in db.query("select * from article_clusters")}
     assert cluster_of[ids["a1"]] == cluster_of[ids["a2"]] == ids["a3"]
+
+
+def test_a_shared_source_line_is_evidence_across_publishers_only() -> None:
+    """Two bulletins of one site written from the same phrases reach the grey zone (containment 0.7-0.8)
+    and both state the site's own 来源: not copies of each other. The same figures between two
+    publishers, one naming the other (or both naming the same origin) as 来源, are a repost."""
+    def doc(article_id: int, host: str, source_id: str | None, title: str, publisher: str) -> lineage.Doc:
+        return lineage.Doc(article_id=article_id, url=f"http://{host}/{article_id}.html", host=host,
+                           source_id=source_id, published="2024-03-05", first_fetched=None, title=title,
+                           orig_title=None, sources=frozenset({"某市融媒体中心"}), publisher=publisher,
+                           n_shingles=400, government=host.endswith("gov.cn"))
+    grey = (lineage.EVIDENCE_CONTAINMENT + lineage.EDITED_CONTAINMENT) / 2
+    first = doc(1, "www.a.gov.cn", "a-gov", "高新区集成电路项目设备调试", "某市融媒体中心")
+    second = doc(2, "www.a.gov.cn", "a-gov", "滨江新城装备制造项目竣工投产", "某市融媒体中心")
+    assert lineage.accept_pair(first, second, grey, 0.3) is None
+    # one publisher by its host too (a source without an id: an archive from before the registry)
+    no_id = doc(3, "www.a.gov.cn", None, "另一个项目开工", "某市融媒体中心")
+    assert lineage.accept_pair(first, no_id, grey, 0.3) is None
+    farm = doc(4, "www.farm.example.com", "farm", "滨江新城装备制造项目竣工投产了", "某某资讯网")
+    assert lineage.accept_pair(second, farm, grey, 0.3) == "text+来源"
+    # what is a copy by its text alone stays one within a publisher
+    assert lineage.accept_pair(first, second, lineage.CONTAINED, 0.85) == "text"
