@@ -314,6 +314,7 @@ def process_tree(root_pid: int) -> list[int]:
 
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")  # /proc's CPU times are in these ticks
 
 
 def tree_rss_mb(root_pid: int, *, proportional: bool = False, pids: list[int] | None = None) -> float:
@@ -339,7 +340,7 @@ def tree_rss_mb(root_pid: int, *, proportional: bool = False, pids: list[int] | 
 def process_cpu_s(pid: int) -> float:
     """CPU time (user + system) a running process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 PSS_EVERY = 10  # samples (of 0.1 s) between two PSS readings
@@ -351,8 +352,7 @@ def machine_times() -> dict[str, float]:
     hypervisor took them). A run's "idle" seen from inside its process tree (cores x wall-clock minus
     the tree's CPU) mixes both with the CPU of every other process; these tell them apart."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    return {"idle": (fields[3] + fields[4]) / tick, "steal": (fields[7] if len(fields) > 7 else 0) / tick}
+    return {"idle": (fields[3] + fields[4]) / CLK_TCK, "steal": (fields[7] if len(fields) > 7 else 0) / CLK_TCK}
 
 
 class CpuByRole:

@@ -292,11 +292,16 @@ def find_title(doc: lxml.html.HtmlElement, blocks: list[etree._Element]) -> tupl
     return found if found[0] else _title_above_info_line(blocks)
 
 
+def prose_line(text: str) -> bool:
+    """A line of an article's prose, where the headline rules stop looking: long, with a full stop."""
+    return len(text) >= 40 and "。" in text
+
+
 def _title_before_text(blocks: list[etree._Element]) -> tuple[str | None, str | None, etree._Element | None]:
     """Pages with no <title> and no <h1> (old hand-made pages, blogs): the short line just above the
     first paragraph of prose, when it reads like a headline (no full stop, no date, no rule's line)."""
     texts = [normalise_line(b.text_content()) for b in blocks]
-    first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
+    first = next((i for i, t in enumerate(texts) if prose_line(t)), None)
     if first is None:
         return None, None, None
     for i in range(first - 1, max(-1, first - 4), -1):
@@ -326,7 +331,7 @@ def _title_above_info_line(blocks: list[etree._Element]) -> tuple[str | None, st
     just above the info line, i.e. the first short dated block before the prose (headline, then date
     and 来源, then the text, as news pages are laid out)."""
     texts = [normalise_line(b.text_content()) for b in blocks]
-    first = next((i for i, t in enumerate(texts) if len(t) >= 40 and "。" in t), None)
+    first = next((i for i, t in enumerate(texts) if prose_line(t)), None)
     info = next((k for k in range(first or 0) if texts[k] and len(texts[k]) <= 60 and "。" not in texts[k]
                  and parse_date(texts[k])), None)
     if info is None:

@@ -24,7 +24,7 @@ import html
 import re
 
 from pipelines.extract.clean_rules import normalise_line
-from pipelines.extract.metadata_cn import BREADCRUMB, headline_like
+from pipelines.extract.metadata_cn import BREADCRUMB, headline_like, prose_line
 
 # Markup: an element's start or end tag, a comment or a doctype. A text with none of these is plain
 # text, whatever its Content-Type says (servers label HTML text/plain and text text/html).
@@ -49,16 +49,11 @@ def is_plain_text(text: str) -> bool:
     return len(_NOT_TEXT.findall(text)) * 1000 <= NOT_TEXT_PER_MILLE * max(1, len(text))
 
 
-def _is_prose(line: str) -> bool:
-    """A line of the article's prose (the same test the HTML headline rules use)."""
-    return len(line) >= 40 and "。" in line
-
-
 def headline_index(lines: list[str]) -> int | None:
     """Index in `lines` (normalised, non-empty) of the headline: the first headline-like line before
     the first line of prose, among the first HEADER_LINES. None: the text starts with its prose."""
     for i, line in enumerate(lines[:HEADER_LINES]):
-        if _is_prose(line):
+        if prose_line(line):
             return None
         if headline_like(line) and not BREADCRUMB.search(line):
             return i
