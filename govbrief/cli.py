@@ -195,7 +195,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         return fail(str(exc))
     url = args.url or ("file:///dev/stdin" if args.file == "-" else Path(args.file).resolve().as_uri())
-    article = extract.extract_article(body, url, args.content_type)
+    try:
+        article = extract.extract_article(body, url, args.content_type)
+    except extract.PageRefused as exc:
+        print(json.dumps({"url": args.url, "error": f"{exc}: {args.file}"}, ensure_ascii=False))
+        return EXIT_UNHEALTHY
     if article is None:
         print(json.dumps({"url": args.url, "error": "no article text found"}, ensure_ascii=False))
         return EXIT_UNHEALTHY

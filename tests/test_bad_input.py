@@ -204,6 +204,32 @@ def test_extract_refuses_a_file_larger_than_a_page_without_reading_it(tmp_path):
     assert ok_row["id"] == "ok" and ok_row["title"] == "某县召开项目推进会"
 
 
+def test_extract_refuses_a_page_of_too_many_elements_naming_it(tmp_path):
+    """Ten megabytes of tiny elements cost a worker minutes and gigabytes: a page of more than
+    MAX_ELEMENTS is refused at once with the count and the limit, alone or in a manifest."""
+    import lxml.html
+
+    from pipelines.extract.article import MAX_ELEMENTS, PageRefused, refuse_huge
+
+    def spans(n: int) -> str:  # n elements in all: html, body, p and the spans
+        return "<html><body><p>" + "<span>项</span>" * (n - 3) + "</p></body></html>"
+
+    refuse_huge(lxml.html.fromstring(spans(MAX_ELEMENTS)))  # at the limit: read
+    with pytest.raises(PageRefused, match=f"{MAX_ELEMENTS + 1:,} elements"):
+        refuse_huge(lxml.html.fromstring(spans(MAX_ELEMENTS + 1)))
+
+    page = tmp_path / "spans.html"
+    page.write_text(spans(200_000), encoding="utf-8")
+    result = govbrief_extract(str(page))
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert error == f"page too large to extract: 200,000 elements (at most {MAX_ELEMENTS:,}): {page}"
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "spans", "page": page.name, "url": "http://a/1.html"}) + "\n")
+    [row] = (json.loads(line) for line in govbrief_extract("--manifest", str(manifest)).stdout.splitlines())
+    assert row["id"] == "spans" and "page too large to extract: 200,000 elements" in row["error"]
+
+
 def test_a_reader_that_stops_reading_ends_extract_quietly(tmp_path):
     """`govbrief extract page.html | head`: the status a shell gives such a program (141), no traceback."""
     page = tmp_path / "long.html"

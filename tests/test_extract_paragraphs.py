@@ -77,3 +77,20 @@ def test_layout_table_with_short_headings_between_paragraphs_gbk() -> None:
     article = extract_article(page, "http://www.linhe.gov.cn/zfxxgk/1.html", None)
     assert article is not None
     assert article.text.splitlines() == [*paras[:2], "第二章 管 理", paras[2]]
+
+
+def test_layout_table_paragraphs_that_share_their_start() -> None:
+    """Paragraphs joined by trafilatura are split back into the page's own even where many start alike
+    and where one paragraph is the start of another: the longer is taken."""
+    works = ["污水处理厂扩建工程已完成主体结构施工", "城市快速路二期完成征地拆迁工作", "智能制造产业园三栋厂房封顶",
+             "人民医院新院区进入设备安装阶段", "高铁站综合交通枢纽完成方案设计", "老旧小区改造惠及居民两千余户"]
+    shared = [f"按照年度计划安排，{work}。" for work in works]
+    short = "市发展改革部门负责重大项目的综合协调工作。"
+    longer = short + "其他有关部门按照各自职责做好相关工作，确保项目顺利推进。"
+    paras = [longer, *shared, short]
+    cell = "".join(f"<p>{p}</p>" for p in paras)
+    page = (f"<html><head><title>临河市重点项目名单</title></head><body><table><tr><td>"
+            f"<h1>临河市重点项目名单</h1></td></tr><tr><td>{cell}</td></tr></table></body></html>").encode("gbk")
+    article = extract_article(page, "http://www.linhe.gov.cn/zfxxgk/2.html", None)
+    assert article is not None
+    assert article.text.splitlines() == paras

@@ -106,6 +106,18 @@ def test_a_shared_district_name_is_settled_by_the_region():
     assert gulou["admin_code"].startswith("3201")
 
 
+
+def test_a_shared_name_is_settled_by_the_text_however_often_places_are_named():
+    """The places a text names unambiguously settle the shared ones, once or a thousand times over."""
+    from pipelines.facts.places import find_places
+
+    once = "福州市鼓楼区新开工项目5个。"
+    for text in (once, once * 1000):
+        found = find_places(text)
+        assert len(found) == 2 * text.count(once)
+        assert {place["admin_code"][:4] for _s, _e, place in found} == {"3501"}
+
+
 @pytest.mark.parametrize("month, day, published, year", [
     (12, 30, "2024-01-02", 2023),  # across the year boundary: last year
     (1, 3, "2023-12-29", 2024),  # a date just after the turn of the year

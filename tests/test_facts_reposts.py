@@ -102,6 +102,11 @@ def test_an_undated_page_is_dated_by_its_neighbour_links():
     inline = lxml.html.fromstring('<div><a href="/1.html">上一篇 2018年8月2日</a><a href="/3.html">下一篇 '
                                   '2018年6月23日</a></div>')
     assert neighbour_date(inline) == "2018-08-02"
+    # a site map's thousands of links in one item beside the neighbour links: each item read once
+    site_map = "".join(f'<a href="/{n}.html">第{n}期工作简报</a>' for n in range(3000))
+    crowded = lxml.html.fromstring(f'<div><div class="map">{site_map}</div><ul><li>上一篇：<a href="/1.html">'
+                                   '全市项目观摩会召开</a> 2019-03-04</li></ul></div>')
+    assert neighbour_date(crowded) == "2019-03-04"
     article = extract_article(NEIGHBOURS, "http://wenku.example.com/88640.html", "text/html; charset=gbk")
     assert article.published is None and article.posted_near == "2022-09-17"
     assert article.provenance["published"]["posted_near"] == "2022-09-17"

@@ -223,9 +223,12 @@ def find_places(folded: str, context_codes: tuple[str, ...] = ()) -> list[tuple[
     # names that resolve to one place settle the ones several places share (鼓楼区 next to 福州市)
     codes = list(context_codes) + [
         place.code for _s, _e, form in chosen if len(candidates := _candidates(form)) == 1 for place in candidates]
+    # each code once (what decides is which places are named, not how often): a text that names places
+    # thousands of times would otherwise have every name weighed against every mention, quadratic
+    codes = tuple(dict.fromkeys(codes))
     resolved = []
     for start, end, form in chosen:
-        place = resolve_place(form, tuple(codes))
+        place = resolve_place(form, codes)
         if place and place["level"] in ("district", "county") and form != place["name"]:
             # a former or newer name: its level is the one the text writes (长泰区 is a district)
             place = {**place, "level": "district" if form.endswith("区") else "county"}

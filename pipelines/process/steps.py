@@ -19,9 +19,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pipelines.attachments.text import extract_text
-from pipelines.extract.article import Article, extract_article
+from pipelines.extract.article import Article, PageRefused, extract_article
 from pipelines.facts import extract_facts
-from pipelines.process.tasks import CaptureTask, ProcessedCapture
+from pipelines.process.tasks import CaptureTask, PartTask, ProcessedCapture
 from pipelines.urls import looks_like_article_url, looks_like_list_url
 
 _INDEX_PAGES = ("index.html", "index.htm", "index.shtml", "default.html", "default.htm")
@@ -65,6 +65,14 @@ def join_parts(article: Article, later_pages: list[Article | None]) -> None:
             [article.text_simplified, *((page.text_simplified or page.text) for page in pages)])
 
 
+def _later_page(part: PartTask) -> Article | None:
+    """A later page of a multi-page article; one the extraction refuses is left out, as a missing one is."""
+    try:
+        return extract_article(part.raw_body(), part.url, part.content_type)
+    except PageRefused:
+        return None
+
+
 def process_capture(task: CaptureTask) -> ProcessedCapture:
     """Decide whether the response is an article, extract it (joining its later pages), find its facts."""
     result = ProcessedCapture(
@@ -81,13 +89,16 @@ def process_capture(task: CaptureTask) -> ProcessedCapture:
         result.refusal = not_an_article(task.url, task.final_url, task.content_type, body)
         if result.refusal:
             return result
-        article = extract_article(body, task.final_url or task.url, task.content_type)
+        try:
+            article = extract_article(body, task.final_url or task.url, task.content_type)
+        except PageRefused as exc:  # recorded like a page without article text, with the reason
+            result.refusal = f"{exc}: {task.final_url or task.url}"
+            return result
         if article is None:
             result.head = body[:200_000]
             return result
         if task.parts:
-            join_parts(article, [extract_article(part.raw_body(), part.url, part.content_type)
-                                 for part in task.parts])
+            join_parts(article, [_later_page(part) for part in task.parts])
         article.url = task.url  # the article is keyed by the URL we asked for, not the redirect target
         result.article = article.as_dict()
         result.facts = extract_facts(article.text, article.published, task.region, posted_near=article.posted_near)
