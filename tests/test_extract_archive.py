@@ -150,3 +150,27 @@ def test_an_archive_of_an_older_govbrief_is_migrated_by_a_writer_never_by_serve(
         return (await ds.client.get(url)).status_code
 
     assert asyncio.run(get("/archive/articles")) == 200
+
+
+def test_datasette_article_page_says_which_decorations_left_the_title(tmp_path: Path) -> None:
+    """A document site's copy (第一篇：… [精选]): the archive holds the clean headline, the article page
+    says what was removed from it."""
+    page = ("<html><head><title>第一篇：全市项目建设推进会讲话稿[精选]_某某文库</title></head><body>"
+            "<h1>第一篇：全市项目建设推进会讲话稿[精选]</h1><p>今天召开全市项目建设推进会，主要任务是总结去年项目建设"
+            "工作，安排部署今年重点任务，动员全市上下狠抓项目落实。</p></body></html>").encode()
+    url = "http://wenku.example.com/view/8c2f.html"
+    db = storage.open_db(tmp_path / "archive.db")
+    migrations.ensure_schema(db)
+    archive_capture(db, Capture(url=url, final_url=url, status=200, headers={"Content-Type": "text/html"}, body=page,
+                                fetched_at="2023-03-06T08:00:00+00:00", source_id=None), region=None)
+    [row] = db.query("select id, title from articles")
+    db.conn.close()
+    assert row["title"] == "全市项目建设推进会讲话稿"
+
+    async def get(path: str) -> str:
+        response = await make_datasette(str(tmp_path / "archive.db")).client.get(path)
+        assert response.status_code == 200, (path, response.text[:300])
+        return response.text
+
+    html = asyncio.run(get(f"/archive/articles/{row['id']}"))
+    assert "（已去除文库标题装饰 第一篇： [精选]）" in html

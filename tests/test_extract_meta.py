@@ -5,6 +5,7 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
+from pipelines.extract.article import extract_article
 from pipelines.extract.clean_dom import strip_junk
 from pipelines.extract.metadata_cn import (
     card_like,
@@ -13,6 +14,7 @@ from pipelines.extract.metadata_cn import (
     extract_meta,
     parse_date,
     published_in_line,
+    strip_farm_decorations,
     strip_site_suffix,
 )
 
@@ -125,6 +127,38 @@ def test_title_file_suffix() -> None:
     assert clean_title("某某区2023年工作方案.docx") == ("某某区2023年工作方案", ".docx")
     assert clean_title("关于印发实施意见的通知.PDF") == ("关于印发实施意见的通知", ".PDF")
     assert clean_title("Python 3.11 发布") == ("Python 3.11 发布", None)
+
+
+@pytest.mark.parametrize("title, headline, removed", [
+    ("第二篇：某县2023年重点项目建设工作总结【精选】", "某县2023年重点项目建设工作总结", ["第二篇：", "【精选】"]),
+    ("第3篇:全县招商引资推进会上的讲话(通用5篇)", "全县招商引资推进会上的讲话", ["第3篇:", "(通用5篇)"]),
+    ("[精品]【最新版】重大项目谋划工作方案（word版可编辑）", "重大项目谋划工作方案",
+     ["[精品]", "【最新版】", "（word版可编辑）"]),
+    ("全市項目建設推進會講話稿[精選]", "全市項目建設推進會講話稿", ["[精選]"]),  # traditional script, kept
+    ("关于征求重大项目管理办法意见的公告（征求意见稿）", "关于征求重大项目管理办法意见的公告（征求意见稿）", []),
+    ("2024年市政府工作报告（全文）", "2024年市政府工作报告（全文）", []),
+    ("某县优秀（精品）课程名单公示", "某县优秀（精品）课程名单公示", []),  # a tag inside the headline stays
+    ("第一篇：[精选]", "第一篇：[精选]", []),  # nothing would be left
+    ("第一章 总则", "第一章 总则", []),
+])
+def test_document_site_decorations_leave_the_title(title: str, headline: str, removed: list[str]) -> None:
+    """Document-sharing sites number a compilation's documents (第一篇：) and tag them ([精选], (通用5篇)):
+    decorations at either end of the title go, a bracket that says what the document is stays."""
+    assert strip_farm_decorations(title) == (headline, removed)
+
+
+PAGE_DECORATED = """<html><head><title>第一篇：全市项目建设推进会讲话稿[精选]_某某文库</title></head><body>
+    <h1>第一篇：全市项目建设推进会讲话稿[精选]</h1>
+    <p>今天召开全市项目建设推进会，主要任务是总结去年项目建设工作，安排部署今年重点任务，动员全市上下狠抓项目落实。</p>
+    </body></html>""".encode()
+
+
+def test_a_decorated_title_is_read_clean_from_the_page() -> None:
+    m = meta_of(PAGE_DECORATED.decode("utf-8"), url="http://wenku.example.com/view/8c2f.html")
+    assert (m.title, m.title_decorations_removed) == ("全市项目建设推进会讲话稿", ["第一篇：", "[精选]"])
+    article = extract_article(PAGE_DECORATED, "http://wenku.example.com/view/8c2f.html", "text/html; charset=utf-8")
+    assert article.title == "全市项目建设推进会讲话稿"
+    assert article.provenance["title"]["decorations_removed"] == ["第一篇：", "[精选]"]
 
 
 def test_title_of_a_page_without_title_or_h1_is_the_line_above_the_text() -> None:

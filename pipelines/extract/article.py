@@ -62,7 +62,7 @@ from pipelines.extract.metadata_cn import PageMeta, extract_meta
 from pipelines.extract.plain_text import PLAIN_TEXT_HEADLINE, is_plain_text
 from pipelines.extract.plain_text import as_html as plain_text_as_html
 
-EXTRACTOR_VERSION = "7"
+EXTRACTOR_VERSION = "8"
 SHORT_TEXT = 60  # CJK characters: below this an article is flagged (a notice, or a cut page)
 
 # trafilatura falls back to noisy baseline output below MIN_EXTRACTED_SIZE characters; Chinese
@@ -352,7 +352,9 @@ def extract_from_tree(doc: lxml.html.HtmlElement, url: str, *, encoding: str | N
         "extractor": f"govbrief-extract {EXTRACTOR_VERSION}",
         "encoding": {"charset": encoding, "from": encoding_from},
         "title": {"from": meta.title_source, "suffix_removed": meta.title_suffix_removed,
-                  "original_title": meta.original_title},
+                  "original_title": meta.original_title,
+                  **({"decorations_removed": meta.title_decorations_removed}
+                     if meta.title_decorations_removed else {})},
         "published": {"from": meta.published_source, **({"posted_near": meta.posted_near} if meta.posted_near else {})},
         "source_org": {"from": meta.source_org_source if meta.source_org else None},
         "grid": {"labels": grid.labels, "fields": sorted(grid.fields)} if grid else None,

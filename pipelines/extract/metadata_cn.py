@@ -163,6 +163,48 @@ def clean_title(title: str | None) -> tuple[str | None, str | None]:
     return title, None
 
 
+# Document-sharing sites (文库, 文档 and 范文 sites) dress a document's title: its place in a compilation
+# they assembled ("第一篇：…", "第2篇:") and promotion tags in brackets at either end ("[精选]", "【精品】",
+# "（最新版）", "(通用5篇)", "【word版可编辑】"). Neither is the document's headline. Only a bracketed tag
+# made of this vocabulary, at an end of the title, goes: a bracket that says what the document is
+# ("（征求意见稿）", "（全文）", "（2024年第3号）") stays.
+_FARM_TAG_WORDS = ("精选|精品|精编|精华|推荐|热门|热荐|最新|最新版|完整版|全新|优秀|优质|范文|范本|模板|汇编|合集|大全|"
+                   "word版|word|doc|docx|可编辑|原创|必备|收藏|整理版|通用|荐")
+_FARM_TAG = re.compile(rf"[\[【(（]\s*(?:(?:{_FARM_TAG_WORDS})\s*)+(?:\d+\s*篇)?\s*[\]】)）]"
+                       rf"|[\[【(（]\s*(?:{_FARM_TAG_WORDS})?\s*\d+\s*篇\s*[\]】)）]", re.IGNORECASE)
+_LEADING_TAG = re.compile(rf"\s*(?:{_FARM_TAG.pattern})\s*", re.IGNORECASE)
+_TRAILING_TAG = re.compile(rf"\s*(?:{_FARM_TAG.pattern})\s*$", re.IGNORECASE)
+_COMPILATION_PART = re.compile(r"\s*第\s*[一二三四五六七八九十\d]{1,3}\s*篇\s*[:：]\s*")
+
+
+def strip_farm_decorations(title: str | None) -> tuple[str | None, list[str]]:
+    """(headline, the decorations removed, in the order they stood): see _FARM_TAG. Matched on the
+    Simplified form (a traditional-script title's 【精選】 too); the headline keeps the page's script.
+    Nothing is removed when less than four CJK characters would be left."""
+    if not title:
+        return title, []
+    folded = simplified_line(title)
+    if len(folded) != len(title):  # OpenCC changed the length: positions would not carry over
+        return title, []
+    start, end, removed_head, removed_tail = 0, len(title), [], []
+    while True:
+        m = _COMPILATION_PART.match(folded, start) or _LEADING_TAG.match(folded, start)
+        if not m or m.end() >= end:
+            break
+        removed_head.append(title[m.start():m.end()].strip())
+        start = m.end()
+    while True:
+        m = _TRAILING_TAG.search(folded, start, end)
+        if not m or m.start() <= start:
+            break
+        removed_tail.insert(0, title[m.start():m.end()].strip())
+        end = m.start()
+    headline = title[start:end].strip()
+    if (not removed_head and not removed_tail) or not has_cjk(headline, 4):
+        return title, []
+    return headline, removed_head + removed_tail
+
+
 def date_from_url(url: str | None) -> str | None:
     if not url:
         return None
@@ -245,6 +287,7 @@ class PageMeta:
     written_date: str | None = None
     original_title: str | None = None
     title_suffix_removed: str | None = None
+    title_decorations_removed: list[str] | None = None  # a document site's 第一篇： and [精选] (strip_farm_decorations)
 
 
 _ORIGINAL_TITLE = re.compile(r"^[【\[(（]?\s*(?:原标题|原题)\s*[:：]\s*(.{4,120}?)[】\])）]?$")
@@ -420,6 +463,7 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
     meta = PageMeta()
     meta.title, meta.title_source, meta.title_el = find_title(doc, blocks)
     meta.title, meta.title_suffix_removed = clean_title(meta.title)
+    meta.title, meta.title_decorations_removed = strip_farm_decorations(meta.title)
     listy = list_or_link_elements(doc)
     info = _info_blocks(blocks, meta.title_el, listy)
     info_texts = [normalise_line(b.text_content()) for b in info]
@@ -516,4 +560,5 @@ def extract_meta(doc: lxml.html.HtmlElement, url: str, blocks: list[etree._Eleme
 
 
 __all__ = ["BLOCK_TAGS", "PageMeta", "extract_meta", "parse_date", "published_in_line", "clean_title",
+           "strip_farm_decorations",
            "date_from_url", "strip_site_suffix", "norm_title", "meta_content", "valid_date"]

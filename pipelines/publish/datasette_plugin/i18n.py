@@ -24,6 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "extraction_warnings_n": {"zh": "{n} 条警告", "en": "{n} warning(s)"},
     "extraction_title_from": {"zh": "标题取自", "en": "Title from"},
     "extraction_suffix_removed": {"zh": "已去除文件后缀", "en": "file suffix removed:"},
+    "extraction_decorations_removed": {"zh": "已去除文库标题装饰", "en": "document-site decorations removed:"},
     "extraction_date_from": {"zh": "发布日期取自", "en": "Date from"},
     "extraction_no_date": {"zh": "未找到日期", "en": "no date found"},
     "extraction_source_from": {"zh": "来源取自", "en": "来源 from"},
