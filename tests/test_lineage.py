@@ -3,6 +3,7 @@ different articles about the same meeting."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Iterator
@@ -255,7 +256,10 @@ def test_no_pair_under_the_lowest_accepted_containment_is_accepted() -> None:
     for n in (5, lineage.MIN_SHINGLES - 1, lineage.MIN_SHINGLES, 500):
         for jaccard in (0.0, below / 2, below):
             assert lineage.accept_pair(doc(n), doc(n), below, jaccard) is None
-    assert lineage.accept_pair(doc(500), doc(500), lineage.LOWEST_ACCEPTED, 0.1) is not None  # the floor is tight
+    # another publisher: within one, the grey zone needs the text alone (a headline or 来源 is no evidence)
+    other = dataclasses.replace(doc(500), article_id=2, url="http://b.gov.cn/2.html", host="b.gov.cn",
+                                source_id="t-gov")
+    assert lineage.accept_pair(doc(500), other, lineage.LOWEST_ACCEPTED, 0.1) is not None  # the floor is tight
 
 
 def test_worker_processes_give_the_same_clusters(archive) -> None:
@@ -572,3 +576,20 @@ def test_a_shared_source_line_is_evidence_across_publishers_only() -> None:
     assert lineage.accept_pair(second, farm, grey, 0.3) == "text+来源"
     # what is a copy by its text alone stays one within a publisher
     assert lineage.accept_pair(first, second, lineage.CONTAINED, 0.85) == "text"
+
+
+def test_a_recurring_headline_of_one_site_is_no_evidence_of_a_copy() -> None:
+    """A site's monthly report under one headline, written from one template, reaches the grey zone:
+    the months are not copies of each other. The same headline on another publisher's page is evidence."""
+    def doc(article_id: int, host: str, source_id: str | None, published: str) -> lineage.Doc:
+        return lineage.Doc(article_id=article_id, url=f"http://{host}/{article_id}.html", host=host,
+                           source_id=source_id, published=published, first_fetched=None, title="重点项目建设进展情况",
+                           orig_title=None, sources=frozenset(), publisher=None, n_shingles=400,
+                           government=host.endswith("gov.cn"))
+    grey = (lineage.EVIDENCE_CONTAINMENT + lineage.EDITED_CONTAINMENT) / 2
+    march, april = doc(1, "www.a.gov.cn", "a-gov", "2024-03-05"), doc(2, "www.a.gov.cn", "a-gov", "2024-04-05")
+    assert lineage.accept_pair(march, april, grey, 0.3) is None
+    assert lineage.accept_pair(march, doc(3, "www.a.gov.cn", None, "2024-05-06"), grey, 0.3) is None  # same host
+    assert lineage.accept_pair(march, doc(4, "www.farm.example.com", "farm", "2024-03-06"), grey, 0.3) == "text+title"
+    # a copy by its text alone stays one within a publisher, with its headline noted
+    assert lineage.accept_pair(march, april, lineage.CONTAINED, 0.85) == "text+title"

@@ -351,7 +351,11 @@ def accept_pair(x: Doc, y: Doc, containment: float, jaccard: float) -> str | Non
         base = "text"
     elif containment >= EVIDENCE_CONTAINMENT:
         # grey zone: shared wording alone is not enough; a matching headline or 原标题, or a 来源
-        # naming the other's publisher, is.
+        # naming the other's publisher, is, between two publishers. Within one, a headline proves no
+        # more than a 来源: a site files its recurring templated report under the same headline every
+        # month ("重点项目建设进展情况"), and the months' texts, written from one template, sit here.
+        if same_publisher(x, y):
+            return None
         ev = _title_evidence(x, y) or ("来源" if _source_evidence(x, y) else None)
         return f"text+{ev}" if ev else None
     else:
