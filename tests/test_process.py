@@ -396,6 +396,42 @@ def test_a_page_too_large_to_extract_is_recorded_with_its_reason(tmp_path):
     assert rows(path, "select count(*) as n from captures where processed_at is null") == [{"n": 0}]
 
 
+def test_a_capture_over_its_cpu_budget_is_stopped_and_recorded_and_the_worker_goes_on(tmp_path):
+    """A page whose processing takes more CPU than a worker allows a capture is stopped there, recorded
+    with the reason and its URL (as a page without article text, looked at again on a backoff), and the
+    same worker processes the next capture (here: a budget of 0.3 s against a page of 6,000 short blocks,
+    ~2-5 s of CPU; an ordinary article costs ~10 ms)."""
+    from pipelines.process.runner import Processor
+    from pipelines.store import frontier, migrations, storage
+    from pipelines.store.storage import Capture
+
+    path = tmp_path / "archive.db"
+    db = storage.open_db(path)
+    migrations.ensure_schema(db)
+    slow_url, fine_url = "http://www.a.gov.cn/xw/t20240305_1.html", "http://www.a.gov.cn/xw/t20240305_2.html"
+    pages = {slow_url: "<html><body><h1>某县项目推进会</h1>" + "<div><p>会议部署了工作。</p></div>" * 6_000
+             + "</body></html>",
+             fine_url: "<html><body><h1>某县召开项目推进会</h1><p>" + "会议部署了下一阶段的重点项目建设工作。" * 5
+             + "</p></body></html>"}
+    with db.conn:
+        for url, html in pages.items():
+            frontier.queue(db, "a-gov", articles=[url])
+            storage.insert_capture(db, Capture(url=url, final_url=url, status=200,
+                                               headers={"Content-Type": "text/html; charset=utf-8"},
+                                               body=html.encode("utf-8"), fetched_at="2024-03-06T00:00:00Z",
+                                               source_id="a-gov"), kind="article")
+    db.close()
+
+    stats = Processor(path, workers=1, page_cpu_seconds=0.3).run()
+    assert dict(stats.by_source["a-gov"]) == {"articles_new": 1, "articles_empty": 1}
+    assert [r["url"] for r in rows(path, "select url from articles")] == [fine_url]
+    assert rows(path, "select url, reason, category from fetch_errors") == [{
+        "url": slow_url, "category": "no_article",
+        "reason": f"page too costly to process: more than 0.3 s of CPU: {slow_url}"}]
+    assert rows(path, "select state from crawl_frontier where url = ?", [slow_url]) == [{"state": "failed"}]
+    assert rows(path, "select count(*) as n from captures where processed_at is null") == [{"n": 0}]
+
+
 def test_the_writer_tells_new_changed_and_unchanged_articles_apart(tmp_path):
     """store_processed on a real archive: a URL seen for the first time is created; the same result
     written again changes nothing; a new text, title or date of the same URL updates its one row and

@@ -35,10 +35,12 @@ from pathlib import Path
 from pipelines.process.pending import latest_article_captures, tasks_of, waiting_captures
 from pipelines.process.tasks import CaptureTask, ProcessedCapture
 from pipelines.process.worker import (
+    PAGE_CPU_SECONDS,
     follow_parent,
     fork_server_context,
     loaded,
     process_captures,
+    start_worker,
     stop_fork_server,
 )
 from pipelines.process.write import Written, prepare_writer, store_processed
@@ -107,13 +109,15 @@ class Processor:
     """Feeds captures to `process_capture` in worker processes and writes the results in batches.
 
     workers=0 processes in the calling thread (no pool): same results, for small jobs and tests.
+    page_cpu_seconds: what one capture may cost a worker (worker.PAGE_CPU_SECONDS; None: no limit).
     on_failure(exc) is called once, from this thread, when the archive cannot be written."""
 
     def __init__(self, db_path: str | Path, *, workers: int | None = None, batch_size: int = BATCH_SIZE,
-                 batch_seconds: float = BATCH_SECONDS,
+                 batch_seconds: float = BATCH_SECONDS, page_cpu_seconds: float | None = PAGE_CPU_SECONDS,
                  on_failure: Callable[[BaseException], None] | None = None) -> None:
         self.db_path = str(db_path)
         self.workers = default_workers() if workers is None else workers
+        self.page_cpu_seconds = page_cpu_seconds
         self.batch_size, self.batch_seconds = batch_size, batch_seconds
         self.on_failure = on_failure
         self.stats = ProcessStats()
@@ -266,8 +270,8 @@ class Processor:
 
     def _pool_or_start(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=fork_server_context(), initializer=follow_parent,
-                                             initargs=(os.getpid(),))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=fork_server_context(), initializer=start_worker,
+                                             initargs=(os.getpid(), self.page_cpu_seconds))
         return self._pool
 
     def _close_pool(self, *, final: bool = False) -> None:

@@ -1,6 +1,6 @@
 """The worker processes' side of processing: their fork server (`fork_server_context`,
-`start_fork_server`, `stop_fork_server`), their start (`follow_parent`), the warm-up check (`loaded`) and their task
-(`process_captures`).
+`start_fork_server`, `stop_fork_server`), their start (`start_worker`, `follow_parent`), the warm-up check
+(`loaded`) and their task (`process_captures`, each capture within a CPU budget).
 
 A worker unpickles these functions by module name, so it imports this module: it must stay light
 (the standard library and the task dataclasses). When they lived in pipelines.process.runner, every
@@ -23,6 +23,35 @@ from pipelines.process.tasks import CaptureTask, ProcessedCapture
 
 # What the fork server imports once, before it forks any worker: the extraction stack, warmed up.
 FORK_SERVER_PRELOAD = ["pipelines.process.preload"]
+
+# CPU seconds one capture may take in a worker before its processing is stopped and the page recorded as
+# too costly (steps.over_budget). The pages we know how to make slow are bounded already (MAX_ELEMENTS,
+# linear steps: the worst ~20 s at the element limit, pipelines/extract/article.py); this is the bound for
+# what nobody has found yet (a hostile PDF, a pattern gone quadratic), so that one page cannot hold a
+# worker, and the crawl's drain behind it, for hours. An article page takes ~10 ms.
+PAGE_CPU_SECONDS = 60.0
+_REPEAT_SECONDS = 1.0  # the stop is raised again every second until it is out (a library may catch it once)
+
+
+class OverBudget(BaseException):  # noqa: N818  (a stop signal, like KeyboardInterrupt, not an error)
+    """Raised in a worker when the capture it processes has used its CPU budget. A BaseException: the
+    steps' `except Exception`, which turns a bug into "processing failed", must not swallow it."""
+
+
+_budget: float | None = None  # this worker's per-capture CPU budget (start_worker); None: no limit
+
+
+def start_worker(parent_pid: int, page_cpu_seconds: float | None = PAGE_CPU_SECONDS) -> None:
+    """A pool worker's initializer: follow the parent (follow_parent) and bound each capture's CPU."""
+    global _budget
+    follow_parent(parent_pid)
+    _budget = page_cpu_seconds or None
+    if _budget is not None:
+        signal.signal(signal.SIGPROF, _stop_capture)
+
+
+def _stop_capture(signum: int, frame: object) -> None:
+    raise OverBudget
 
 
 def fork_server_context() -> multiprocessing.context.ForkServerContext:
@@ -99,7 +128,22 @@ def loaded() -> int:
 
 
 def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:
-    """One worker task: a few captures (per-task IPC costs more than one small page)."""
-    from pipelines.process.steps import process_capture
+    """One worker task: a few captures (per-task IPC costs more than one small page), each within this
+    worker's CPU budget (ITIMER_PROF counts the process's user + system time; signals reach only the
+    main thread, where a pool worker runs its tasks; `Processor(workers=0)` runs without a budget)."""
+    from pipelines.process.steps import over_budget, process_capture
 
-    return [process_capture(task) for task in tasks]
+    if _budget is None:
+        return [process_capture(task) for task in tasks]
+    results = []
+    for task in tasks:
+        try:
+            signal.setitimer(signal.ITIMER_PROF, _budget, _REPEAT_SECONDS)
+            result = process_capture(task)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        except OverBudget:  # also when it fired between the return and the line above: at the budget
+            result = over_budget(task, _budget)
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        results.append(result)
+    return results
