@@ -360,23 +360,18 @@ def test_attachment_text_is_processing_work_not_the_capture_paths(tmp_path):
     assert rows(path, "select count(*) as n from fetch_errors") == [{"n": 0}]
 
 
-def test_a_page_too_large_to_extract_is_recorded_with_its_reason(tmp_path):
-    """A capture of more elements than the extraction reads: no article, the reason (count, limit, URL)
-    in fetch_errors as a page without article text, its frontier row failed (looked at again on a
-    backoff), the capture processed; an ordinary capture beside it is archived."""
-    from pipelines.extract.article import MAX_ELEMENTS
-    from pipelines.process.runner import Processor
+ORDINARY_PAGE = ("<html><body><h1>某县召开项目推进会</h1><p>" + "会议部署了下一阶段的重点项目建设工作。" * 5
+                 + "</p></body></html>")
+
+
+def _archive_with_waiting_pages(path: Path, pages: dict[str, str]) -> None:
+    """A new archive holding these article pages (URL -> HTML) as captures that wait for processing, each
+    queued in the frontier of source a-gov."""
     from pipelines.store import frontier, migrations, storage
     from pipelines.store.storage import Capture
 
-    path = tmp_path / "archive.db"
     db = storage.open_db(path)
     migrations.ensure_schema(db)
-    huge_url, fine_url = "http://www.a.gov.cn/xw/t20240305_1.html", "http://www.a.gov.cn/xw/t20240305_2.html"
-    pages = {huge_url: "<html><body><h1>某县项目推进会</h1><p>" + "<span>项</span>" * (MAX_ELEMENTS + 10)
-             + "</p></body></html>",
-             fine_url: "<html><body><h1>某县召开项目推进会</h1><p>" + "会议部署了下一阶段的重点项目建设工作。" * 5
-             + "</p></body></html>"}
     with db.conn:
         for url, html in pages.items():
             frontier.queue(db, "a-gov", articles=[url])
@@ -385,6 +380,21 @@ def test_a_page_too_large_to_extract_is_recorded_with_its_reason(tmp_path):
                                                body=html.encode("utf-8"), fetched_at="2024-03-06T00:00:00Z",
                                                source_id="a-gov"), kind="article")
     db.close()
+
+
+def test_a_page_too_large_to_extract_is_recorded_with_its_reason(tmp_path):
+    """A capture of more elements than the extraction reads: no article, the reason (count, limit, URL)
+    in fetch_errors as a page without article text, its frontier row failed (looked at again on a
+    backoff), the capture processed; an ordinary capture beside it is archived."""
+    from pipelines.extract.article import MAX_ELEMENTS
+    from pipelines.process.runner import Processor
+
+    path = tmp_path / "archive.db"
+    huge_url, fine_url = "http://www.a.gov.cn/xw/t20240305_1.html", "http://www.a.gov.cn/xw/t20240305_2.html"
+    _archive_with_waiting_pages(path, {
+        huge_url: "<html><body><h1>某县项目推进会</h1><p>" + "<span>项</span>" * (MAX_ELEMENTS + 10)
+        + "</p></body></html>",
+        fine_url: ORDINARY_PAGE})
 
     stats = Processor(path, workers=0).run()
     assert dict(stats.by_source["a-gov"]) == {"articles_new": 1, "articles_empty": 1}
@@ -402,25 +412,13 @@ def test_a_capture_over_its_cpu_budget_is_stopped_and_recorded_and_the_worker_go
     same worker processes the next capture (here: a budget of 0.3 s against a page of 6,000 short blocks,
     ~2-5 s of CPU; an ordinary article costs ~10 ms)."""
     from pipelines.process.runner import Processor
-    from pipelines.store import frontier, migrations, storage
-    from pipelines.store.storage import Capture
 
     path = tmp_path / "archive.db"
-    db = storage.open_db(path)
-    migrations.ensure_schema(db)
     slow_url, fine_url = "http://www.a.gov.cn/xw/t20240305_1.html", "http://www.a.gov.cn/xw/t20240305_2.html"
-    pages = {slow_url: "<html><body><h1>某县项目推进会</h1>" + "<div><p>会议部署了工作。</p></div>" * 6_000
-             + "</body></html>",
-             fine_url: "<html><body><h1>某县召开项目推进会</h1><p>" + "会议部署了下一阶段的重点项目建设工作。" * 5
-             + "</p></body></html>"}
-    with db.conn:
-        for url, html in pages.items():
-            frontier.queue(db, "a-gov", articles=[url])
-            storage.insert_capture(db, Capture(url=url, final_url=url, status=200,
-                                               headers={"Content-Type": "text/html; charset=utf-8"},
-                                               body=html.encode("utf-8"), fetched_at="2024-03-06T00:00:00Z",
-                                               source_id="a-gov"), kind="article")
-    db.close()
+    _archive_with_waiting_pages(path, {
+        slow_url: "<html><body><h1>某县项目推进会</h1>" + "<div><p>会议部署了工作。</p></div>" * 6_000
+        + "</body></html>",
+        fine_url: ORDINARY_PAGE})
 
     stats = Processor(path, workers=1, page_cpu_seconds=0.3).run()
     assert dict(stats.by_source["a-gov"]) == {"articles_new": 1, "articles_empty": 1}

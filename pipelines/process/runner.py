@@ -284,9 +284,7 @@ class Processor:
 
 
 def _failed(task: CaptureTask, error: str) -> ProcessedCapture:
-    return ProcessedCapture(capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
-                            headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id,
-                            run_id=task.run_id, host=task.host, error=error)
+    return ProcessedCapture.of(task, error=error)
 
 
 # ---------------------------------------------------------------- processing beside a crawl

@@ -78,26 +78,15 @@ def over_budget(task: CaptureTask, cpu_seconds: float) -> ProcessedCapture:
     (pipelines.process.worker): a page is recorded like one without article text, with the reason
     (fetch_errors; its frontier row looked at again on a backoff); an attachment keeps no text, as a
     broken file does."""
-    result = ProcessedCapture(
-        capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
-        headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id, run_id=task.run_id,
-        host=task.host,
-    )
     if task.kind == "attachment":
-        result.kind = "attachment"
-    else:
-        result.refusal = (f"page too costly to process: more than {cpu_seconds:g} s of CPU: "
-                          f"{task.final_url or task.url}")
-    return result
+        return ProcessedCapture.of(task, kind="attachment")
+    return ProcessedCapture.of(task, refusal=f"page too costly to process: more than {cpu_seconds:g} s of CPU: "
+                                             f"{task.final_url or task.url}")
 
 
 def process_capture(task: CaptureTask) -> ProcessedCapture:
     """Decide whether the response is an article, extract it (joining its later pages), find its facts."""
-    result = ProcessedCapture(
-        capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
-        headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id, run_id=task.run_id,
-        host=task.host,
-    )
+    result = ProcessedCapture.of(task)
     try:
         body = task.raw_body()
         if task.kind == "attachment":

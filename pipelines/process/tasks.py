@@ -88,6 +88,13 @@ class ProcessedCapture:
     kind: str = "article"  # "attachment": no article; `attachment_text` is what it gave
     attachment_text: str | None = None
 
+    @classmethod
+    def of(cls, task: CaptureTask, **fields: Any) -> ProcessedCapture:
+        """The result for `task`, carrying its identity (capture, URLs, status, headers, source, run)."""
+        return cls(capture_id=task.capture_id, url=task.url, final_url=task.final_url, status=task.status,
+                   headers=task.headers, fetched_at=task.fetched_at, source_id=task.source_id, run_id=task.run_id,
+                   host=task.host, **fields)
+
 
 def host_of(url: str) -> str:
     return urlsplit(url).netloc.lower()

@@ -137,13 +137,14 @@ def process_captures(tasks: list[CaptureTask]) -> list[ProcessedCapture]:
         return [process_capture(task) for task in tasks]
     results = []
     for task in tasks:
+        result = None
         try:
-            signal.setitimer(signal.ITIMER_PROF, _budget, _REPEAT_SECONDS)
-            result = process_capture(task)
-            signal.setitimer(signal.ITIMER_PROF, 0)
-        except OverBudget:  # also when it fired between the return and the line above: at the budget
-            result = over_budget(task, _budget)
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-        results.append(result)
+            try:
+                signal.setitimer(signal.ITIMER_PROF, _budget, _REPEAT_SECONDS)
+                result = process_capture(task)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+        except OverBudget:  # a stop that arrives as the capture finishes (up to the disarm) keeps its result
+            pass
+        results.append(result if result is not None else over_budget(task, _budget))
     return results
