@@ -38,13 +38,14 @@ article.extract_article(open(sys.argv[1], "rb").read(), "http://www.example.gov.
 """
 
 
-def page(blocks: int) -> bytes:
-    return ("<html><head><title>某县召开项目推进会</title></head><body><h1>某县召开项目推进会</h1>"
-            + "<div><p>会议部署了工作。</p></div>\n" * blocks + "</body></html>").encode("utf-8")
-
-
 # no date of its own: the page's neighbour links are then read for one (metadata_cn.neighbour_date)
 _HEAD = "<html><head><title>某县召开项目推进会</title></head><body><h1>某县召开项目推进会</h1>"
+
+
+def page(blocks: int) -> bytes:
+    return (_HEAD + "<div><p>会议部署了工作。</p></div>\n" * blocks + "</body></html>").encode("utf-8")
+
+
 # name -> (repeated unit, what wraps the repetition); {i} a running number, {d} a day of the month
 SHAPES = {
     "links-one-parent": ('<a href="/a/t20220221_{i}.html">某县项目{i}</a>', "{}"),
@@ -89,21 +90,22 @@ def shapes(names: list[str], size_kb: int) -> None:
     from pipelines.extract.article import PageRefused, extract_article
     from pipelines.facts import extract_facts
 
-    def cpu(body: bytes) -> str:
+    def cpu(body: bytes) -> tuple[float, str]:
+        """(CPU seconds, " (refused)" or "")."""
         start = time.process_time()
         try:
             article = extract_article(body, "http://www.example.gov.cn/a/1.html", "text/html")  # no date in the URL
         except PageRefused:
-            return f"{time.process_time() - start:.2f} s (refused)"
+            return time.process_time() - start, " (refused)"
         if article is not None:
             extract_facts(article.text, article.published, "江苏省", posted_near=article.posted_near)
-        return f"{time.process_time() - start:.2f} s"
+        return time.process_time() - start, ""
 
     cpu(shape_page("paragraphs", 2_000))  # warm: tables and caches load once
     for name in names:
-        small, large = cpu(shape_page(name, size_kb * 1000)), cpu(shape_page(name, 4 * size_kb * 1000))
-        growth = float(large.split()[0]) / max(float(small.split()[0]), 0.01)
-        print(f"{name:22} {size_kb:>5} KB {small:>18}   {4 * size_kb:>5} KB {large:>18}   x {growth:.1f}", flush=True)
+        (small, small_note), (large, large_note) = (cpu(shape_page(name, kb * 1000)) for kb in (size_kb, 4 * size_kb))
+        print(f"{name:22} {size_kb:>5} KB {f'{small:.2f} s{small_note}':>18}   {4 * size_kb:>5} KB "
+              f"{f'{large:.2f} s{large_note}':>18}   x {large / max(small, 0.01):.1f}", flush=True)
 
 
 def measure(cmd: list[str], timeout: float) -> dict:

@@ -170,10 +170,10 @@ def clean_title(title: str | None) -> tuple[str | None, str | None]:
 # ("（征求意见稿）", "（全文）", "（2024年第3号）") stays.
 _FARM_TAG_WORDS = ("精选|精品|精编|精华|推荐|热门|热荐|最新|最新版|完整版|全新|优秀|优质|范文|范本|模板|汇编|合集|大全|"
                    "word版|word|doc|docx|可编辑|原创|必备|收藏|整理版|通用|荐")
-_FARM_TAG = re.compile(rf"[\[【(（]\s*(?:(?:{_FARM_TAG_WORDS})\s*)+(?:\d+\s*篇)?\s*[\]】)）]"
-                       rf"|[\[【(（]\s*(?:{_FARM_TAG_WORDS})?\s*\d+\s*篇\s*[\]】)）]", re.IGNORECASE)
-_LEADING_TAG = re.compile(rf"\s*(?:{_FARM_TAG.pattern})\s*", re.IGNORECASE)
-_TRAILING_TAG = re.compile(rf"\s*(?:{_FARM_TAG.pattern})\s*$", re.IGNORECASE)
+_FARM_TAG = (rf"[\[【(（]\s*(?:(?:{_FARM_TAG_WORDS})\s*)+(?:\d+\s*篇)?\s*[\]】)）]"
+             rf"|[\[【(（]\s*(?:{_FARM_TAG_WORDS})?\s*\d+\s*篇\s*[\]】)）]")  # one bracketed tag
+_LEADING_TAG = re.compile(rf"\s*(?:{_FARM_TAG})\s*", re.IGNORECASE)
+_TRAILING_TAG = re.compile(rf"\s*(?:{_FARM_TAG})\s*$", re.IGNORECASE)
 _COMPILATION_PART = re.compile(r"\s*第\s*[一二三四五六七八九十\d]{1,3}\s*篇\s*[:：]\s*")
 
 
